@@ -1,0 +1,1 @@
+"""What every stage shares: typed records, the sensor catalog, time helpers and configuration."""

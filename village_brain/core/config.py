@@ -1,0 +1,156 @@
+"""Configuration: one file (TOML) plus environment variables, validated at start.
+
+Precedence, highest first: command-line flags, environment (`VILLAGE_BRAIN_SECTION__KEY`),
+the file named by `--config` or `VILLAGE_BRAIN_CONFIG`, then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from village_brain.core.timefmt import parse_duration_ms
+
+
+def _duration(value: str) -> str:
+    parse_duration_ms(value)
+    return value
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MqttSettings(Section):
+    url: str | None = Field(
+        None, description="Broker URL such as mqtt://host:1883; unset runs the embedded broker."
+    )
+    client_id: str = "village-brain-ingest"
+    username: str | None = None
+    password: str | None = None
+    session_expiry: str = Field("7d", description="How long the broker keeps our session offline.")
+    receive_maximum: int = Field(
+        1000, ge=20, le=65535, description="QoS 1 messages the broker may send before our acks."
+    )
+
+    _check_expiry = field_validator("session_expiry")(_duration)
+
+    @field_validator("url")
+    @classmethod
+    def _mqtt_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("mqtt://", "tcp://")):
+            raise ValueError(f"{value!r} must start with mqtt:// (for example mqtt://127.0.0.1:1883)")
+        return value
+
+
+class IngestSettings(Section):
+    registration: Literal["auto", "strict"] = Field(
+        "auto", description="auto: unknown devices are registered; strict: they are rejected."
+    )
+    max_payload_bytes: int = Field(65_536, ge=256)
+    max_readings_per_message: int = Field(1_000, ge=1)
+    max_clock_skew: str = "5m"
+    max_backfill: str = "7d"
+    batch_max_messages: int = Field(500, ge=1)
+    batch_max_wait: str = "50ms"
+    offline_after_intervals: float = Field(3.0, gt=0)
+    rejection_log_max: int = Field(10_000, ge=100)
+    rejection_log_keep: str = "7d"
+
+    _check_durations = field_validator(
+        "max_clock_skew", "max_backfill", "batch_max_wait", "rejection_log_keep"
+    )(_duration)
+
+
+class StoreSettings(Section):
+    data_dir: Path = Path("data")
+    retention: str = "365d"
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        "full", description="full survives power loss; normal survives only a process crash."
+    )
+    catalog_file: Path | None = None
+    devices_file: Path | None = None
+
+    _check_retention = field_validator("retention")(_duration)
+
+
+class HttpSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VILLAGE_BRAIN_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    mqtt: MqttSettings = MqttSettings()
+    ingest: IngestSettings = IngestSettings()
+    store: StoreSettings = StoreSettings()
+    http: HttpSettings = HttpSettings()
+    demo: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get("VILLAGE_BRAIN_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        return tuple(sources)
+
+
+class ConfigError(Exception):
+    """Configuration that cannot run; the message says what to fix."""
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from file and environment, apply flag overrides, and validate them all."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file {config_file} does not exist")
+        os.environ["VILLAGE_BRAIN_CONFIG"] = str(config_file)
+    try:
+        settings = Settings()
+        merged = _deep_merge(settings.model_dump(), overrides)
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = ["the configuration has problems:"]
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "is not a setting Village Brain knows (check the spelling)"
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)

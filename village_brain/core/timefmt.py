@@ -1,0 +1,54 @@
+"""Parsing of the time formats the protocol and the API accept."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def parse_duration_ms(text: str) -> int:
+    """Parse a duration such as `500ms`, `30s`, `5m`, `2h`, `7d` or `1w` into milliseconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(
+            f"{text!r} is not a duration: write a number and a unit, such as 30s, 5m, 2h or 7d"
+        )
+    amount, unit = match.groups()
+    ms = round(float(amount) * _UNIT_MS[unit])
+    if ms <= 0:
+        raise ValueError(f"{text!r} is not a duration: it must be more than zero")
+    return ms
+
+
+def parse_rfc3339_ms(text: str) -> int:
+    """Parse an RFC 3339 date-time (with `Z` or an offset) into epoch milliseconds."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an RFC 3339 time such as 2026-11-29T08:00:00Z") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone: end it with Z or an offset such as +08:00")
+    return round(parsed.timestamp() * 1000)
+
+
+def parse_time_ms(text: str) -> int:
+    """Parse epoch milliseconds (all digits) or an RFC 3339 date-time."""
+    stripped = text.strip()
+    if stripped.lstrip("-").isdigit():
+        return int(stripped)
+    return parse_rfc3339_ms(stripped)
+
+
+def format_ms(ts_ms: int) -> str:
+    """Epoch milliseconds as RFC 3339 in UTC, with milliseconds."""
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
