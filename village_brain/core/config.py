@@ -48,7 +48,9 @@ class MqttSettings(Section):
     @classmethod
     def _mqtt_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("mqtt://", "tcp://")):
-            raise ValueError(f"{value!r} must start with mqtt:// (for example mqtt://127.0.0.1:1883)")
+            raise ValueError(
+                f"{value!r} must start with mqtt:// (for example mqtt://127.0.0.1:1883)"
+            )
         return value
 
 

@@ -49,6 +49,8 @@ def parse_time_ms(text: str) -> int:
 
 def format_ms(ts_ms: int) -> str:
     """Epoch milliseconds as RFC 3339 in UTC, with milliseconds."""
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        datetime.fromtimestamp(ts_ms / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
     )

@@ -1,0 +1,1 @@
+"""Where readings and the registry live: a time-series store behind a small interface."""

@@ -1,0 +1,58 @@
+"""The interface every time-series backend implements, and the records its queries return.
+
+The ingest writes through `SeriesStore.write`; the API and dashboards read through the
+query methods. A backend must make `write` durable before it returns, because the ingest
+acknowledges MQTT messages right after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from village_brain.core.records import Reading
+
+
+class LatestValue(msgspec.Struct, frozen=True):
+    sensor: str
+    ts_ms: int
+    value: float
+
+
+class Bucket(msgspec.Struct, frozen=True):
+    """Aggregate of one sensor's points in [start_ms, start_ms + step)."""
+
+    start_ms: int
+    min: float
+    max: float
+    mean: float
+    count: int
+    last: float
+
+
+class SeriesStore(Protocol):
+    def write(self, readings: Sequence[Reading]) -> int:
+        """Store readings durably; return how many were new.
+
+        A reading with the same device, sensor and timestamp as a stored one is a duplicate
+        (a redelivered message) and is ignored: the first value stays.
+        """
+        ...
+
+    def latest(self, device: str) -> list[LatestValue]:
+        """The newest point of each of the device's sensors."""
+        ...
+
+    def series(
+        self, device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int
+    ) -> list[Bucket]:
+        """Points in [start_ms, end_ms) grouped into buckets aligned to multiples of step_ms."""
+        ...
+
+    def delete_before(self, cutoff_ms: int) -> int:
+        """Delete points older than cutoff_ms (retention); return how many went."""
+        ...
+
+    def close(self) -> None: ...

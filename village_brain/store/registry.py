@@ -1,0 +1,201 @@
+"""The relational side of the embedded store: devices, their presence, rejections and events.
+
+This stays in SQLite whichever backend holds the time series.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+import msgspec
+
+from village_brain.core.devices import Device, Presence
+from village_brain.core.records import Rejection
+from village_brain.store.sqlite_db import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY,
+    village TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'unknown',
+    name TEXT NOT NULL DEFAULT '',
+    place TEXT NOT NULL DEFAULT '',
+    lat REAL,
+    lon REAL,
+    sensors TEXT NOT NULL DEFAULT '[]',
+    source TEXT NOT NULL DEFAULT 'file',
+    last_seen_ms INTEGER,
+    status TEXT,
+    status_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    village TEXT,
+    device TEXT,
+    sensor TEXT,
+    excerpt TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejections_by_time ON rejections (at_ms);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    village TEXT NOT NULL,
+    device TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (device, ts_ms, type)
+);
+"""
+
+
+class Event(msgspec.Struct, frozen=True):
+    village: str
+    device: str
+    ts_ms: int
+    type: str
+    data: dict[str, object] = {}
+
+
+class BatchRecord(msgspec.Struct):
+    """Everything one ingest batch changes in the registry, committed in one transaction."""
+
+    new_devices: list[Device] = msgspec.field(default_factory=list)
+    seen: dict[str, int] = msgspec.field(default_factory=dict)
+    statuses: dict[str, tuple[str, int]] = msgspec.field(default_factory=dict)
+    rejections: list[Rejection] = msgspec.field(default_factory=list)
+    events: list[Event] = msgspec.field(default_factory=list)
+
+
+class DeviceRow(msgspec.Struct, frozen=True):
+    device: Device
+    presence: Presence
+
+
+_DEVICE_COLUMNS = (
+    "id, village, kind, name, place, lat, lon, sensors, source, last_seen_ms, status, status_ms"
+)
+
+
+class RegistryStore:
+    def __init__(self, path: Path, synchronous: str = "full") -> None:
+        self.db = Database(path, SCHEMA, synchronous)
+
+    def upsert_devices(self, devices: Iterable[Device]) -> None:
+        with self.db.transaction() as conn:
+            self._upsert(conn, devices)
+
+    @staticmethod
+    def _upsert(conn: sqlite3.Connection, devices: Iterable[Device]) -> None:
+        conn.executemany(
+            "INSERT INTO devices (id, village, kind, name, place, lat, lon, sensors, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "village=excluded.village, kind=excluded.kind, name=excluded.name, "
+            "place=excluded.place, lat=excluded.lat, lon=excluded.lon, "
+            "sensors=excluded.sensors, source=excluded.source",
+            [
+                (
+                    d.id,
+                    d.village,
+                    d.kind,
+                    d.name,
+                    d.place,
+                    d.lat,
+                    d.lon,
+                    json.dumps(d.sensors),
+                    d.source,
+                )
+                for d in devices
+            ],
+        )
+
+    def commit(self, batch: BatchRecord) -> None:
+        with self.db.transaction() as conn:
+            self._upsert(conn, batch.new_devices)
+            conn.executemany(
+                "UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?) WHERE id = ?",
+                [(ms, device) for device, ms in batch.seen.items()],
+            )
+            conn.executemany(
+                "UPDATE devices SET status = ?, status_ms = ? WHERE id = ?",
+                [(status, ms, device) for device, (status, ms) in batch.statuses.items()],
+            )
+            conn.executemany(
+                "INSERT INTO rejections (at_ms, reason, detail, topic, village, device, sensor, "
+                "excerpt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (r.at_ms, r.reason, r.detail, r.topic, r.village, r.device, r.sensor, r.excerpt)
+                    for r in batch.rejections
+                ],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO events (village, device, ts_ms, type, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(e.village, e.device, e.ts_ms, e.type, json.dumps(e.data)) for e in batch.events],
+            )
+
+    def devices(self) -> list[DeviceRow]:
+        rows = self.db.reader().execute(f"SELECT {_DEVICE_COLUMNS} FROM devices ORDER BY id")
+        return [_device_row(row) for row in rows]
+
+    def device(self, device_id: str) -> DeviceRow | None:
+        row = (
+            self.db.reader()
+            .execute(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ?", (device_id,))
+            .fetchone()
+        )
+        return _device_row(row) if row else None
+
+    def rejections(
+        self, limit: int = 100, reason: str | None = None, device: str | None = None
+    ) -> list[Rejection]:
+        rows = self.db.reader().execute(
+            "SELECT at_ms, reason, detail, topic, village, device, sensor, excerpt "
+            "FROM rejections WHERE (:reason IS NULL OR reason = :reason) "
+            "AND (:device IS NULL OR device = :device) ORDER BY id DESC LIMIT :limit",
+            {"reason": reason, "device": device, "limit": limit},
+        )
+        return [Rejection(*row) for row in rows]
+
+    def events(self, device: str, limit: int = 100) -> list[Event]:
+        rows = self.db.reader().execute(
+            "SELECT village, device, ts_ms, type, data FROM events WHERE device = ? "
+            "ORDER BY ts_ms DESC LIMIT ?",
+            (device, limit),
+        )
+        return [Event(v, d, ts, t, json.loads(data)) for v, d, ts, t, data in rows]
+
+    def prune_rejections(self, keep_rows: int, older_than_ms: int) -> int:
+        """Bound the dead-letter log by age and by count."""
+        with self.db.transaction() as conn:
+            by_age = conn.execute("DELETE FROM rejections WHERE at_ms < ?", (older_than_ms,))
+            by_count = conn.execute(
+                "DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - ?",
+                (keep_rows,),
+            )
+            return by_age.rowcount + by_count.rowcount
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _device_row(row: tuple) -> DeviceRow:
+    (dev_id, village, kind, name, place, lat, lon, sensors, source, seen, status, status_ms) = row
+    device = Device(
+        id=dev_id,
+        village=village,
+        kind=kind,
+        name=name,
+        place=place,
+        lat=lat,
+        lon=lon,
+        sensors=tuple(json.loads(sensors)),
+        source=source,
+    )
+    return DeviceRow(device, Presence(seen, status, status_ms))

@@ -1,0 +1,108 @@
+"""The embedded time-series backend: SQLite in WAL mode, one row per point."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from village_brain.core.records import Reading
+from village_brain.store.base import Bucket, LatestValue
+from village_brain.store.sqlite_db import Database
+
+# Points are keyed by (series, ts) in a WITHOUT ROWID table: the key is the dedupe rule
+# and the clustered index that makes "latest" and range scans cheap.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    sensor TEXT NOT NULL,
+    village TEXT NOT NULL,
+    UNIQUE (device, sensor)
+);
+CREATE TABLE IF NOT EXISTS points (
+    series_id INTEGER NOT NULL REFERENCES series(id),
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS points_by_time ON points (ts);
+"""
+
+
+class SqliteSeriesStore:
+    def __init__(self, path: Path, synchronous: str = "full") -> None:
+        self.db = Database(path, SCHEMA, synchronous)
+        self._series_ids: dict[tuple[str, str], int] = {
+            (device, sensor): sid
+            for sid, device, sensor in self.db.reader().execute(
+                "SELECT id, device, sensor FROM series"
+            )
+        }
+
+    def write(self, readings: Sequence[Reading]) -> int:
+        if not readings:
+            return 0
+        created: dict[tuple[str, str], int] = {}
+        with self.db.transaction() as conn:
+            rows = [(self._series_id(conn, r, created), r.ts_ms, r.value) for r in readings]
+            before = conn.total_changes
+            conn.executemany("INSERT OR IGNORE INTO points VALUES (?, ?, ?)", rows)
+            added = conn.total_changes - before
+        # Only remember new series ids once their rows are committed.
+        self._series_ids.update(created)
+        return added
+
+    def _series_id(
+        self, conn: sqlite3.Connection, reading: Reading, created: dict[tuple[str, str], int]
+    ) -> int:
+        key = (reading.device, reading.sensor)
+        sid = self._series_ids.get(key) or created.get(key)
+        if sid is None:
+            cur = conn.execute(
+                "INSERT INTO series (device, sensor, village) VALUES (?, ?, ?) "
+                "ON CONFLICT (device, sensor) DO UPDATE SET village = excluded.village "
+                "RETURNING id",
+                (reading.device, reading.sensor, reading.village),
+            )
+            sid = created[key] = cur.fetchone()[0]
+        return sid
+
+    def latest(self, device: str) -> list[LatestValue]:
+        rows = self.db.reader().execute(
+            "SELECT s.sensor, p.ts, p.value FROM series s "
+            "JOIN points p ON p.series_id = s.id AND p.ts = "
+            "(SELECT max(ts) FROM points WHERE series_id = s.id) "
+            "WHERE s.device = ? ORDER BY s.sensor",
+            (device,),
+        )
+        return [LatestValue(sensor, ts, value) for sensor, ts, value in rows]
+
+    def series(
+        self, device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int
+    ) -> list[Bucket]:
+        # Group by bucket, then fetch each bucket's last value through its max(ts):
+        # a join on the primary key, so no second scan of the range.
+        rows = self.db.reader().execute(
+            """
+            WITH sid AS (SELECT id FROM series WHERE device = :device AND sensor = :sensor),
+            agg AS (
+                SELECT (ts / :step) * :step AS bucket, min(value) AS lo, max(value) AS hi,
+                       avg(value) AS mean, count(*) AS n, max(ts) AS last_ts
+                FROM points WHERE series_id = (SELECT id FROM sid) AND ts >= :start AND ts < :end
+                GROUP BY ts / :step
+            )
+            SELECT agg.bucket, agg.lo, agg.hi, agg.mean, agg.n, p.value
+            FROM agg JOIN points p ON p.series_id = (SELECT id FROM sid) AND p.ts = agg.last_ts
+            ORDER BY agg.bucket
+            """,
+            {"device": device, "sensor": sensor, "step": step_ms, "start": start_ms, "end": end_ms},
+        )
+        return [Bucket(*row) for row in rows]
+
+    def delete_before(self, cutoff_ms: int) -> int:
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM points WHERE ts < ?", (cutoff_ms,)).rowcount
+
+    def close(self) -> None:
+        self.db.close()
