@@ -14,8 +14,12 @@ def test_a_telemetry_topic_names_village_device_and_channel():
 
 @pytest.mark.parametrize(
     "topic",
-    ["village/xiashan/gauge-1", "town/x/y/telemetry", "village/x/y/telemetry/extra",
-     "village/x/y/commands"],
+    [
+        "village/xiashan/gauge-1",
+        "town/x/y/telemetry",
+        "village/x/y/telemetry/extra",
+        "village/x/y/commands",
+    ],
 )
 def test_topics_outside_the_layout_are_rejected(topic):
     result = parse_topic(topic)

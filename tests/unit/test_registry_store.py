@@ -1,0 +1,81 @@
+"""The registry: devices with presence, the dead-letter log and events."""
+
+import pytest
+
+from village_brain.core.devices import Device, Presence
+from village_brain.core.records import Rejection
+from village_brain.store.registry import BatchRecord, Event, RegistryStore
+
+
+@pytest.fixture
+def registry(tmp_path):
+    r = RegistryStore(tmp_path / "registry.sqlite3")
+    yield r
+    r.close()
+
+
+def rejection(at_ms: int, reason: str = "bad_json", device: str = "g1") -> Rejection:
+    return Rejection(at_ms, reason, "detail", f"village/x/{device}/telemetry", "x", device)
+
+
+GAUGE = Device(
+    id="g1",
+    village="xiashan",
+    kind="river_gauge",
+    place="北桥河岸",
+    lat=30.1,
+    lon=120.1,
+    sensors=("water_level",),
+)
+
+
+def test_registered_devices_come_back_with_location_and_sensors(registry):
+    registry.upsert_devices([GAUGE])
+    assert registry.device("g1").device == GAUGE
+
+
+def test_a_batch_records_last_seen_and_status(registry):
+    registry.upsert_devices([GAUGE])
+    registry.commit(BatchRecord(seen={"g1": 5000}, statuses={"g1": ("online", 4000)}))
+    assert registry.device("g1").presence == Presence(5000, "online", 4000)
+
+
+def test_last_seen_never_moves_backwards(registry):
+    registry.upsert_devices([GAUGE])
+    registry.commit(BatchRecord(seen={"g1": 5000}))
+    registry.commit(BatchRecord(seen={"g1": 3000}))
+    assert registry.device("g1").presence.last_seen_ms == 5000
+
+
+def test_re_registering_a_device_keeps_its_presence(registry):
+    registry.upsert_devices([GAUGE])
+    registry.commit(BatchRecord(seen={"g1": 5000}))
+    registry.upsert_devices([GAUGE])
+    assert registry.device("g1").presence.last_seen_ms == 5000
+
+
+def test_rejections_are_listed_newest_first_and_filter_by_reason(registry):
+    registry.commit(
+        BatchRecord(rejections=[rejection(1, "bad_json"), rejection(2, "out_of_range")])
+    )
+    assert [r.at_ms for r in registry.rejections()] == [2, 1]
+    assert [r.reason for r in registry.rejections(reason="bad_json")] == ["bad_json"]
+
+
+def test_the_dead_letter_log_is_bounded_by_count(registry):
+    registry.commit(BatchRecord(rejections=[rejection(i) for i in range(10)]))
+    registry.prune_rejections(keep_rows=3, older_than_ms=0)
+    assert [r.at_ms for r in registry.rejections()] == [9, 8, 7]
+
+
+def test_the_dead_letter_log_is_bounded_by_age(registry):
+    registry.commit(BatchRecord(rejections=[rejection(i) for i in range(10)]))
+    registry.prune_rejections(keep_rows=100, older_than_ms=8)
+    assert [r.at_ms for r in registry.rejections()] == [9, 8]
+
+
+def test_a_redelivered_event_is_stored_once(registry):
+    event = Event("xiashan", "g1", 1000, "button_pressed", {"button": 1})
+    registry.commit(BatchRecord(events=[event]))
+    registry.commit(BatchRecord(events=[event]))
+    assert registry.events("g1") == [event]

@@ -1,0 +1,51 @@
+"""The HTTP API: FastAPI, OpenAPI at /docs, every error a JSON body with a readable message."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from village_brain import __version__
+from village_brain.api import routes_devices, routes_ingest
+from village_brain.api.context import ApiContext
+from village_brain.api.schemas import Health
+
+
+def create_app(ctx: ApiContext) -> FastAPI:
+    app = FastAPI(
+        title="Village Brain",
+        version=__version__,
+        description="Sensors, readings and ingest health of the villages this server watches.",
+    )
+    app.state.ctx = ctx
+    app.include_router(routes_devices.router)
+    app.include_router(routes_ingest.router)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    def healthz() -> Health:
+        snap = ctx.stats()
+        return Health(
+            status="ok",
+            broker_connected=snap.broker_connected,
+            pending_messages=snap.pending_messages,
+        )
+
+    return app
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for error in exc.errors():
+        where = " ".join(str(p) for p in error["loc"])
+        parts.append(f"{where}: {error['msg']}")
+    return JSONResponse({"error": "; ".join(parts)}, status_code=422)

@@ -1,0 +1,26 @@
+"""What the API reads from: handed over by the service, reached through a FastAPI dependency."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from village_brain.core.catalog import Catalog
+from village_brain.ingest.stats import StatsSnapshot
+from village_brain.store.base import SeriesStore
+from village_brain.store.registry import RegistryStore
+
+
+@dataclass
+class ApiContext:
+    catalog: Catalog
+    series: SeriesStore
+    registry: RegistryStore
+    stats: Callable[[], StatsSnapshot]
+    offline_after_intervals: float = 3.0
+
+
+def context(request: Request) -> ApiContext:
+    return request.app.state.ctx

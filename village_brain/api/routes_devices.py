@@ -1,0 +1,138 @@
+"""Devices, their latest readings, their history and their events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from village_brain.api.context import ApiContext, context
+from village_brain.api.queries import step_param, time_range
+from village_brain.api.schemas import (
+    BucketOut,
+    DeviceLatest,
+    DeviceOut,
+    EventOut,
+    LatestOut,
+    Location,
+    SeriesOut,
+)
+from village_brain.core.presence import is_online, silence_limit_ms
+from village_brain.core.timefmt import format_ms, now_ms
+from village_brain.store.registry import DeviceRow
+
+router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+Ctx = Annotated[ApiContext, Depends(context)]
+
+
+@router.get("", response_model=list[DeviceOut], summary="All devices with location and presence")
+def list_devices(ctx: Ctx, village: str | None = None, kind: str | None = None) -> list[DeviceOut]:
+    now = now_ms()
+    rows = [
+        row
+        for row in ctx.registry.devices()
+        if (village is None or row.device.village == village)
+        and (kind is None or row.device.kind == kind)
+    ]
+    return [_device_out(ctx, row, now) for row in rows]
+
+
+@router.get("/{device}", response_model=DeviceOut, summary="One device")
+def get_device(ctx: Ctx, device: str) -> DeviceOut:
+    return _device_out(ctx, _find(ctx, device), now_ms())
+
+
+@router.get("/{device}/latest", response_model=DeviceLatest, summary="Newest value of each sensor")
+def latest(ctx: Ctx, device: str) -> DeviceLatest:
+    _find(ctx, device)
+    now = now_ms()
+    readings = []
+    for value in ctx.series.latest(device):
+        sensor = ctx.catalog.get(value.sensor)
+        readings.append(
+            LatestOut(
+                sensor=value.sensor,
+                value=value.value,
+                unit=sensor.unit if sensor else "",
+                symbol=sensor.symbol if sensor else "",
+                time=format_ms(value.ts_ms),
+                ts_ms=value.ts_ms,
+                age_s=round((now - value.ts_ms) / 1000, 1),
+            )
+        )
+    return DeviceLatest(device=device, readings=readings)
+
+
+@router.get(
+    "/{device}/series/{sensor}",
+    response_model=SeriesOut,
+    summary="A sensor's history, bucketed: min, max, mean, count and last per step",
+)
+def series(
+    ctx: Ctx,
+    device: str,
+    sensor: str,
+    start: Annotated[
+        str | None, Query(description="RFC 3339 or epoch ms; default end − 24 h")
+    ] = None,
+    end: Annotated[str | None, Query(description="RFC 3339 or epoch ms; default now")] = None,
+    step: Annotated[str | None, Query(description="Bucket width such as 1m, 5m, 1h")] = None,
+) -> SeriesOut:
+    _find(ctx, device)
+    sensor_type = ctx.catalog.get(sensor)
+    if sensor_type is None:
+        raise HTTPException(404, f"sensor type {sensor!r} is not in the catalog")
+    start_ms, end_ms = time_range(start, end, now_ms())
+    step_ms = step_param(step, start_ms, end_ms)
+    buckets = ctx.series.series(device, sensor, start_ms, end_ms, step_ms)
+    return SeriesOut(
+        device=device,
+        sensor=sensor,
+        unit=sensor_type.unit,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        step_ms=step_ms,
+        buckets=[
+            BucketOut(start=format_ms(b.start_ms), **{k: getattr(b, k) for k in _BUCKET_FIELDS})
+            for b in buckets
+        ],
+    )
+
+
+_BUCKET_FIELDS = ("start_ms", "min", "max", "mean", "count", "last")
+
+
+@router.get("/{device}/events", response_model=list[EventOut], summary="Recent events")
+def events(
+    ctx: Ctx, device: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[EventOut]:
+    _find(ctx, device)
+    return [
+        EventOut(time=format_ms(e.ts_ms), ts_ms=e.ts_ms, type=e.type, data=e.data)
+        for e in ctx.registry.events(device, limit)
+    ]
+
+
+def _find(ctx: ApiContext, device: str) -> DeviceRow:
+    row = ctx.registry.device(device)
+    if row is None:
+        raise HTTPException(404, f"no device {device!r} is registered")
+    return row
+
+
+def _device_out(ctx: ApiContext, row: DeviceRow, now: int) -> DeviceOut:
+    device, presence = row.device, row.presence
+    sensors = list(device.sensors) or [v.sensor for v in ctx.series.latest(device.id)]
+    silence = silence_limit_ms(ctx.catalog, sensors, ctx.offline_after_intervals)
+    return DeviceOut(
+        id=device.id,
+        village=device.village,
+        kind=device.kind,
+        name=device.name,
+        location=Location(lat=device.lat, lon=device.lon, place=device.place),
+        sensors=sensors,
+        online=is_online(presence, now, silence),
+        status=presence.status,
+        last_seen=format_ms(presence.last_seen_ms) if presence.last_seen_ms else None,
+        registered_by=device.source,
+    )

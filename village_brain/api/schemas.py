@@ -1,0 +1,113 @@
+"""Response bodies of the HTTP API, as they appear in the OpenAPI document."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="What went wrong, in words a person can act on.")
+
+
+class Health(BaseModel):
+    status: str
+    broker_connected: bool
+    pending_messages: int
+
+
+class Location(BaseModel):
+    lat: float | None
+    lon: float | None
+    place: str
+
+
+class DeviceOut(BaseModel):
+    id: str
+    village: str
+    kind: str
+    name: str
+    location: Location
+    sensors: list[str]
+    online: bool
+    status: str | None = Field(description="Last status message: online, offline or none yet.")
+    last_seen: str | None = Field(description="Last telemetry received, RFC 3339 UTC.")
+    registered_by: str = Field(description="file, api or auto (first message).")
+
+
+class LatestOut(BaseModel):
+    sensor: str
+    value: float
+    unit: str
+    symbol: str
+    time: str
+    ts_ms: int
+    age_s: float
+
+
+class DeviceLatest(BaseModel):
+    device: str
+    readings: list[LatestOut]
+
+
+class BucketOut(BaseModel):
+    start: str
+    start_ms: int
+    min: float
+    max: float
+    mean: float
+    count: int
+    last: float
+
+
+class SeriesOut(BaseModel):
+    device: str
+    sensor: str
+    unit: str
+    start_ms: int
+    end_ms: int
+    step_ms: int
+    buckets: list[BucketOut]
+
+
+class SensorTypeOut(BaseModel):
+    id: str
+    quantity: str
+    unit: str
+    symbol: str
+    kind: str
+    min: float | None
+    max: float | None
+    resolution: float | None
+    interval: str
+    accepted_units: list[str]
+
+
+class StatsOut(BaseModel):
+    started: str
+    messages_received: int
+    readings_stored: int
+    readings_duplicate: int = Field(description="Redelivered readings ignored by the dedupe rule.")
+    rejected_total: int
+    rejected_by_reason: dict[str, int]
+    readings_per_second: float = Field(description="Stored readings per second, last 10 s.")
+    pending_messages: int
+    broker_connected: bool
+    last_commit: str | None
+
+
+class RejectionOut(BaseModel):
+    time: str
+    reason: str
+    detail: str
+    topic: str
+    village: str | None
+    device: str | None
+    sensor: str | None
+    excerpt: str
+
+
+class EventOut(BaseModel):
+    time: str
+    ts_ms: int
+    type: str
+    data: dict[str, object]
