@@ -1,0 +1,27 @@
+"""PROTOCOL.md is the device maker's reference: it must not drift from the code."""
+
+import re
+from pathlib import Path
+
+import village_brain.ingest as ingest_package
+
+from village_brain.core.catalog import default_catalog
+
+PROTOCOL = (Path(__file__).parents[2] / "PROTOCOL.md").read_text("utf-8")
+
+
+def test_every_sensor_type_is_in_the_protocol_table_with_its_unit_and_interval():
+    for sensor in default_catalog().types.values():
+        row = next(line for line in PROTOCOL.splitlines() if line.startswith(f"| `{sensor.id}` |"))
+        assert f"`{sensor.unit}`" in row and f"| {sensor.interval} |" in row
+
+
+def test_every_rejection_reason_the_code_can_give_is_documented():
+    source = "".join(
+        p.read_text("utf-8") for p in Path(ingest_package.__file__).parent.rglob("*.py")
+    )
+    documented = {line.split("`")[1] for line in PROTOCOL.splitlines() if line.startswith("| `")}
+    used = set(re.findall(r'Problem\(\s*"([a-z_]+)"', source))
+    used |= set(re.findall(r'PayloadError\(\s*"([a-z_]+)"', source))
+    assert used, "no reason codes found in the ingest code"
+    assert used <= documented, f"undocumented reasons: {sorted(used - documented)}"
