@@ -1,0 +1,157 @@
+"""The MQTT side of ingest: a persistent QoS 1 session whose messages we acknowledge ourselves.
+
+paho runs our callbacks on its network thread, so `on_message` only stamps and hands the
+message on; decoding and storing happen in the writer thread, or keepalives would starve.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from village_brain.ingest.pipeline import InboundMessage
+from village_brain.ingest.topics import SUBSCRIPTIONS
+
+log = logging.getLogger(__name__)
+
+
+def split_mqtt_url(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 1883
+
+
+class MqttReceiver:
+    """Subscribes to every village topic and passes messages to `deliver`.
+
+    Message ids are only meaningful on the connection that delivered them: after a reconnect
+    the broker may reuse an id for another message. Each message therefore carries the
+    connection generation it came on, and `ack` ignores ids from an older connection (the
+    broker redelivers those messages, and the store's dedupe rule absorbs the repeat).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        deliver: Callable[[InboundMessage], None],
+        client_id: str = "village-brain-ingest",
+        mqtt_version: str = "5",
+        session_expiry_s: int = 7 * 86_400,
+        receive_maximum: int = 1000,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        self.host, self.port = split_mqtt_url(url)
+        self._deliver = deliver
+        self._v5 = mqtt_version == "5"
+        self._session_expiry_s = session_expiry_s
+        self._receive_maximum = receive_maximum
+        self._generation = 0
+        self.connected = threading.Event()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
+            # MQTT 3.1.1 keeps the session only without clean session; v5 uses expiry instead.
+            clean_session=None if self._v5 else False,
+            manual_ack=True,
+        )
+        if username:
+            self.client.username_pw_set(username, password)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+
+    def start(self) -> None:
+        if self._v5:
+            props = Properties(PacketTypes.CONNECT)
+            # Without an expiry an MQTT 5 session ends at disconnect, and with it the queue.
+            props.SessionExpiryInterval = self._session_expiry_s
+            props.ReceiveMaximum = self._receive_maximum
+            self.client.connect_async(
+                self.host, self.port, keepalive=30, clean_start=False, properties=props
+            )
+        else:
+            self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.connected.clear()
+
+    def ack(self, mid: int, qos: int, generation: int) -> None:
+        if qos > 0 and generation == self._generation:
+            self.client.ack(mid, qos)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason: object,
+        _props: object,
+    ) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("broker %s:%d refused the connection: %s", self.host, self.port, reason)
+            return
+        self._generation += 1
+        # Subscribing here, not once at start, means a reconnect always resubscribes.
+        options = SubscribeOptions(qos=1) if self._v5 else 1
+        client.subscribe([(topic, options) for topic in SUBSCRIPTIONS])
+        log.info(
+            "connected to broker %s:%d (session %s); subscribed to %s",
+            self.host,
+            self.port,
+            "resumed" if flags.session_present else "new",
+            ", ".join(SUBSCRIPTIONS),
+        )
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list, _props: object
+    ) -> None:
+        refused = [r for r in reasons if getattr(r, "is_failure", False)]
+        if refused:
+            log.error("broker refused the subscription: %s", refused)
+            return
+        # Ready only once the broker has the subscription: from here nothing published is missed.
+        self.connected.set()
+        log.info("subscriptions confirmed; receiving")
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: object,
+        _props: object,
+    ) -> None:
+        self.connected.clear()
+        log.warning(
+            "disconnected from broker %s:%d (%s); will reconnect", self.host, self.port, reason
+        )
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        content_type = None
+        if self._v5 and msg.properties is not None:
+            content_type = getattr(msg.properties, "ContentType", None)
+        self._deliver(
+            InboundMessage(
+                topic=msg.topic,
+                payload=msg.payload,
+                received_ms=time.time_ns() // 1_000_000,
+                content_type=content_type,
+                mid=msg.mid,
+                qos=msg.qos,
+                generation=self._generation,
+            )
+        )

@@ -1,0 +1,72 @@
+"""Ingest counters for the stats API and the log: what came in, what was kept, what was refused."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+
+import msgspec
+
+
+class StatsSnapshot(msgspec.Struct, frozen=True):
+    started_ms: int
+    messages_received: int
+    readings_stored: int
+    readings_duplicate: int
+    rejected_total: int
+    rejected_by_reason: dict[str, int]
+    readings_per_second: float
+    pending_messages: int
+    broker_connected: bool
+    last_commit_ms: int | None
+
+
+class IngestStats:
+    """Updated by the writer thread once per batch; read by the API from other threads."""
+
+    RATE_WINDOW_S = 10.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started_ms = time.time_ns() // 1_000_000
+        self.messages = 0
+        self.stored = 0
+        self.duplicates = 0
+        self.rejected: Counter[str] = Counter()
+        self.last_commit_ms: int | None = None
+        self._commits: deque[tuple[float, int]] = deque()
+
+    def record_batch(self, messages: int, readings: int, stored: int, reasons: list[str]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.messages += messages
+            self.stored += stored
+            self.duplicates += readings - stored
+            self.rejected.update(reasons)
+            self.last_commit_ms = time.time_ns() // 1_000_000
+            self._commits.append((now, stored))
+            while self._commits and now - self._commits[0][0] > self.RATE_WINDOW_S:
+                self._commits.popleft()
+
+    def rate(self) -> float:
+        now = time.monotonic()
+        with self._lock:
+            recent = sum(n for t, n in self._commits if now - t <= self.RATE_WINDOW_S)
+        return recent / self.RATE_WINDOW_S
+
+    def snapshot(self, pending: int, connected: bool) -> StatsSnapshot:
+        rate = self.rate()
+        with self._lock:
+            return StatsSnapshot(
+                started_ms=self.started_ms,
+                messages_received=self.messages,
+                readings_stored=self.stored,
+                readings_duplicate=self.duplicates,
+                rejected_total=sum(self.rejected.values()),
+                rejected_by_reason=dict(self.rejected),
+                readings_per_second=round(rate, 1),
+                pending_messages=pending,
+                broker_connected=connected,
+                last_commit_ms=self.last_commit_ms,
+            )
