@@ -1,0 +1,149 @@
+"""The `village-brain` command: serve (the whole thing) and simulate (a pretend village)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from village_brain.core.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from village_brain.service import Service
+
+log = logging.getLogger("village_brain")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    try:
+        return args.run(args)
+    except ConfigError as exc:
+        print(f"village-brain: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="village-brain", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="ingest, store, API and dashboard in one process")
+    serve.add_argument("--config", type=Path, help="TOML configuration file")
+    serve.add_argument("--mqtt-url", help="broker to use (mqtt://host:port); default: embedded")
+    serve.add_argument("--data-dir", type=Path, help="where the store keeps its files")
+    serve.add_argument("--http", metavar="HOST:PORT", help="where the API and dashboard listen")
+    serve.add_argument("--demo", action="store_true", help="also run a simulated village")
+    serve.add_argument("--devices", type=int, default=24, help="simulated devices with --demo")
+    serve.set_defaults(run=_serve)
+
+    sim = commands.add_parser("simulate", help="publish a believable village to a broker")
+    sim.add_argument("--mqtt-url", required=True, help="broker, e.g. mqtt://127.0.0.1:1883")
+    sim.add_argument("--devices", type=int, default=24, help="how many devices")
+    sim.add_argument("--rate", type=float, default=2.0, help="telemetry messages per second")
+    sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    sim.add_argument("--seed", type=int, default=7, help="same seed, same village")
+    sim.add_argument("--mqtt-version", choices=["5", "3.1.1"], default="5")
+    sim.set_defaults(run=_simulate)
+    return parser
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    http = {}
+    if args.http:
+        host, _, port = args.http.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"--http {args.http!r}: write HOST:PORT, e.g. 127.0.0.1:8080")
+        http = {"host": host, "port": int(port)}
+    overrides = {
+        "mqtt": {"url": args.mqtt_url},
+        "store": {"data_dir": args.data_dir},
+        "http": http,
+        "demo": args.demo or None,
+    }
+    return load_settings(args.config, **overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from village_brain.api.app import create_app
+    from village_brain.broker import start_embedded_broker
+    from village_brain.service import Service
+
+    settings = _settings_from(args)
+    with ExitStack() as stack:
+        url, version = settings.mqtt.url, "5"
+        if url is None:
+            broker = stack.enter_context(start_embedded_broker(settings.store.data_dir))
+            url, version = broker.url, broker.mqtt_version
+            log.info("embedded %s broker at %s. %s", broker.kind, url, broker.guarantees)
+        service = Service(settings, url, version)
+        service.start()
+        stack.callback(service.stop)
+        if settings.demo:
+            _start_demo(stack, service, url, version, args.devices)
+        app = create_app(service.api_context())
+        log.info("API and dashboard on http://%s:%d", settings.http.host, settings.http.port)
+        uvicorn.run(app, host=settings.http.host, port=settings.http.port, log_level="warning")
+    return 0
+
+
+def _start_demo(stack: ExitStack, service: Service, url: str, version: str, devices: int) -> None:
+    from village_brain.core.devices import Device
+    from village_brain.simulator import Simulator, village_layout
+
+    layout = village_layout(devices)
+    service.register_devices(
+        Device(
+            id=d.id,
+            village=d.village,
+            kind=d.kind,
+            place=d.place,
+            lat=d.lat,
+            lon=d.lon,
+            sensors=d.sensors,
+            source="demo",
+        )
+        for d in layout
+    )
+    simulator = Simulator(url, layout, rate=max(2.0, devices / 6), mqtt_version=version)
+    simulator.start()
+    stack.callback(simulator.stop)
+    log.info("demo: simulating %d devices", len(layout))
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import threading
+
+    from village_brain.simulator import Simulator, village_layout
+
+    layout = village_layout(args.devices, seed=args.seed)
+    simulator = Simulator(
+        args.mqtt_url,
+        layout,
+        rate=args.rate,
+        speed=args.speed,
+        seed=args.seed,
+        mqtt_version=args.mqtt_version,
+    )
+    simulator.start()
+    log.info("simulating %d devices at %.1f messages/s; Ctrl-C stops", len(layout), args.rate)
+    try:
+        threading.Event().wait()
+    finally:
+        simulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The running service: wires broker connection, pipeline, writer, stores and API together."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from village_brain.api.context import ApiContext
+from village_brain.core.catalog import Catalog, load_catalog
+from village_brain.core.config import Settings
+from village_brain.core.devices import Device, load_devices_file
+from village_brain.core.timefmt import now_ms, parse_duration_ms
+from village_brain.ingest.codecs import default_registry
+from village_brain.ingest.mqtt_client import MqttReceiver
+from village_brain.ingest.pipeline import DeviceDirectory, Limits, Pipeline
+from village_brain.ingest.stats import IngestStats, StatsSnapshot
+from village_brain.ingest.validate import TimeWindow
+from village_brain.ingest.writer import BatchWriter
+from village_brain.store.registry import RegistryStore
+from village_brain.store.sqlite_series import SqliteSeriesStore
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    def __init__(self, settings: Settings, mqtt_url: str, mqtt_version: str = "5") -> None:
+        self.settings = settings
+        self.catalog = load_catalog(settings.store.catalog_file)
+        self.series, self.registry = _open_stores(settings.store.data_dir, settings)
+        if settings.store.devices_file is not None:
+            self.registry.upsert_devices(
+                load_devices_file(settings.store.devices_file, set(self.catalog.types))
+            )
+        self.directory = DeviceDirectory(
+            {row.device.id: row.device.village for row in self.registry.devices()},
+            auto_register=settings.ingest.registration == "auto",
+        )
+        self.stats = IngestStats()
+        self.writer = BatchWriter(
+            _pipeline(settings, self.catalog, self.directory),
+            self.series,
+            self.registry,
+            self.stats,
+            ack=lambda mid, qos, generation: self.receiver.ack(mid, qos, generation),
+            max_messages=settings.ingest.batch_max_messages,
+            max_wait_s=parse_duration_ms(settings.ingest.batch_max_wait) / 1000,
+        )
+        self.receiver = MqttReceiver(
+            mqtt_url,
+            deliver=self.writer.inbox.put,
+            client_id=settings.mqtt.client_id,
+            mqtt_version=mqtt_version,
+            session_expiry_s=parse_duration_ms(settings.mqtt.session_expiry) // 1000,
+            receive_maximum=settings.mqtt.receive_maximum,
+            username=settings.mqtt.username,
+            password=settings.mqtt.password,
+        )
+        self.writer.every(3600, self._apply_retention)
+        self.writer.every(60, self._log_rates)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self.writer.run, args=(self._stop,), name="ingest-writer", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+        self.receiver.start()
+
+    def stop(self) -> None:
+        if self._stop.is_set():
+            return
+        # The writer drains and acknowledges what it has before the connection closes.
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.receiver.stop()
+        self.series.close()
+        self.registry.close()
+
+    def register_devices(self, devices: Iterable[Device]) -> None:
+        devices = list(devices)
+        self.registry.upsert_devices(devices)
+        for device in devices:
+            self.directory.add(device.id, device.village)
+
+    def snapshot(self) -> StatsSnapshot:
+        return self.stats.snapshot(self.writer.inbox.qsize(), self.receiver.connected.is_set())
+
+    def api_context(self) -> ApiContext:
+        return ApiContext(
+            catalog=self.catalog,
+            series=self.series,
+            registry=self.registry,
+            stats=self.snapshot,
+            offline_after_intervals=self.settings.ingest.offline_after_intervals,
+        )
+
+    def _apply_retention(self) -> None:
+        now = now_ms()
+        cutoff = now - parse_duration_ms(self.settings.store.retention)
+        points = self.series.delete_before(cutoff)
+        ingest = self.settings.ingest
+        rejections = self.registry.prune_rejections(
+            ingest.rejection_log_max, now - parse_duration_ms(ingest.rejection_log_keep)
+        )
+        if points or rejections:
+            log.info("retention: deleted %d old points and %d old rejections", points, rejections)
+
+    def _log_rates(self) -> None:
+        snap = self.snapshot()
+        log.info(
+            "ingest: %.1f readings/s, %d stored, %d rejected %s, %d waiting",
+            snap.readings_per_second,
+            snap.readings_stored,
+            snap.rejected_total,
+            snap.rejected_by_reason or "",
+            snap.pending_messages,
+        )
+
+
+def _open_stores(data_dir: Path, settings: Settings) -> tuple[SqliteSeriesStore, RegistryStore]:
+    sync = settings.store.sqlite_synchronous
+    return (
+        SqliteSeriesStore(data_dir / "series.sqlite3", sync),
+        RegistryStore(data_dir / "registry.sqlite3", sync),
+    )
+
+
+def _pipeline(settings: Settings, catalog: Catalog, directory: DeviceDirectory) -> Pipeline:
+    ingest = settings.ingest
+    limits = Limits(
+        max_payload_bytes=ingest.max_payload_bytes,
+        max_readings_per_message=ingest.max_readings_per_message,
+        window=TimeWindow(
+            max_clock_skew_ms=parse_duration_ms(ingest.max_clock_skew),
+            max_backfill_ms=parse_duration_ms(ingest.max_backfill),
+        ),
+    )
+    return Pipeline(catalog, default_registry(catalog), directory, limits)
