@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import msgspec
+
 from village_brain.api.context import ApiContext
+from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog, load_catalog
 from village_brain.core.config import Settings
 from village_brain.core.devices import Device, load_devices_file
+from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms, parse_duration_ms
 from village_brain.ingest.codecs import default_registry
 from village_brain.ingest.mqtt_client import MqttReceiver
@@ -18,7 +22,7 @@ from village_brain.ingest.pipeline import DeviceDirectory, Limits, Pipeline
 from village_brain.ingest.stats import IngestStats, StatsSnapshot
 from village_brain.ingest.validate import TimeWindow
 from village_brain.ingest.writer import BatchWriter
-from village_brain.store.registry import RegistryStore
+from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,8 @@ class Service:
             username=settings.mqtt.username,
             password=settings.mqtt.password,
         )
+        self.bus = Bus()
+        self.writer.listeners.append(self._announce)
         self.writer.every(3600, self._apply_retention)
         self.writer.every(60, self._log_rates)
         self._stop = threading.Event()
@@ -93,8 +99,16 @@ class Service:
             series=self.series,
             registry=self.registry,
             stats=self.snapshot,
+            bus=self.bus,
             offline_after_intervals=self.settings.ingest.offline_after_intervals,
         )
+
+    def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:
+        """Tell listeners (live dashboard, alerts) what this batch committed."""
+        if readings:
+            self.bus.publish("readings", {"readings": [msgspec.to_builtins(r) for r in readings]})
+        for device, (status, ms) in record.statuses.items():
+            self.bus.publish("status", {"device": device, "status": status, "ts_ms": ms})
 
     def _apply_retention(self) -> None:
         now = now_ms()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog
 from village_brain.ingest.stats import StatsSnapshot
 from village_brain.store.base import SeriesStore
@@ -20,6 +21,7 @@ class ApiContext:
     registry: RegistryStore
     stats: Callable[[], StatsSnapshot]
     offline_after_intervals: float = 3.0
+    bus: Bus = field(default_factory=Bus)
 
 
 def context(request: Request) -> ApiContext:

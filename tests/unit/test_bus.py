@@ -1,0 +1,30 @@
+"""The in-process notice board."""
+
+from village_brain.core.bus import Bus
+
+
+def test_listeners_receive_what_is_published():
+    bus, seen = Bus(), []
+    bus.subscribe(lambda kind, payload: seen.append((kind, payload)))
+    bus.publish("readings", {"n": 1})
+    assert seen == [("readings", {"n": 1})]
+
+
+def test_an_unsubscribed_listener_hears_nothing_more():
+    bus, seen = Bus(), []
+    unsubscribe = bus.subscribe(lambda kind, payload: seen.append(kind))
+    unsubscribe()
+    bus.publish("readings", {})
+    assert seen == []
+
+
+def test_a_failing_listener_does_not_stop_the_others():
+    bus, seen = Bus(), []
+
+    def broken(kind, payload):
+        raise RuntimeError("boom")
+
+    bus.subscribe(broken)
+    bus.subscribe(lambda kind, payload: seen.append(kind))
+    bus.publish("alert", {})
+    assert seen == ["alert"]
