@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from harness import Publisher, RunningService, make_service, wait_until
 
 from village_brain.service import Service
+
+from harness import Publisher, RunningService, make_service, wait_until
 
 _ids = itertools.count()
 

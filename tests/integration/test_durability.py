@@ -10,10 +10,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from harness import Publisher, wait_until
-from support.ports import free_port
 
 from village_brain.core.timefmt import now_ms
+
+from harness import Publisher, wait_until
+from support.ports import free_port
 
 pytestmark = pytest.mark.integration
 

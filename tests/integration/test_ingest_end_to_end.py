@@ -3,9 +3,10 @@
 import json
 
 import pytest
-from harness import wait_until
 
 from village_brain.core.timefmt import now_ms
+
+from harness import wait_until
 
 pytestmark = pytest.mark.integration
 
