@@ -4,8 +4,8 @@ import re
 from pathlib import Path
 
 import village_brain.ingest as ingest_package
-
 from village_brain.core.catalog import default_catalog
+from village_brain.ingest.codecs import default_registry
 
 PROTOCOL = (Path(__file__).parents[2] / "PROTOCOL.md").read_text("utf-8")
 
@@ -25,3 +25,16 @@ def test_every_rejection_reason_the_code_can_give_is_documented():
     used |= set(re.findall(r'PayloadError\(\s*"([a-z_]+)"', source))
     assert used, "no reason codes found in the ingest code"
     assert used <= documented, f"undocumented reasons: {sorted(used - documented)}"
+
+
+def test_every_telemetry_example_decodes_without_a_problem():
+    catalog = default_catalog()
+    codecs = default_registry(catalog)
+    blocks = re.findall(r"```json\n(.*?)```", PROTOCOL, flags=re.DOTALL)
+    telemetry = [b.encode() for b in blocks if '"type"' not in b]
+    assert len(telemetry) >= 4
+    for block in telemetry:
+        _, decoded = codecs.decode(block, received_ms=1_795_939_200_000)
+        assert decoded.readings and not decoded.problems, block
+        for raw in decoded.readings:
+            assert catalog.get(raw.sensor) is not None, raw.sensor
