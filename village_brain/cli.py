@@ -86,7 +86,6 @@ def _serve(args: argparse.Namespace) -> int:
         if url is None:
             broker = stack.enter_context(start_embedded_broker(settings.store.data_dir))
             url, version = broker.url, broker.mqtt_version
-            log.info("embedded %s broker at %s. %s", broker.kind, url, broker.guarantees)
         service = Service(settings, url, version)
         service.start()
         stack.callback(service.stop)

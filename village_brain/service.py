@@ -123,22 +123,32 @@ class Service:
 
     def _log_rates(self) -> None:
         snap = self.snapshot()
+        reasons = ", ".join(f"{n} {reason}" for reason, n in snap.rejected_by_reason.items())
         log.info(
-            "ingest: %.1f readings/s, %d stored, %d rejected %s, %d waiting",
+            "ingest: %.1f readings/s; %d stored, %d rejected%s; %d waiting",
             snap.readings_per_second,
             snap.readings_stored,
             snap.rejected_total,
-            snap.rejected_by_reason or "",
+            f" ({reasons})" if reasons else "",
             snap.pending_messages,
         )
 
 
 def _open_stores(data_dir: Path, settings: Settings) -> tuple[SqliteSeriesStore, RegistryStore]:
     sync = settings.store.sqlite_synchronous
-    return (
-        SqliteSeriesStore(data_dir / "series.sqlite3", sync),
-        RegistryStore(data_dir / "registry.sqlite3", sync),
-    )
+    registry = RegistryStore(data_dir / "registry.sqlite3", sync)
+    if settings.store.backend == "sqlite":
+        return SqliteSeriesStore(data_dir / "series.sqlite3", sync), registry
+    # Imported here so the embedded setup never loads the InfluxDB client.
+    from village_brain.core.records import Rejection
+    from village_brain.store.influx_open import open_influx_store
+    from village_brain.store.registry import BatchRecord
+
+    def dead_letter(rejections: list[Rejection]) -> None:
+        registry.commit(BatchRecord(rejections=rejections))
+
+    series = open_influx_store(settings.store.influxdb, data_dir, dead_letter)
+    return series, registry
 
 
 def _pipeline(settings: Settings, catalog: Catalog, directory: DeviceDirectory) -> Pipeline:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import getpass
 import logging
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import IO
 
@@ -22,6 +24,16 @@ logger = logging.getLogger(__name__)
 # Debian and Ubuntu install the broker outside a normal user's PATH.
 _SBIN_CANDIDATES = (Path("/usr/sbin/mosquitto"), Path("/usr/local/sbin/mosquitto"))
 _LOG_TAIL_LINES = 20
+
+
+def _stop_with_parent() -> None:
+    """Runs in the child before exec: if our process dies without stopping it, so does it."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 class MosquittoError(RuntimeError):
@@ -90,6 +102,10 @@ class MosquittoProcess:
         self._log = self.log_path.open("ab")
         process = subprocess.Popen(
             [str(self.binary), "-c", str(self.config_path)],
+            # Its own session keeps a terminal's Ctrl-C from stopping the broker before ingest
+            # has acknowledged what it holds; we stop it ourselves, last.
+            start_new_session=True,
+            preexec_fn=_stop_with_parent,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

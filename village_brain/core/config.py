@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -73,6 +73,45 @@ class IngestSettings(Section):
     )(_duration)
 
 
+class InfluxSettings(Section):
+    """Where time series go when `store.backend` is "influxdb" (see docs/influxdb.md)."""
+
+    url: str = Field("http://127.0.0.1:8086", description="InfluxDB base URL.")
+    database: str = Field(
+        "village_brain", description="Database read through /query (on 2.x, a DBRP-mapped name)."
+    )
+    bucket: str | None = Field(
+        None, description="Write target for the v2 write API; unset means the database name."
+    )
+    org: str | None = Field(None, description="Organisation (InfluxDB 2.x); 1.8 ignores it.")
+    token: SecretStr | None = Field(None, description="API token, sent as `Token ...`.")
+    username: str | None = Field(None, description="InfluxDB 1.x user (basic auth).")
+    password: SecretStr | None = None
+    write_api: Literal["v2", "v1"] = Field(
+        "v2", description="v2: /api/v2/write (1.8+, 2.x, 3.x); v1: /write (1.x before 1.8)."
+    )
+    timeout: str = Field("10s", description="A write or query slower than this counts as down.")
+    max_points_per_request: int = Field(5_000, ge=1)
+    spool_max_points: int = Field(
+        2_000_000, ge=1, description="Points kept on disk while InfluxDB is unreachable."
+    )
+    spool_retry_max: str = Field("30s", description="Longest wait between tries to drain.")
+    retention_by: Literal["delete", "server"] = Field(
+        "delete",
+        description="delete: store.retention runs InfluxQL DELETE; server: the bucket's "
+        "retention does it (2.x, 3.x).",
+    )
+
+    _check_durations = field_validator("timeout", "spool_retry_max")(_duration)
+
+    @field_validator("url")
+    @classmethod
+    def _http_scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
+
+
 class StoreSettings(Section):
     data_dir: Path = Path("data")
     retention: str = "365d"
@@ -81,6 +120,10 @@ class StoreSettings(Section):
     )
     catalog_file: Path | None = None
     devices_file: Path | None = None
+    backend: Literal["sqlite", "influxdb"] = Field(
+        "sqlite", description="Where time series go; registry, alerts and outbox stay in SQLite."
+    )
+    influxdb: InfluxSettings = InfluxSettings()
 
     _check_retention = field_validator("retention")(_duration)
 

@@ -54,6 +54,7 @@ class MqttReceiver:
         self._session_expiry_s = session_expiry_s
         self._receive_maximum = receive_maximum
         self._generation = 0
+        self._stopping = False
         self.connected = threading.Event()
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
@@ -85,6 +86,7 @@ class MqttReceiver:
         self.client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
         self.connected.clear()
@@ -136,9 +138,10 @@ class MqttReceiver:
         _props: object,
     ) -> None:
         self.connected.clear()
-        log.warning(
-            "disconnected from broker %s:%d (%s); will reconnect", self.host, self.port, reason
-        )
+        if self._stopping:
+            log.info("disconnected from broker %s:%d", self.host, self.port)
+        else:
+            log.warning("lost the broker %s:%d (%s); reconnecting", self.host, self.port, reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         content_type = None

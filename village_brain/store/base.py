@@ -34,10 +34,13 @@ class Bucket(msgspec.Struct, frozen=True):
 
 class SeriesStore(Protocol):
     def write(self, readings: Sequence[Reading]) -> int:
-        """Store readings durably; return how many were new.
+        """Store readings durably; return how many points were written, or how many were
+        new where the backend can tell.
 
-        A reading with the same device, sensor and timestamp as a stored one is a duplicate
-        (a redelivered message) and is ignored: the first value stays.
+        A reading with the same device, sensor and timestamp as a stored one never creates a
+        second point. Such a reading is a redelivered message and carries the same value, so
+        which of the two values a backend keeps does not matter (SQLite keeps the first,
+        InfluxDB the last).
         """
         ...
 
