@@ -58,6 +58,7 @@ class Service:
             mqtt_version=mqtt_version,
             session_expiry_s=parse_duration_ms(settings.mqtt.session_expiry) // 1000,
             receive_maximum=settings.mqtt.receive_maximum,
+            keepalive=settings.mqtt.keepalive,
             username=settings.mqtt.username,
             password=settings.mqtt.password,
         )

@@ -80,7 +80,6 @@ class RunningService:
 
 
 def make_service(url: str, data_dir: Path, client_id: str, **overrides: Any) -> Service:
-    settings = load_settings(
-        mqtt={"url": url, "client_id": client_id}, store={"data_dir": data_dir}, **overrides
-    )
+    mqtt_settings = {"url": url, "client_id": client_id, **overrides.pop("mqtt", {})}
+    settings = load_settings(mqtt=mqtt_settings, store={"data_dir": data_dir}, **overrides)
     return Service(settings, url)

@@ -38,6 +38,7 @@ class MqttSettings(Section):
     username: str | None = None
     password: str | None = None
     session_expiry: str = Field("7d", description="How long the broker keeps our session offline.")
+    keepalive: int = Field(30, ge=2, le=3600, description="Seconds between MQTT keepalives.")
     receive_maximum: int = Field(
         1000, ge=20, le=65535, description="QoS 1 messages the broker may send before our acks."
     )

@@ -45,6 +45,7 @@ class MqttReceiver:
         mqtt_version: str = "5",
         session_expiry_s: int = 7 * 86_400,
         receive_maximum: int = 1000,
+        keepalive: int = 30,
         username: str | None = None,
         password: str | None = None,
     ) -> None:
@@ -53,7 +54,8 @@ class MqttReceiver:
         self._v5 = mqtt_version == "5"
         self._session_expiry_s = session_expiry_s
         self._receive_maximum = receive_maximum
-        self._generation = 0
+        self._keepalive = keepalive
+        self.generation = 0  # counts connections; see the class docstring
         self._stopping = False
         self.connected = threading.Event()
         self.client = mqtt.Client(
@@ -79,10 +81,10 @@ class MqttReceiver:
             props.SessionExpiryInterval = self._session_expiry_s
             props.ReceiveMaximum = self._receive_maximum
             self.client.connect_async(
-                self.host, self.port, keepalive=30, clean_start=False, properties=props
+                self.host, self.port, keepalive=self._keepalive, clean_start=False, properties=props
             )
         else:
-            self.client.connect_async(self.host, self.port, keepalive=30)
+            self.client.connect_async(self.host, self.port, keepalive=self._keepalive)
         self.client.loop_start()
 
     def stop(self) -> None:
@@ -92,7 +94,7 @@ class MqttReceiver:
         self.connected.clear()
 
     def ack(self, mid: int, qos: int, generation: int) -> None:
-        if qos > 0 and generation == self._generation:
+        if qos > 0 and generation == self.generation:
             self.client.ack(mid, qos)
 
     def _on_connect(
@@ -106,7 +108,7 @@ class MqttReceiver:
         if getattr(reason, "is_failure", False):
             log.error("broker %s:%d refused the connection: %s", self.host, self.port, reason)
             return
-        self._generation += 1
+        self.generation += 1
         # Subscribing here, not once at start, means a reconnect always resubscribes.
         options = SubscribeOptions(qos=1) if self._v5 else 1
         client.subscribe([(topic, options) for topic in SUBSCRIPTIONS])
@@ -155,6 +157,6 @@ class MqttReceiver:
                 content_type=content_type,
                 mid=msg.mid,
                 qos=msg.qos,
-                generation=self._generation,
+                generation=self.generation,
             )
         )
