@@ -8,6 +8,7 @@ sensor and the time is fresh, and a named rejection for every other record.
 from pathlib import Path
 
 import pytest
+
 from harness import wait_until
 
 pytestmark = pytest.mark.integration
