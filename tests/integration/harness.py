@@ -79,7 +79,9 @@ class RunningService:
         return self.api.get("/api/v1/ingest/rejections", params=params).json()
 
 
-def make_service(url: str, data_dir: Path, client_id: str, **overrides: Any) -> Service:
+def make_service(
+    url: str, data_dir: Path, client_id: str, mqtt_version: str = "5", **overrides: Any
+) -> Service:
     mqtt_settings = {"url": url, "client_id": client_id, **overrides.pop("mqtt", {})}
     settings = load_settings(mqtt=mqtt_settings, store={"data_dir": data_dir}, **overrides)
-    return Service(settings, url)
+    return Service(settings, url, mqtt_version)

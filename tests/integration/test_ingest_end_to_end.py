@@ -2,11 +2,15 @@
 
 import json
 
+import paho.mqtt.client as mqtt
 import pytest
 
+from village_brain.broker import start_embedded_broker
+from village_brain.broker.ports import pick_free_port
 from village_brain.core.timefmt import now_ms
+from village_brain.ingest.mqtt_client import split_mqtt_url
 
-from harness import wait_until
+from harness import make_service, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -103,3 +107,24 @@ def test_the_content_type_selects_the_codec(running, publisher):
     senml = json.dumps([{"n": "water_level", "u": "m", "v": 0.8}])
     publisher.publish(TELEMETRY.format("g5"), senml, ContentType="application/senml+json")
     assert wait_until(lambda: running.latest("g5"), what="the reading") == {"water_level": 0.8}
+
+
+def test_ingest_works_over_the_amqtt_fallback_broker(tmp_path, monkeypatch):
+    # Without Mosquitto installed, serve falls back to amqtt, which speaks only MQTT 3.1.1.
+    monkeypatch.setattr("village_brain.broker.embedded.find_mosquitto", lambda: None)
+    with start_embedded_broker(tmp_path / "broker", port=pick_free_port()) as broker:
+        service = make_service(broker.url, tmp_path / "data", "ingest-amqtt", broker.mqtt_version)
+        service.start()
+        try:
+            wait_until(service.receiver.connected.is_set, what="ingest to subscribe")
+            device = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+            host, port = split_mqtt_url(broker.url)
+            device.connect(host, port)
+            device.loop_start()
+            payload = json.dumps({"values": {"water_level": 0.5}})
+            device.publish("village/x/g9/telemetry", payload, qos=1).wait_for_publish(5)
+            device.disconnect()
+            device.loop_stop()
+            wait_until(lambda: service.stats.stored == 1, what="the reading over amqtt")
+        finally:
+            service.stop()
