@@ -22,6 +22,7 @@ from village_brain.ingest.pipeline import DeviceDirectory, Limits, Pipeline
 from village_brain.ingest.stats import IngestStats, StatsSnapshot
 from village_brain.ingest.validate import TimeWindow
 from village_brain.ingest.writer import BatchWriter
+from village_brain.store.base import SeriesStore
 from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
@@ -135,7 +136,7 @@ class Service:
         )
 
 
-def _open_stores(data_dir: Path, settings: Settings) -> tuple[SqliteSeriesStore, RegistryStore]:
+def _open_stores(data_dir: Path, settings: Settings) -> tuple[SeriesStore, RegistryStore]:
     sync = settings.store.sqlite_synchronous
     registry = RegistryStore(data_dir / "registry.sqlite3", sync)
     if settings.store.backend == "sqlite":

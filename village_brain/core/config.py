@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -134,6 +135,27 @@ class HttpSettings(Section):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class DashboardSettings(Section):
+    time_zone: str = Field("Asia/Shanghai", description="IANA zone the dashboard shows times in.")
+    language: Literal["zh", "en"] = Field(
+        "zh", description="Language of a first visit; each browser remembers its own choice."
+    )
+    tile_url: str | None = Field(
+        None,
+        description="Map tiles such as https://tiles.example/{z}/{x}/{y}.png for online use; "
+        "unset draws the village plan from device positions alone, offline.",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as Asia/Shanghai") from None
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VILLAGE_BRAIN_", env_nested_delimiter="__", extra="forbid"
@@ -143,6 +165,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     store: StoreSettings = StoreSettings()
     http: HttpSettings = HttpSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     demo: bool = False
 
     @classmethod

@@ -1,0 +1,60 @@
+"""Building the InfluxDB backend from its settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from village_brain.core.config import InfluxSettings
+from village_brain.core.timefmt import parse_duration_ms
+from village_brain.store.influx_query import InfluxQL
+from village_brain.store.influx_series import DeadLetter, InfluxSeriesStore
+from village_brain.store.influx_spool import Spool
+from village_brain.store.influx_write import LineWriter, V1LineWriter, V2LineWriter
+
+SPOOL_FILE = "influx-spool.sqlite3"
+
+
+def open_influx_store(
+    settings: InfluxSettings, data_dir: Path, dead_letter: DeadLetter
+) -> InfluxSeriesStore:
+    timeout_s = parse_duration_ms(settings.timeout) / 1000
+    auth, headers = _credentials(settings)
+    return InfluxSeriesStore(
+        writer=_line_writer(settings, auth, headers, timeout_s),
+        query=InfluxQL(settings.url, settings.database, auth, headers, timeout_s),
+        spool=Spool(data_dir / SPOOL_FILE, settings.spool_max_points),
+        dead_letter=dead_letter,
+        max_per_request=settings.max_points_per_request,
+        retry_max_s=parse_duration_ms(settings.spool_retry_max) / 1000,
+        delete_points=settings.retention_by == "delete",
+    )
+
+
+def _line_writer(
+    settings: InfluxSettings, auth: httpx.Auth | None, headers: dict[str, str], timeout_s: float
+) -> LineWriter:
+    if settings.write_api == "v1":
+        return V1LineWriter(settings.url, settings.database, auth, headers, timeout_s)
+    # 1.8 reads the v2 token as "user:password" and ignores the organisation.
+    token = settings.token.get_secret_value() if settings.token else _user_password(settings)
+    return V2LineWriter(
+        settings.url, settings.bucket or settings.database, settings.org or "-", token, timeout_s
+    )
+
+
+def _credentials(settings: InfluxSettings) -> tuple[httpx.Auth | None, dict[str, str]]:
+    if settings.token is not None:
+        return None, {"Authorization": f"Token {settings.token.get_secret_value()}"}
+    if settings.username is not None:
+        password = settings.password.get_secret_value() if settings.password else ""
+        return httpx.BasicAuth(settings.username, password), {}
+    return None, {}
+
+
+def _user_password(settings: InfluxSettings) -> str:
+    if settings.username is None:
+        return ""
+    password = settings.password.get_secret_value() if settings.password else ""
+    return f"{settings.username}:{password}"

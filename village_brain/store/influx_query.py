@@ -1,0 +1,120 @@
+"""Reading series back with InfluxQL through the 1.x-compatible `/query` endpoint.
+
+InfluxDB 1.x serves it natively, 2.x through a DBRP mapping and 3.x as its InfluxQL API,
+so these few statements are the one read path for every current InfluxDB.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from village_brain.store.base import Bucket, LatestValue
+from village_brain.store.influx_lines import FIELD, MEASUREMENT
+from village_brain.store.influx_write import error_text
+
+Row = dict[str, Any]
+
+
+class QueryError(Exception):
+    """InfluxDB could not answer an InfluxQL statement."""
+
+
+def quote(text: str) -> str:
+    """An InfluxQL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def ns(ms: int) -> int:
+    # A bare integer in a time comparison is nanoseconds in every InfluxQL dialect.
+    return ms * 1_000_000
+
+
+class InfluxQL:
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        auth: httpx.Auth | None,
+        headers: dict[str, str],
+        timeout_s: float,
+    ) -> None:
+        self.database = database
+        self.client = httpx.Client(base_url=url, auth=auth, headers=headers, timeout=timeout_s)
+
+    def select(self, statement: str) -> list[Row]:
+        """Every series of a read statement, each {name, tags, columns, values}."""
+        return self._run("GET", statement)
+
+    def execute(self, statement: str) -> None:
+        """A statement that changes data; 1.x insists these come by POST."""
+        self._run("POST", statement)
+
+    def _run(self, method: str, statement: str) -> list[Row]:
+        params = {"db": self.database, "epoch": "ms", "q": statement}
+        try:
+            response = self.client.request(method, "/query", params=params)
+        except httpx.TransportError as exc:
+            raise QueryError(f"InfluxDB unreachable: {exc!r}") from exc
+        if response.status_code >= 300:
+            raise QueryError(f"InfluxDB answered {response.status_code}: {error_text(response)}")
+        result = response.json()["results"][0]
+        if "error" in result:
+            raise QueryError(f"InfluxQL error: {result['error']}")
+        return result.get("series", [])
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def latest_statement(device: str) -> str:
+    return (
+        f'SELECT last("{FIELD}") FROM "{MEASUREMENT}" '
+        f'WHERE "device" = {quote(device)} GROUP BY "sensor"'
+    )
+
+
+def series_statement(device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int) -> str:
+    # fill(none) drops empty buckets; GROUP BY time() aligns buckets to multiples of the
+    # step since the epoch, the same rule as the embedded store.
+    return (
+        f'SELECT min("{FIELD}"), max("{FIELD}"), mean("{FIELD}"), count("{FIELD}"), '
+        f'last("{FIELD}") FROM "{MEASUREMENT}" '
+        f'WHERE "device" = {quote(device)} AND "sensor" = {quote(sensor)} '
+        f"AND time >= {ns(start_ms)} AND time < {ns(end_ms)} "
+        f"GROUP BY time({step_ms}ms) fill(none)"
+    )
+
+
+def count_before_statement(cutoff_ms: int) -> str:
+    return f'SELECT count("{FIELD}") FROM "{MEASUREMENT}" WHERE time < {ns(cutoff_ms)}'
+
+
+def delete_before_statement(cutoff_ms: int) -> str:
+    return f'DELETE FROM "{MEASUREMENT}" WHERE time < {ns(cutoff_ms)}'
+
+
+def latest_values(series: list[Row]) -> list[LatestValue]:
+    found = [
+        LatestValue(row["tags"]["sensor"], int(ts), float(value))
+        for row in series
+        for ts, value in row["values"]
+        if value is not None
+    ]
+    return sorted(found, key=lambda v: v.sensor)
+
+
+def buckets(series: list[Row]) -> list[Bucket]:
+    # While a point is being written, InfluxDB 1.x can answer with a bucket whose
+    # aggregates are null: it holds no visible point yet, so it is an empty bucket.
+    return [
+        Bucket(int(ts), float(lo), float(hi), float(mean), int(n), float(last))
+        for row in series
+        for ts, lo, hi, mean, n, last in row["values"]
+        if n and last is not None
+    ]
+
+
+def total_count(series: list[Row]) -> int:
+    return sum(int(values[1]) for row in series for values in row["values"])

@@ -1,0 +1,176 @@
+"""The InfluxDB time-series backend: writes that survive outages, reads through InfluxQL.
+
+`write` sends each batch synchronously. If InfluxDB is down or slow, the batch goes to
+the on-disk spool instead, and a background thread sends the spool, oldest first, once
+InfluxDB answers again; while anything waits there, new batches queue behind it so
+points arrive in the order they were acknowledged. Points InfluxDB refuses go to the
+dead-letter callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from village_brain.core.records import Reading, Rejection
+from village_brain.core.timefmt import now_ms
+from village_brain.store.base import Bucket, LatestValue
+from village_brain.store.influx_lines import line
+from village_brain.store.influx_query import (
+    InfluxQL,
+    buckets,
+    count_before_statement,
+    delete_before_statement,
+    latest_statement,
+    latest_values,
+    series_statement,
+    total_count,
+)
+from village_brain.store.influx_spool import Spool
+from village_brain.store.influx_write import Delivery, LineWriter, deliver
+
+log = logging.getLogger(__name__)
+
+DeadLetter = Callable[[list[Rejection]], None]
+STORE_REJECTED = "store_rejected"
+RETRY_MIN_S = 0.5
+
+
+class InfluxSeriesStore:
+    def __init__(
+        self,
+        writer: LineWriter,
+        query: InfluxQL,
+        spool: Spool,
+        dead_letter: DeadLetter,
+        max_per_request: int = 5_000,
+        retry_max_s: float = 30.0,
+        delete_points: bool = True,
+    ) -> None:
+        self.writer = writer
+        self.query = query
+        self.spool = spool
+        self.dead_letter = dead_letter
+        self.max_per_request = max_per_request
+        self.retry_max_s = retry_max_s
+        self.delete_points = delete_points
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._drainer = threading.Thread(
+            target=self._drain_loop, name="influx-spool-drain", daemon=True
+        )
+        self._drainer.start()
+
+    def write(self, readings: Sequence[Reading]) -> int:
+        """Write or spool the batch; return how many points InfluxDB has or will have.
+
+        InfluxDB cannot say which points were new, so redelivered points count too.
+        Raises `SpoolFull` when the batch could be neither written nor spooled.
+        """
+        if not readings:
+            return 0
+        with self._write_lock:
+            if len(self.spool):
+                self._spool(readings)
+                return len(readings)
+            outcome = deliver(self.writer, readings, self.max_per_request)
+            if outcome.unsent:
+                log.warning(
+                    "%s; keeping %d points in the spool until InfluxDB takes them",
+                    outcome.why_unsent,
+                    len(outcome.unsent),
+                )
+                self._spool(outcome.unsent)
+        # Only once the rest is safe, so a full spool (and a retried batch) reports no twice.
+        self._report(outcome)
+        return len(readings) - len(outcome.rejected)
+
+    def latest(self, device: str) -> list[LatestValue]:
+        return latest_values(self.query.select(latest_statement(device)))
+
+    def series(
+        self, device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int
+    ) -> list[Bucket]:
+        return buckets(
+            self.query.select(series_statement(device, sensor, start_ms, end_ms, step_ms))
+        )
+
+    def delete_before(self, cutoff_ms: int) -> int:
+        """Delete old points and return how many there were just before.
+
+        InfluxQL's DELETE does not say how many points went, hence the count first.
+        """
+        if not self.delete_points:
+            return 0
+        count = total_count(self.query.select(count_before_statement(cutoff_ms)))
+        if count:
+            self.query.execute(delete_before_statement(cutoff_ms))
+        return count
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._drainer.join(timeout=30)
+        self.writer.close()
+        self.query.close()
+        self.spool.close()
+
+    def _spool(self, readings: Sequence[Reading]) -> None:
+        self.spool.append(readings)
+        self._wake.set()
+
+    def _report(self, outcome: Delivery) -> None:
+        if not outcome.rejected:
+            return
+        at = now_ms()
+        entries = [_rejection(reading, why, at) for reading, why in outcome.rejected]
+        log.warning("InfluxDB refused %d points: %s", len(entries), entries[0].detail)
+        try:
+            self.dead_letter(entries)
+        except Exception:
+            log.exception("could not record %d points InfluxDB refused", len(entries))
+
+    def _drain_loop(self) -> None:
+        delay = RETRY_MIN_S
+        while not self._stop.is_set():
+            # Clear before looking, so a batch spooled meanwhile still wakes the next wait.
+            self._wake.clear()
+            if not len(self.spool):
+                self._wake.wait(1.0)
+                continue
+            try:
+                progressed = self._drain_once()
+            except Exception:
+                log.exception("sending the InfluxDB spool failed")
+                progressed = False
+            if progressed:
+                delay = RETRY_MIN_S
+            else:
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.retry_max_s)
+
+    def _drain_once(self) -> bool:
+        entries = self.spool.peek(self.max_per_request)
+        outcome = deliver(self.writer, [r for _, r in entries], self.max_per_request)
+        done = entries[: len(entries) - len(outcome.unsent)]
+        self._report(outcome)
+        self.spool.remove([seq for seq, _ in done])
+        if done and not len(self.spool):
+            log.info("the InfluxDB spool is empty again: InfluxDB takes writes")
+        return bool(done)
+
+
+def _rejection(reading: Reading, why: str, at_ms: int) -> Rejection:
+    return Rejection(
+        at_ms=at_ms,
+        reason=STORE_REJECTED,
+        detail=f"InfluxDB refused the point: {why}"[:500],
+        # Readings arrive on the device's telemetry topic; it leads back to the source.
+        topic=f"village/{reading.village}/{reading.device}/telemetry",
+        village=reading.village,
+        device=reading.device,
+        sensor=reading.sensor,
+        excerpt=line(reading),
+    )
