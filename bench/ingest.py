@@ -14,10 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -115,11 +120,9 @@ def run_bare(port: int, count: int) -> float:
     return count / elapsed
 
 
-def make_service(port: int, data_dir: Path) -> Service:
+def make_service(port: int, store: dict[str, Any]) -> Service:
     url = f"mqtt://127.0.0.1:{port}"
-    settings = load_settings(
-        mqtt={"url": url, "client_id": "bench-ingest"}, store={"data_dir": data_dir}
-    )
+    settings = load_settings(mqtt={"url": url, "client_id": "bench-ingest"}, store=store)
     return Service(settings, url)
 
 
@@ -190,23 +193,57 @@ def main() -> None:
         "--rate", type=float, default=500.0, help="offered rate for latency (msg/s)"
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="latency phase length")
+    parser.add_argument(
+        "--store",
+        choices=["sqlite", "influxdb"],
+        default="sqlite",
+        help="influxdb starts a private InfluxDB 1.x (Debian's influxdb package) for the run",
+    )
     args = parser.parse_args()
     if find_mosquitto() is None:
         raise SystemExit("bench needs Mosquitto: apt-get install mosquitto")
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         broker = MosquittoProcess(Path(tmp) / "broker", "127.0.0.1", pick_free_port())
         broker.start()
-        try:
-            run(broker.port, Path(tmp) / "data", args)
-        finally:
-            broker.stop()
+        stack.callback(broker.stop)
+        store: dict[str, Any] = {"data_dir": Path(tmp) / "data"}
+        count_stored = None
+        if args.store == "influxdb":
+            influx = start_private_influx(Path(tmp) / "influxdb")
+            stack.callback(influx.stop)
+            store |= {"backend": "influxdb", "influxdb": influx_settings(influx)}
+            count_stored = partial(influx_points, influx)
+        run(broker.port, store, args, count_stored)
 
 
-def run(port: int, data_dir: Path, args: argparse.Namespace) -> None:
+def start_private_influx(state_dir: Path) -> Any:
+    # The same private-server helper the store tests use; it installs influxdb when missing.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from support.influx import start_influx
+
+    return start_influx(state_dir)
+
+
+def influx_settings(influx: Any) -> dict[str, Any]:
+    influx.create_database("bench")
+    return {"url": influx.url, "database": "bench", "write_api": "v1"}
+
+
+def influx_points(influx: Any) -> int:
+    series = influx.query('SELECT count("value") FROM "reading"', database="bench")
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+def run(
+    port: int,
+    store: dict[str, Any],
+    args: argparse.Namespace,
+    count_stored: Callable[[], int] | None,
+) -> None:
     count = args.messages
     prepare_bare_session(port)
-    service = make_service(port, data_dir)
+    service = make_service(port, store)
     service.start()  # creates the ingest's persistent session and subscriptions
     wait_for(service.receiver.connected.is_set, 10, "ingest to subscribe")
     service.stop()
@@ -214,13 +251,28 @@ def run(port: int, data_dir: Path, args: argparse.Namespace) -> None:
     start_ts = int(time.time() * 1000) - 3_600_000
     publish_rate = publish_backlog(port, count, start_ts)
     bare = run_bare(port, count)
-    service = make_service(port, data_dir)
+    service = make_service(port, store)
     full = run_pipeline(service, count)
     snap = service.snapshot()
-    lost = count * len(SENSORS) - snap.readings_stored
     latencies = measure_latency(service, port, args.rate, args.seconds)
     service.stop()
+    expected = count * len(SENSORS)
+    stored = (
+        count_stored() - len(latencies) * len(SENSORS) if count_stored else snap.readings_stored
+    )
+    report(args, count, publish_rate, bare, full, expected - stored, snap.rejected_total, latencies)
 
+
+def report(
+    args: argparse.Namespace,
+    count: int,
+    publish_rate: float,
+    bare: float,
+    full: float,
+    lost: int,
+    rejected: int,
+    latencies: list[float],
+) -> None:
     readings = len(SENSORS)
     print(f"backlog: {count:,} messages × {readings} readings, QoS 1, one private Mosquitto")
     print(f"  publisher                     {publish_rate:10,.0f} msg/s")
@@ -228,10 +280,11 @@ def run(port: int, data_dir: Path, args: argparse.Namespace) -> None:
         f"  (a) bare paho + JSON decode   {bare:10,.0f} msg/s  {bare * readings:10,.0f} readings/s"
     )
     print(
-        f"  (b) full ingest to SQLite     {full:10,.0f} msg/s  {full * readings:10,.0f} readings/s"
+        f"  (b) full ingest to {args.store:<8}   {full:10,.0f} msg/s  "
+        f"{full * readings:10,.0f} readings/s"
     )
     print(f"  (b) / (a)                     {full / bare:10.0%}")
-    print(f"  lost readings: {lost}, rejected: {snap.rejected_total}")
+    print(f"  lost readings: {lost}, rejected: {rejected}")
     print(
         f"latency at {args.rate:,.0f} msg/s offered for {args.seconds:.0f} s "
         f"({len(latencies):,} messages), publish → committed:"
