@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import msgspec
+from pydantic import SecretStr
 
 from village_brain.api.context import ApiContext
 from village_brain.core.bus import Bus
@@ -61,7 +62,7 @@ class Service:
             receive_maximum=settings.mqtt.receive_maximum,
             keepalive=settings.mqtt.keepalive,
             username=settings.mqtt.username,
-            password=settings.mqtt.password,
+            password=_secret(settings.mqtt.password),
         )
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
@@ -151,6 +152,10 @@ def _open_stores(data_dir: Path, settings: Settings) -> tuple[SeriesStore, Regis
 
     series = open_influx_store(settings.store.influxdb, data_dir, dead_letter)
     return series, registry
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def _pipeline(settings: Settings, catalog: Catalog, directory: DeviceDirectory) -> Pipeline:

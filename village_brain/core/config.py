@@ -37,7 +37,7 @@ class MqttSettings(Section):
     )
     client_id: str = "village-brain-ingest"
     username: str | None = None
-    password: str | None = None
+    password: SecretStr | None = None
     session_expiry: str = Field("7d", description="How long the broker keeps our session offline.")
     keepalive: int = Field(30, ge=2, le=3600, description="Seconds between MQTT keepalives.")
     receive_maximum: int = Field(
