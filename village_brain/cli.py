@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from contextlib import ExitStack
@@ -45,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="also run a simulated village")
     serve.add_argument("--devices", type=int, default=24, help="simulated devices with --demo")
     serve.set_defaults(run=_serve)
+
+    config = commands.add_parser("config", help="check the configuration and show it")
+    config.add_argument("--config", type=Path, help="TOML configuration file")
+    config.add_argument(
+        "--reference", action="store_true", help="print every setting with its default instead"
+    )
+    config.set_defaults(run=_config, mqtt_url=None, data_dir=None, http=None, demo=False)
 
     sim = commands.add_parser("simulate", help="publish a believable village to a broker")
     sim.add_argument("--mqtt-url", required=True, help="broker, e.g. mqtt://127.0.0.1:1883")
@@ -119,6 +127,18 @@ def _start_demo(stack: ExitStack, service: Service, url: str, version: str, devi
     simulator.start()
     stack.callback(simulator.stop)
     log.info("demo: simulating %d devices", len(layout))
+
+
+def _config(args: argparse.Namespace) -> int:
+    """Validate like serve does, then print the effective settings (secrets hidden)."""
+    if args.reference:
+        from village_brain.core.config_reference import settings_reference
+
+        print(settings_reference(), end="")
+        return 0
+    settings = _settings_from(args)
+    print(json.dumps(settings.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ the file named by `--config` or `VILLAGE_BRAIN_CONFIG`, then the defaults below.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,9 +36,12 @@ class MqttSettings(Section):
     url: str | None = Field(
         None, description="Broker URL such as mqtt://host:1883; unset runs the embedded broker."
     )
-    client_id: str = "village-brain-ingest"
-    username: str | None = None
-    password: SecretStr | None = None
+    client_id: str = Field(
+        "village-brain-ingest",
+        description="Our MQTT client id; the broker keeps our session under it.",
+    )
+    username: str | None = Field(None, description="Broker user name, when it asks for one.")
+    password: SecretStr | None = Field(None, description="Broker password; never logged.")
     session_expiry: str = Field("7d", description="How long the broker keeps our session offline.")
     keepalive: int = Field(30, ge=2, le=3600, description="Seconds between MQTT keepalives.")
     receive_maximum: int = Field(
@@ -60,15 +64,27 @@ class IngestSettings(Section):
     registration: Literal["auto", "strict"] = Field(
         "auto", description="auto: unknown devices are registered; strict: they are rejected."
     )
-    max_payload_bytes: int = Field(65_536, ge=256)
-    max_readings_per_message: int = Field(1_000, ge=1)
-    max_clock_skew: str = "5m"
-    max_backfill: str = "7d"
-    batch_max_messages: int = Field(500, ge=1)
-    batch_max_wait: str = "50ms"
-    offline_after_intervals: float = Field(3.0, gt=0)
-    rejection_log_max: int = Field(10_000, ge=100)
-    rejection_log_keep: str = "7d"
+    max_payload_bytes: int = Field(
+        65_536, ge=256, description="Larger telemetry payloads are rejected (payload_too_large)."
+    )
+    max_readings_per_message: int = Field(
+        1_000, ge=1, description="Readings kept from one message; the rest are rejected."
+    )
+    max_clock_skew: str = Field("5m", description="How far ahead of our clock a reading may be.")
+    max_backfill: str = Field("7d", description="How old a (buffered) reading may be.")
+    batch_max_messages: int = Field(
+        500, ge=1, description="Messages committed (then acknowledged) together at most."
+    )
+    batch_max_wait: str = Field(
+        "50ms", description="Longest a message waits for its batch to fill before commit."
+    )
+    offline_after_intervals: float = Field(
+        3.0, gt=0, description="Silent for this many report intervals means offline."
+    )
+    rejection_log_max: int = Field(
+        10_000, ge=100, description="Rejections kept in the dead-letter log at most."
+    )
+    rejection_log_keep: str = Field("7d", description="Rejections older than this are dropped.")
 
     _check_durations = field_validator(
         "max_clock_skew", "max_backfill", "batch_max_wait", "rejection_log_keep"
@@ -115,13 +131,17 @@ class InfluxSettings(Section):
 
 
 class StoreSettings(Section):
-    data_dir: Path = Path("data")
-    retention: str = "365d"
+    data_dir: Path = Field(Path("data"), description="Where the embedded store keeps its files.")
+    retention: str = Field("365d", description="Points older than this are deleted hourly.")
     sqlite_synchronous: Literal["full", "normal"] = Field(
         "full", description="full survives power loss; normal survives only a process crash."
     )
-    catalog_file: Path | None = None
-    devices_file: Path | None = None
+    catalog_file: Path | None = Field(
+        None, description="A sensor catalog of your own; unset uses the built-in one."
+    )
+    devices_file: Path | None = Field(
+        None, description="Devices to register at start (TOML, see docs/configuration.md)."
+    )
     backend: Literal["sqlite", "influxdb"] = Field(
         "sqlite", description="Where time series go; registry, alerts and outbox stay in SQLite."
     )
@@ -131,8 +151,8 @@ class StoreSettings(Section):
 
 
 class HttpSettings(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    host: str = Field("127.0.0.1", description="Address the API and dashboard listen on.")
+    port: int = Field(8080, ge=0, le=65535, description="Port the API and dashboard listen on.")
 
 
 class DashboardSettings(Section):
@@ -166,7 +186,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     http: HttpSettings = HttpSettings()
     dashboard: DashboardSettings = DashboardSettings()
-    demo: bool = False
+    demo: bool = Field(False, description="Also run a simulated village.")
 
     @classmethod
     def settings_customise_sources(
@@ -177,11 +197,15 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = os.environ.get("VILLAGE_BRAIN_CONFIG")
+        path = _config_file.get() or os.environ.get("VILLAGE_BRAIN_CONFIG")
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
         return tuple(sources)
+
+
+# The file named by --config, for the settings source to read (instead of a global variable).
+_config_file: ContextVar[Path | None] = ContextVar("config_file", default=None)
 
 
 class ConfigError(Exception):
@@ -190,16 +214,17 @@ class ConfigError(Exception):
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Load settings from file and environment, apply flag overrides, and validate them all."""
-    if config_file is not None:
-        if not config_file.is_file():
-            raise ConfigError(f"config file {config_file} does not exist")
-        os.environ["VILLAGE_BRAIN_CONFIG"] = str(config_file)
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file {config_file} does not exist")
+    token = _config_file.set(config_file)
     try:
         settings = Settings()
         merged = _deep_merge(settings.model_dump(), overrides)
         return Settings.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_explain(exc)) from None
+    finally:
+        _config_file.reset(token)
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,35 @@
+"""The settings reference in docs/configuration.md, made from the settings models themselves."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from village_brain.core.config import Settings
+
+BEGIN = "<!-- settings reference: made by `village-brain config --reference` -->"
+END = "<!-- end of settings reference -->"
+
+
+def settings_reference() -> str:
+    lines = [BEGIN]
+    _section(Settings, "", lines)
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def _section(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
+    plain = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            continue
+        default = "unset" if field.default is None else f"`{field.default}`"
+        plain.append(f"| `{prefix}{name}` | {default} | {field.description or ''} |")
+    if plain:
+        title = f"`[{prefix.rstrip('.')}]`" if prefix else "top level"
+        lines += ["", f"### {title}", "", "| setting | default | meaning |", "|---|---|---|"]
+        lines += plain
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            _section(annotation, f"{prefix}{name}.", lines)
