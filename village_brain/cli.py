@@ -106,23 +106,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _start_demo(stack: ExitStack, service: Service, url: str, version: str, devices: int) -> None:
-    from village_brain.core.devices import Device
     from village_brain.simulator import Simulator, village_layout
 
     layout = village_layout(devices)
-    service.register_devices(
-        Device(
-            id=d.id,
-            village=d.village,
-            kind=d.kind,
-            place=d.place,
-            lat=d.lat,
-            lon=d.lon,
-            sensors=d.sensors,
-            source="demo",
-        )
-        for d in layout
-    )
+    service.register_devices(d.registry_entry() for d in layout)
     simulator = Simulator(url, layout, rate=max(2.0, devices / 6), mqtt_version=version)
     simulator.start()
     stack.callback(simulator.stop)

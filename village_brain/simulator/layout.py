@@ -6,6 +6,7 @@ import math
 import random
 from dataclasses import dataclass
 
+from village_brain.core.devices import Device
 from village_brain.simulator.kinds import BY_NAME, DeviceKind, kind_sequence
 
 _METRES_PER_DEGREE = 111_320.0
@@ -20,6 +21,19 @@ class SimDevice:
     lon: float
     place: str
     sensors: tuple[str, ...]
+
+    def registry_entry(self) -> Device:
+        """How the server should know this device: a demo registers its simulated village."""
+        return Device(
+            id=self.id,
+            village=self.village,
+            kind=self.kind,
+            place=self.place,
+            lat=self.lat,
+            lon=self.lon,
+            sensors=self.sensors,
+            source="demo",
+        )
 
 
 @dataclass(frozen=True)
