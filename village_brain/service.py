@@ -10,6 +10,7 @@ from pathlib import Path
 import msgspec
 from pydantic import SecretStr
 
+from village_brain.alerts.engine import AlertEngine
 from village_brain.api.context import ApiContext
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog, load_catalog
@@ -66,6 +67,9 @@ class Service:
         )
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
+        self.alerts = _alert_engine(settings, self.catalog, self.registry, self.bus)
+        if self.alerts is not None:
+            self.writer.listeners.append(self.alerts.on_batch)
         self.writer.every(3600, self._apply_retention)
         self.writer.every(60, self._log_rates)
         self._stop = threading.Event()
@@ -74,6 +78,8 @@ class Service:
         )
 
     def start(self) -> None:
+        if self.alerts is not None:
+            self.alerts.start()
         self._thread.start()
         self.receiver.start()
 
@@ -83,6 +89,8 @@ class Service:
         # The writer drains and acknowledges what it has before the connection closes.
         self._stop.set()
         self._thread.join(timeout=30)
+        if self.alerts is not None:
+            self.alerts.stop()
         self.receiver.stop()
         self.series.close()
         self.registry.close()
@@ -104,6 +112,7 @@ class Service:
             stats=self.snapshot,
             bus=self.bus,
             offline_after_intervals=self.settings.ingest.offline_after_intervals,
+            alerts=self.alerts,
         )
 
     def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:
@@ -156,6 +165,22 @@ def _open_stores(data_dir: Path, settings: Settings) -> tuple[SeriesStore, Regis
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def _alert_engine(
+    settings: Settings, catalog: Catalog, registry: RegistryStore, bus: Bus
+) -> AlertEngine | None:
+    if not settings.alerts.enabled:
+        return None
+    return AlertEngine(
+        settings.alerts,
+        catalog,
+        registry,
+        bus,
+        settings.store.data_dir / "alerts.sqlite3",
+        settings.store.sqlite_synchronous,
+        settings.ingest.offline_after_intervals,
+    )
 
 
 def _pipeline(settings: Settings, catalog: Catalog, directory: DeviceDirectory) -> Pipeline:

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from village_brain import __version__
-from village_brain.api import routes_devices, routes_ingest
+from village_brain.api import routes_alerts, routes_devices, routes_ingest, routes_webhooks
 from village_brain.api.context import ApiContext
 from village_brain.api.schemas import Health
 
@@ -22,6 +22,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.state.ctx = ctx
     app.include_router(routes_devices.router)
     app.include_router(routes_ingest.router)
+    app.include_router(routes_alerts.router)
+    app.include_router(routes_webhooks.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
 

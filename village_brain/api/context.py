@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
@@ -12,6 +13,9 @@ from village_brain.core.catalog import Catalog
 from village_brain.ingest.stats import StatsSnapshot
 from village_brain.store.base import SeriesStore
 from village_brain.store.registry import RegistryStore
+
+if TYPE_CHECKING:
+    from village_brain.alerts.engine import AlertEngine
 
 
 @dataclass
@@ -22,6 +26,7 @@ class ApiContext:
     stats: Callable[[], StatsSnapshot]
     offline_after_intervals: float = 3.0
     bus: Bus = field(default_factory=Bus)
+    alerts: AlertEngine | None = None
 
 
 def context(request: Request) -> ApiContext:

@@ -7,6 +7,7 @@ the file named by `--config` or `VILLAGE_BRAIN_CONFIG`, then the defaults below.
 from __future__ import annotations
 
 import os
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -176,6 +177,53 @@ class DashboardSettings(Section):
         return value
 
 
+class AlertSettings(Section):
+    """Alert rules, their evaluation and the delivery of notifications (see docs/alerts.md)."""
+
+    enabled: bool = Field(True, description="Evaluate alert rules and send notifications.")
+    rules_file: Path | None = Field(
+        None, description="Rules file (TOML); unset uses the shipped default rules."
+    )
+    time_zone: str = Field("Asia/Shanghai", description="IANA zone of rule time windows.")
+    night: str = Field("19:00-06:00", description='Local hours a rule `during = "night"` uses.')
+    day: str = Field("08:00-17:00", description='Local hours a rule `during = "day"` uses.')
+    repeat_every: str = Field(
+        "4h", description="Remind of an unacknowledged alert this often, unless a rule says."
+    )
+    dashboard_url: str = Field(
+        "http://127.0.0.1:8080", description="Base URL of the dashboard, for links in messages."
+    )
+    allow_private_targets: bool = Field(
+        False, description="Allow webhooks to private, loopback and link-local addresses."
+    )
+    delivery_timeout: str = Field("5s", description="Longest wait for a receiver's answer.")
+    delivery_workers: int = Field(4, ge=1, le=64, description="Threads sending notifications.")
+    retry_first: str = Field("10s", description="Wait before the first retry; doubles after.")
+    retry_max: str = Field("1h", description="Longest wait between retries.")
+    max_attempts: int = Field(15, ge=1, description="Attempts before a delivery is given up.")
+
+    _check_durations = field_validator(
+        "repeat_every", "delivery_timeout", "retry_first", "retry_max"
+    )(_duration)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return DashboardSettings._known_zone(value)
+
+    @field_validator("night", "day")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"{value!r} is not a window of local hours such as 19:00-06:00")
+        return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VILLAGE_BRAIN_", env_nested_delimiter="__", extra="forbid"
@@ -186,6 +234,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     http: HttpSettings = HttpSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    alerts: AlertSettings = AlertSettings()
     demo: bool = Field(False, description="Also run a simulated village.")
 
     @classmethod

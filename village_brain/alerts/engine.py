@@ -1,0 +1,303 @@
+"""The alert engine: evaluates what ingest commits, keeps alerts, and queues notifications.
+
+The ingest writer calls `on_batch` after each commit; it runs the evaluator in memory and
+touches SQLite only when an alert changes. A timer thread handles what the clock alone
+decides (held breaches, silent devices, reminders), and the dispatcher sends the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from village_brain.alerts.dispatcher import Dispatcher, RetryPolicy
+from village_brain.alerts.evaluator import Change, Clockwork, Evaluator, Key
+from village_brain.alerts.payloads import alert_fields, event_body, message, msg_id
+from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry, Webhook
+from village_brain.alerts.rules import Rule, duration_ms, load_rules, parse_rule
+from village_brain.alerts.store import AlertStore
+from village_brain.alerts.targets import check_target
+from village_brain.core.bus import Bus
+from village_brain.core.catalog import Catalog
+from village_brain.core.config import AlertSettings
+from village_brain.core.devices import Device
+from village_brain.core.records import Reading
+from village_brain.core.timefmt import now_ms, parse_duration_ms
+from village_brain.store.registry import BatchRecord, RegistryStore
+
+log = logging.getLogger(__name__)
+TICK_S = 0.25
+DEVICE_CACHE_S = 60
+
+
+class AlertEngine:
+    def __init__(
+        self,
+        settings: AlertSettings,
+        catalog: Catalog,
+        registry: RegistryStore,
+        bus: Bus,
+        path: Path,
+        synchronous: str = "full",
+        offline_after_intervals: float = 3.0,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.registry = registry
+        self.bus = bus
+        self.clock = clock
+        self.store = AlertStore(path, synchronous)
+        self.file_rules = {r.id: r for r in load_rules(settings.rules_file, catalog)}
+        self._lock = threading.RLock()
+        self._devices: dict[str, Device | None] = {}
+        self._webhooks = {w.id: w for w in self.store.webhooks()}
+        self.evaluator = Evaluator(
+            self.rules(),
+            catalog,
+            Clockwork(settings.time_zone, settings.night, settings.day),
+            offline_after_intervals,
+            place_of=self._place_of,
+        )
+        self.dispatcher = Dispatcher(self.store, self._webhooks.get, _policy(settings), clock)
+        self._seed_presence()
+        self._open = {(a.rule_id, a.device, a.subject): a for a in self.store.open_alerts()}
+        self._restore()
+        self._stop = threading.Event()
+        self._timer = threading.Thread(target=self._run_timer, name="alert-timer", daemon=True)
+
+    def start(self) -> None:
+        self.dispatcher.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._timer.is_alive():
+            self._timer.join(timeout=10)
+        self.dispatcher.stop()
+        self.store.close()
+
+    # --- evaluation ----------------------------------------------------------------------
+
+    def on_batch(self, readings: Sequence[Reading], record: BatchRecord) -> None:
+        """The ingest writer's listener: runs after each commit, on the writer's thread."""
+        with self._lock:
+            for device in record.new_devices:
+                self._devices[device.id] = device
+            changes = self.evaluator.readings(readings)
+            for device, at_ms in record.seen.items():
+                changes += self.evaluator.seen(device, self._village_of(device), at_ms)
+            for device, (status, at_ms) in record.statuses.items():
+                changes += self.evaluator.status(device, self._village_of(device), status, at_ms)
+            if record.events:
+                changes += self.evaluator.events(record.events)
+            if changes:
+                self._apply(changes)
+
+    def tick(self, now: int | None = None) -> None:
+        now = self.clock() if now is None else now
+        with self._lock:
+            self._apply(self.evaluator.tick(now))
+            self._remind(now)
+
+    def _run_timer(self) -> None:
+        refreshed = 0
+        while not self._stop.wait(TICK_S):
+            try:
+                self.tick()
+                refreshed += 1
+                if refreshed * TICK_S >= DEVICE_CACHE_S:
+                    refreshed, self._devices = 0, {}
+            except Exception:
+                log.exception("alert timer failed")
+
+    def _apply(self, changes: list[Change]) -> None:
+        for change in changes:
+            try:
+                if change.action == "fire":
+                    self._fire(change)
+                else:
+                    self._resolve(change.key, change.at_ms, change.value, change.reason)
+            except Exception:
+                log.exception("could not record alert change %s %s", change.action, change.key)
+
+    def _fire(self, change: Change) -> None:
+        if change.key in self._open:
+            return
+        rule = change.rule
+        new = NewAlert(
+            rule.id,
+            rule.name,
+            rule.severity,
+            rule.kind,
+            change.village or self._village_of(change.device),
+            change.device,
+            change.subject,
+            message(change, self.catalog),
+            change.at_ms,
+            change.value,
+        )
+        alert = self.store.fire(new, self._outgoing)
+        self._open[change.key] = alert
+        self._announce("fired", alert)
+
+    def _resolve(self, key: Key, at_ms: int, value: float | None, reason: str) -> None:
+        alert = self._open.pop(key, None)
+        if alert is not None:
+            self._announce(
+                "resolved", self.store.resolve(alert.id, at_ms, value, reason, self._outgoing)
+            )
+
+    def _remind(self, now: int) -> None:
+        for key, alert in list(self._open.items()):
+            if alert.state != "firing":
+                continue
+            rule = self.evaluator.rules.get(alert.rule_id)
+            every = duration_ms(
+                rule.repeat_every if rule and rule.repeat_every else self.settings.repeat_every
+            )
+            if now - (alert.notified_ms or alert.started_ms) >= every:
+                self._open[key] = self.store.remind(alert.id, now, self._outgoing)
+                self.dispatcher.wake()
+
+    def acknowledge(self, alert_id: int, by: str, comment: str) -> Alert:
+        """Raises KeyError when there is no such alert, AlertConflict unless it is firing."""
+        with self._lock:
+            alert = self.store.acknowledge(alert_id, by, comment, self.clock(), self._outgoing)
+            key = (alert.rule_id, alert.device, alert.subject)
+            if key in self._open:
+                self._open[key] = alert
+            self._announce("acknowledged", alert)
+            return alert
+
+    def _announce(self, change: str, alert: Alert) -> None:
+        self.dispatcher.wake()
+        self.bus.publish("alert", {"change": change, "alert": self.describe(alert)})
+
+    def describe(self, alert: Alert) -> dict[str, Any]:
+        return alert_fields(
+            alert, self.catalog, self._device(alert.device), self.settings.dashboard_url
+        )
+
+    def _outgoing(self, alert: Alert, entry: TimelineEntry) -> list[Outgoing]:
+        """The outbox rows for one alert change: one per webhook that wants it."""
+        body = event_body(self.describe(alert), entry)
+        wanted = [
+            w
+            for w in self._webhooks.values()
+            if w.wants(body["type"], alert.severity, alert.village)
+        ]
+        if not wanted:
+            return []
+        text = msgspec.json.encode(body).decode()
+        return [Outgoing(w.id, msg_id(entry), body["type"], text) for w in wanted]
+
+    # --- rules ---------------------------------------------------------------------------
+
+    def rules(self) -> list[Rule]:
+        """File rules, with those made through the API added or put in their place."""
+        merged = dict(self.file_rules)
+        for raw in self.store.api_rules():
+            try:
+                rule = parse_rule(raw, self.catalog)
+            except ValueError as exc:
+                log.warning("ignoring a stored rule: %s", exc)
+                continue
+            merged[rule.id] = rule
+        return list(merged.values())
+
+    def rule_source(self, rule_id: str) -> str:
+        api_ids = {raw.get("id") for raw in self.store.api_rules()}
+        return "api" if rule_id in api_ids else "file"
+
+    def put_rule(self, raw: dict[str, Any]) -> Rule:
+        """Create or replace a rule (raises RuleError when it is not usable)."""
+        rule = parse_rule(raw, self.catalog)
+        with self._lock:
+            self.store.put_rule(rule.id, msgspec.to_builtins(rule), self.clock())
+            self._reload()
+        return rule
+
+    def delete_rule(self, rule_id: str) -> bool:
+        """Remove an API rule; a file rule it replaced comes back."""
+        with self._lock:
+            gone = self.store.delete_rule(rule_id)
+            if gone:
+                self._reload()
+            return gone
+
+    def _reload(self) -> None:
+        now = self.clock()
+        for key in self.evaluator.set_rules(self.rules()):
+            self._resolve(key, now, None, "the rule was removed or disabled")
+        self._restore()
+
+    def _restore(self) -> None:
+        live = self.evaluator.firing()
+        keys = [(k, a.village) for k, a in self._open.items() if k not in live]
+        self.evaluator.restore(keys, self.clock())
+        # Alerts whose rule no longer exists cannot clear by themselves: close them now.
+        for key in [k for k in self._open if k[0] not in self.evaluator.rules]:
+            self._resolve(key, self.clock(), None, "the rule was removed or disabled")
+
+    # --- webhooks ------------------------------------------------------------------------
+
+    def webhooks(self) -> list[Webhook]:
+        return list(self._webhooks.values())
+
+    def webhook(self, webhook_id: str) -> Webhook | None:
+        return self._webhooks.get(webhook_id)
+
+    def add_webhook(self, webhook: Webhook) -> Webhook:
+        """Raises TargetRefused when the URL points into a private network."""
+        check_target(webhook.url, self.settings.allow_private_targets)
+        self.store.put_webhook(webhook)
+        with self._lock:
+            self._webhooks[webhook.id] = webhook
+        return webhook
+
+    def delete_webhook(self, webhook_id: str) -> bool:
+        with self._lock:
+            self._webhooks.pop(webhook_id, None)
+        return self.store.delete_webhook(webhook_id, self.clock())
+
+    # --- devices -------------------------------------------------------------------------
+
+    def _device(self, device_id: str) -> Device | None:
+        if device_id not in self._devices:
+            row = self.registry.device(device_id)
+            self._devices[device_id] = row.device if row else None
+        return self._devices[device_id]
+
+    def _place_of(self, device_id: str) -> str:
+        device = self._device(device_id)
+        return device.place if device else ""
+
+    def _village_of(self, device_id: str) -> str:
+        device = self._device(device_id)
+        return device.village if device else ""
+
+    def _seed_presence(self) -> None:
+        """Carry device silence across a restart: start from the registry's last-seen times."""
+        for row in self.registry.devices():
+            device, seen = row.device, row.presence.last_seen_ms
+            self._devices[device.id] = device
+            if seen is not None:
+                self.evaluator.note_sensors(device.id, device.sensors)
+                self.evaluator.seen(device.id, device.village, seen)
+
+
+def _policy(settings: AlertSettings) -> RetryPolicy:
+    return RetryPolicy(
+        timeout_s=parse_duration_ms(settings.delivery_timeout) / 1000,
+        first_retry_ms=parse_duration_ms(settings.retry_first),
+        max_retry_ms=parse_duration_ms(settings.retry_max),
+        max_attempts=settings.max_attempts,
+        workers=settings.delivery_workers,
+        allow_private=settings.allow_private_targets,
+    )

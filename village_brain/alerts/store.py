@@ -1,0 +1,346 @@
+"""The alert database: alerts and their timeline, API-made rules, webhooks and the outbox.
+
+Every alert change is written with its timeline entry and its outbox messages in one
+transaction, so a notification is never lost nor sent for a change that did not happen.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from village_brain.alerts.records import (
+    Alert,
+    AttemptResult,
+    Delivery,
+    NewAlert,
+    Outgoing,
+    TimelineEntry,
+    Webhook,
+)
+from village_brain.store.sqlite_db import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule_id TEXT NOT NULL,
+    rule_name TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    village TEXT NOT NULL,
+    device TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    state TEXT NOT NULL,
+    message TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    value REAL,
+    acked_ms INTEGER,
+    acked_by TEXT,
+    ack_comment TEXT,
+    resolved_ms INTEGER,
+    notified_ms INTEGER,
+    reminders INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_alert_per_subject
+    ON alerts (rule_id, device, subject) WHERE state != 'resolved';
+CREATE INDEX IF NOT EXISTS alerts_by_start ON alerts (started_ms);
+CREATE TABLE IF NOT EXISTS timeline (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id INTEGER NOT NULL REFERENCES alerts (id),
+    kind TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    value REAL,
+    by TEXT,
+    comment TEXT
+);
+CREATE INDEX IF NOT EXISTS timeline_by_alert ON timeline (alert_id);
+CREATE TABLE IF NOT EXISTS rules (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhooks (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id TEXT NOT NULL,
+    alert_id INTEGER NOT NULL,
+    msg_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    next_attempt_ms INTEGER,
+    last_attempt_ms INTEGER,
+    delivered_ms INTEGER,
+    last_status INTEGER,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_ms);
+"""
+
+_ALERT_COLUMNS = ", ".join(Alert.__struct_fields__)
+_DELIVERY_COLUMNS = ", ".join(Delivery.__struct_fields__)
+_ENTRY_COLUMNS = ", ".join(TimelineEntry.__struct_fields__)
+
+Deliveries = Callable[[Alert, TimelineEntry], list[Outgoing]]
+
+
+class AlertConflict(Exception):
+    """The alert is not in a state that allows this (acknowledging a resolved alert)."""
+
+
+class AlertStore:
+    def __init__(self, path: Path, synchronous: str = "full") -> None:
+        self.db = Database(path, SCHEMA, synchronous)
+
+    # --- alert changes -------------------------------------------------------------------
+
+    def fire(self, new: NewAlert, deliveries: Deliveries) -> Alert:
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO alerts (rule_id, rule_name, severity, kind, village, device, "
+                "subject, state, message, started_ms, updated_ms, value, notified_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
+                (
+                    new.rule_id,
+                    new.rule_name,
+                    new.severity,
+                    new.kind,
+                    new.village,
+                    new.device,
+                    new.subject,
+                    new.message,
+                    new.at_ms,
+                    new.at_ms,
+                    new.value,
+                    new.at_ms,
+                ),
+            )
+            alert_id = int(cursor.lastrowid or 0)
+            return self._after(conn, alert_id, "fired", new.at_ms, deliveries, value=new.value)
+
+    def acknowledge(
+        self, alert_id: int, by: str, comment: str, at_ms: int, deliveries: Deliveries
+    ) -> Alert:
+        with self.db.transaction() as conn:
+            alert = self._alert(conn, alert_id)
+            if alert.state != "firing":
+                raise AlertConflict(f"alert {alert_id} is already {alert.state}")
+            conn.execute(
+                "UPDATE alerts SET state = 'acknowledged', acked_ms = ?, acked_by = ?, "
+                "ack_comment = ?, updated_ms = ? WHERE id = ?",
+                (at_ms, by, comment, at_ms, alert_id),
+            )
+            return self._after(conn, alert_id, "acknowledged", at_ms, deliveries, by, comment)
+
+    def resolve(
+        self, alert_id: int, at_ms: int, value: float | None, reason: str, deliveries: Deliveries
+    ) -> Alert:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE alerts SET state = 'resolved', resolved_ms = ?, updated_ms = ?, "
+                "value = coalesce(?, value) WHERE id = ?",
+                (at_ms, at_ms, value, alert_id),
+            )
+            return self._after(
+                conn, alert_id, "resolved", at_ms, deliveries, comment=reason or None, value=value
+            )
+
+    def remind(self, alert_id: int, at_ms: int, deliveries: Deliveries) -> Alert:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE alerts SET notified_ms = ?, reminders = reminders + 1 WHERE id = ?",
+                (at_ms, alert_id),
+            )
+            return self._after(conn, alert_id, "reminded", at_ms, deliveries)
+
+    def _after(
+        self,
+        conn: sqlite3.Connection,
+        alert_id: int,
+        kind: str,
+        at_ms: int,
+        deliveries: Deliveries,
+        by: str | None = None,
+        comment: str | None = None,
+        value: float | None = None,
+    ) -> Alert:
+        cursor = conn.execute(
+            "INSERT INTO timeline (alert_id, kind, at_ms, value, by, comment) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (alert_id, kind, at_ms, value, by, comment),
+        )
+        entry_id = int(cursor.lastrowid or 0)
+        entry = TimelineEntry(entry_id, alert_id, kind, at_ms, value, by, comment)  # type: ignore[arg-type]
+        alert = self._alert(conn, alert_id)
+        conn.executemany(
+            "INSERT INTO outbox (webhook_id, alert_id, msg_id, event_type, body, state, "
+            "created_ms, next_attempt_ms) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+            [
+                (o.webhook_id, alert_id, o.msg_id, o.event_type, o.body, at_ms, at_ms)
+                for o in deliveries(alert, entry)
+            ],
+        )
+        return alert
+
+    @staticmethod
+    def _alert(conn: sqlite3.Connection, alert_id: int) -> Alert:
+        row = conn.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+        found = row.fetchone()
+        if found is None:
+            raise KeyError(alert_id)
+        return Alert(*found)
+
+    # --- alert queries -------------------------------------------------------------------
+
+    def alert(self, alert_id: int) -> Alert | None:
+        try:
+            return self._alert(self.db.reader(), alert_id)
+        except KeyError:
+            return None
+
+    def alerts(
+        self,
+        state: str | None = None,
+        severity: str | None = None,
+        village: str | None = None,
+        device: str | None = None,
+        limit: int = 100,
+    ) -> list[Alert]:
+        # "active" is a state filter for people: firing or acknowledged.
+        by_state = "state != 'resolved'" if state == "active" else "state = :state"
+        rows = self.db.reader().execute(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE (:state IS NULL OR {by_state}) "
+            "AND (:severity IS NULL OR severity = :severity) "
+            "AND (:village IS NULL OR village = :village) "
+            "AND (:device IS NULL OR device = :device) ORDER BY id DESC LIMIT :limit",
+            {
+                "state": state,
+                "severity": severity,
+                "village": village,
+                "device": device,
+                "limit": limit,
+            },
+        )
+        return [Alert(*row) for row in rows]
+
+    def open_alerts(self) -> list[Alert]:
+        return self.alerts(state="active", limit=1_000_000)
+
+    def timeline(self, alert_id: int) -> list[TimelineEntry]:
+        rows = self.db.reader().execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM timeline WHERE alert_id = ? ORDER BY id", (alert_id,)
+        )
+        return [TimelineEntry(*row) for row in rows]
+
+    # --- rules made through the API ------------------------------------------------------
+
+    def api_rules(self) -> list[dict[str, Any]]:
+        rows = self.db.reader().execute("SELECT body FROM rules ORDER BY id")
+        return [json.loads(body) for (body,) in rows]
+
+    def put_rule(self, rule_id: str, body: dict[str, Any], at_ms: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO rules (id, body, updated_ms) VALUES (?, ?, ?) ON CONFLICT (id) "
+                "DO UPDATE SET body = excluded.body, updated_ms = excluded.updated_ms",
+                (rule_id, json.dumps(body), at_ms),
+            )
+
+    def delete_rule(self, rule_id: str) -> bool:
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM rules WHERE id = ?", (rule_id,)).rowcount > 0
+
+    # --- webhooks ------------------------------------------------------------------------
+
+    def webhooks(self) -> list[Webhook]:
+        rows = self.db.reader().execute("SELECT body FROM webhooks ORDER BY id")
+        return [msgspec.json.decode(body, type=Webhook) for (body,) in rows]
+
+    def put_webhook(self, webhook: Webhook) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO webhooks (id, body) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                (webhook.id, msgspec.json.encode(webhook).decode()),
+            )
+
+    def delete_webhook(self, webhook_id: str, at_ms: int) -> bool:
+        with self.db.transaction() as conn:
+            gone = conn.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,)).rowcount
+            conn.execute(
+                "UPDATE outbox SET state = 'failed', next_attempt_ms = NULL, "
+                "last_error = 'the webhook was deleted', last_attempt_ms = ? "
+                "WHERE webhook_id = ? AND state = 'pending'",
+                (at_ms, webhook_id),
+            )
+            return gone > 0
+
+    # --- outbox --------------------------------------------------------------------------
+
+    def due(self, now_ms: int, limit: int = 100) -> list[Delivery]:
+        rows = self.db.reader().execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM outbox WHERE state = 'pending' "
+            "AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?",
+            (now_ms, limit),
+        )
+        return [Delivery(*row) for row in rows]
+
+    def next_due_ms(self) -> int | None:
+        row = self.db.reader().execute(
+            "SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending'"
+        )
+        return row.fetchone()[0]
+
+    def record_attempt(
+        self, delivery_id: int, result: AttemptResult, at_ms: int, retry_at_ms: int | None
+    ) -> None:
+        """Note one attempt: delivered, retry at `retry_at_ms`, or (None) given up."""
+        state = "delivered" if result.ok else ("pending" if retry_at_ms is not None else "failed")
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = ?, attempts = attempts + 1, last_attempt_ms = ?, "
+                "next_attempt_ms = ?, delivered_ms = ?, last_status = ?, last_error = ? "
+                "WHERE id = ?",
+                (
+                    state,
+                    at_ms,
+                    None if result.ok else retry_at_ms,
+                    at_ms if result.ok else None,
+                    result.status,
+                    result.error,
+                    delivery_id,
+                ),
+            )
+
+    def deliveries(
+        self,
+        state: str | None = None,
+        webhook_id: str | None = None,
+        alert_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        rows = self.db.reader().execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM outbox WHERE (:state IS NULL OR state = :state) "
+            "AND (:webhook IS NULL OR webhook_id = :webhook) "
+            "AND (:alert IS NULL OR alert_id = :alert) ORDER BY id DESC LIMIT :limit",
+            {"state": state, "webhook": webhook_id, "alert": alert_id, "limit": limit},
+        )
+        return [Delivery(*row) for row in rows]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def alerts_by_key(alerts: Iterable[Alert]) -> dict[tuple[str, str, str], Alert]:
+    return {(a.rule_id, a.device, a.subject): a for a in alerts}
