@@ -99,7 +99,7 @@ def _serve(args: argparse.Namespace) -> int:
         stack.callback(service.stop)
         if settings.demo:
             _start_demo(stack, service, url, version, args.devices)
-        app = create_app(service.api_context())
+        app = create_app(service.api_context(), dashboard=settings.dashboard)
         log.info("API and dashboard on http://%s:%d", settings.http.host, settings.http.port)
         uvicorn.run(app, host=settings.http.host, port=settings.http.port, log_level="warning")
     return 0

@@ -11,9 +11,11 @@ from village_brain import __version__
 from village_brain.api import routes_alerts, routes_devices, routes_ingest, routes_webhooks
 from village_brain.api.context import ApiContext
 from village_brain.api.schemas import Health
+from village_brain.core.config import DashboardSettings
+from village_brain.dashboards.web import mount_dashboard
 
 
-def create_app(ctx: ApiContext) -> FastAPI:
+def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Village Brain",
         version=__version__,
@@ -36,6 +38,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
             pending_messages=snap.pending_messages,
         )
 
+    # Last, so the API routes above are matched before the dashboard's pages.
+    mount_dashboard(app, ctx, dashboard or DashboardSettings())
     return app
 
 

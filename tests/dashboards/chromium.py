@@ -1,0 +1,42 @@
+"""Debian's Chromium for the browser tests, installed on first use; never a downloaded build."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+_INSTALL = ["apt-get", "install", "-y", "chromium"]
+
+
+class ChromiumUnavailable(RuntimeError):
+    """Chromium is missing and could not be installed here."""
+
+
+def ensure_chromium() -> Path:
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise ChromiumUnavailable(
+            "the dashboard tests need Chromium at /usr/bin/chromium: "
+            "sudo apt-get install -y chromium"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(_INSTALL, env=env, check=False).returncode != 0:
+        # A fresh image often has no package lists yet.
+        subprocess.run(["apt-get", "update"], env=env, check=True)
+        subprocess.run(_INSTALL, env=env, check=True)
+    if not CHROMIUM.exists():
+        raise ChromiumUnavailable("apt-get installed chromium but /usr/bin/chromium is missing")
+    return CHROMIUM

@@ -1,0 +1,94 @@
+"""Write docs/screenshots/*.png: the overview and a device page of a simulated village.
+
+Run from the repository: .venv/bin/python tests/dashboards/make_screenshots.py
+It starts a private Mosquitto, a real service and its HTTP server, feeds a day of history
+through the broker, and photographs the pages in Chromium at desktop (and phone) width.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS))
+
+from chromium import LAUNCH_ARGS, ensure_chromium  # noqa: E402
+from integration.harness import Publisher, make_service, wait_until  # noqa: E402
+from live_server import serve_http  # noqa: E402
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from village_data import demo_devices, register, telemetry  # noqa: E402
+
+from village_brain.service import Service  # noqa: E402
+
+from support.mosquitto import start_private_mosquitto  # noqa: E402
+
+OUT = TESTS.parent / "docs" / "screenshots"
+DAY_MS = 86_400_000
+STEP_MS = 300_000
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = start_private_mosquitto(Path(tmp) / "mosquitto")
+        service = make_service(broker.url, Path(tmp) / "data", "screenshots")
+        try:
+            service.start()
+            wait_until(service.receiver.connected.is_set, what="ingest to connect")
+            shoot(service, broker.url)
+        finally:
+            service.stop()
+            broker.stop()
+
+
+def shoot(service: Service, broker_url: str) -> None:
+    devices = demo_devices(24)
+    register(service, devices)
+    publisher = Publisher(broker_url)
+    now = int(time.time() * 1000)
+    expected = 0
+    for device in devices:
+        for topic, payload in telemetry(device, now - DAY_MS, now, STEP_MS):
+            publisher.publish(topic, payload)
+        expected += len(device.sensors) * (DAY_MS // STEP_MS + 1)
+    # One manhole cover lost its link: its Last Will says so.
+    lost = next(d for d in devices if d.kind == "manhole_cover")
+    publisher.publish(f"village/{lost.village}/{lost.id}/status", "offline")
+    wait_until(lambda: service.stats.stored >= expected, timeout=60, what="history to be stored")
+    publisher.close()
+    gauge = next(d for d in devices if d.kind == "river_gauge")
+    with serve_http(service) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(ensure_chromium()), args=LAUNCH_ARGS
+        )
+        desktop = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        overview(desktop, server.url, "overview.png")
+        desktop.goto(f"{server.url}/devices/{gauge.id}?sensor=water_level")
+        desktop.get_by_text("1 天").click()
+        desktop.wait_for_function("document.querySelector('#chart path.mean')")
+        settle(desktop)
+        desktop.screenshot(path=OUT / "device.png", full_page=True)
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        overview(phone, server.url, "overview-phone.png")
+        browser.close()
+    print(f"wrote {', '.join(p.name for p in sorted(OUT.glob('*.png')))} to {OUT}")
+
+
+def overview(page: Page, url: str, name: str) -> None:
+    page.goto(url + "/")
+    page.wait_for_selector("#plan a.device-mark")
+    settle(page)
+    page.screenshot(path=OUT / name, full_page=True)
+
+
+def settle(page: Page) -> None:
+    # Let the live feed connect and the highlight of fresh rows fade.
+    page.wait_for_selector('#live-state[data-state="open"]')
+    page.wait_for_timeout(1800)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""The dashboard in a real Chromium, against a real service fed through the broker."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+from integration.harness import wait_until
+from playwright.sync_api import Route, expect
+from village_view import Village, WatchedPage
+
+pytestmark = pytest.mark.integration
+
+
+def open_overview(watched: WatchedPage, village: Village) -> None:
+    watched.page.goto(village.url + "/")
+    expect(watched.page.locator("#devices tbody tr[data-device]")).to_have_count(
+        len(village.devices)
+    )
+
+
+def test_overview_shows_every_device_on_the_plan_without_console_errors(
+    watched: WatchedPage, village: Village
+) -> None:
+    open_overview(watched, village)
+    page = watched.page
+    expect(page.locator("#plan a.device-mark")).to_have_count(len(village.devices))
+    expect(page.locator("#count-online")).to_have_text(str(len(village.devices)))
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "open")
+    assert watched.errors == []
+
+
+def test_a_reading_published_to_the_broker_appears_without_reload(
+    watched: WatchedPage, village: Village
+) -> None:
+    open_overview(watched, village)
+    page = watched.page
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "open")
+    page.evaluate("window.__sameDocument = true")
+    gauge = village.device("river_gauge")
+    village.publisher.publish(
+        f"village/{gauge.village}/{gauge.id}/telemetry",
+        json.dumps({"values": {"water_level": 4.56}}),
+    )
+    cell = page.locator(f'#devices tr[data-device="{gauge.id}"] [data-sensor="water_level"]')
+    expect(cell).to_contain_text("4.56 m")
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def test_device_chart_draws_band_and_mean_from_the_bucketed_series(
+    watched: WatchedPage, village: Village
+) -> None:
+    gauge = village.device("river_gauge")
+    page = watched.page
+    page.goto(f"{village.url}/devices/{gauge.id}?sensor=water_level")
+    mean = page.locator("#chart path.mean")
+    expect(mean).to_have_count(1)
+    # One line segment per bucket after the first: the hour of history is really drawn.
+    assert mean.get_attribute("d").count("L") >= 10
+    expect(page.locator("#chart path.band")).to_have_count(1)
+    expect(page.locator('#readings [data-sensor="water_level"] .reading-value')).to_contain_text(
+        " m"
+    )
+    assert watched.errors == []
+
+
+def test_language_switch_changes_the_page_and_is_remembered(
+    watched: WatchedPage, village: Village
+) -> None:
+    open_overview(watched, village)
+    page = watched.page
+    expect(page.locator("#devices-title")).to_have_text("设备")
+    page.get_by_role("button", name="Switch to English").click()
+    expect(page.locator("#devices-title")).to_have_text("Devices")
+    page.reload()
+    expect(page.locator("#plan-title")).to_have_text("Village plan")
+    assert page.evaluate("document.documentElement.lang") == "en-GB"
+
+
+def test_keyboard_focus_reaches_the_main_controls(watched: WatchedPage, village: Village) -> None:
+    open_overview(watched, village)
+    page = watched.page
+    reached: list[str] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.append(
+            page.evaluate(
+                "(() => { const el = document.activeElement;"
+                " return el.id || el.getAttribute('class') || el.tagName; })()"
+            )
+        )
+    for control in ("skip", "lang-switch", "filter-village", "filter-sensor", "device-mark"):
+        assert any(control in name for name in reached), f"Tab never reached {control}: {reached}"
+
+
+def test_alerts_panel_says_so_when_alerts_are_not_enabled(
+    watched: WatchedPage, village: Village
+) -> None:
+    # A server built without the alerts engine answers 404 there.
+    watched.page.route(
+        re.compile(r".*/api/v1/alerts(\?.*)?$"),
+        lambda route: route.fulfill(status=404, json={"error": "not found"}),
+    )
+    open_overview(watched, village)
+    expect(watched.page.locator("#alerts-disabled")).to_have_text("告警功能未启用。")
+    expect(watched.page.locator("#count-alerts")).to_have_text("–")
+
+
+def test_acknowledging_an_alert_posts_the_name_and_comment(
+    watched: WatchedPage, village: Village
+) -> None:
+    """The panel against the alerts API contract, with the API's answers played by the test."""
+    gauge = village.device("river_gauge")
+    alert = {
+        "id": "a-17",
+        "device": gauge.id,
+        "sensor": "water_level",
+        "severity": "critical",
+        "state": "active",
+        "message": "水位超过警戒线",
+        "value": 3.2,
+        "started_ms": 1_700_000_000_000,
+    }
+    acks: list[dict[str, str]] = []
+
+    def alerts_api(route: Route) -> None:
+        if route.request.method == "POST":
+            acks.append(route.request.post_data_json)
+            alert.update(state="acknowledged", acked_by=acks[-1]["by"])
+            route.fulfill(json=alert)
+        else:
+            route.fulfill(json=[alert])
+
+    page = watched.page
+    page.route(re.compile(r".*/api/v1/alerts(/.*)?(\?.*)?$"), alerts_api)
+    open_overview(watched, village)
+    item = page.locator('#alerts-active [data-alert="a-17"]')
+    expect(item).to_contain_text("水位超过警戒线")
+    expect(page.locator("#count-alerts")).to_have_text("1")
+    expect(page.locator(f'#plan a[data-device="{gauge.id}"]')).to_have_class(
+        re.compile("state-alerting")
+    )
+    item.get_by_text("确认", exact=True).click()
+    item.get_by_label("确认人").fill("王师傅")
+    item.get_by_label("备注").fill("已去现场查看")
+    item.get_by_role("button", name="提交确认").click()
+    expect(item).to_contain_text("已由 王师傅 确认")
+    assert acks == [{"by": "王师傅", "comment": "已去现场查看"}]
+
+
+def test_acknowledging_a_real_alert_through_the_alerts_api(
+    watched: WatchedPage, village: Village
+) -> None:
+    if httpx.get(f"{village.url}/api/v1/alerts").status_code == 404:
+        pytest.skip("the alerts API is not part of this build")
+    lamp = village.device("street_lamp")
+    rule = {
+        "id": "dashboard-test-lamp-power",
+        "name": "Lamp drawing too much",
+        "severity": "warning",
+        "kind": "threshold",
+        "sensor": "lamp_power",
+        "device": lamp.id,
+        "above": 90.0,
+    }
+    assert httpx.post(f"{village.url}/api/v1/rules", json=rule).status_code == 201
+    village.publisher.publish(
+        f"village/{lamp.village}/{lamp.id}/telemetry", json.dumps({"values": {"lamp_power": 120}})
+    )
+
+    def firing() -> list[dict[str, object]]:
+        found = httpx.get(f"{village.url}/api/v1/alerts", params={"state": "firing"}).json()
+        return [a for a in found if a["rule_id"] == rule["id"]]
+
+    alert = wait_until(firing, what="the lamp alert to fire")[0]
+    open_overview(watched, village)
+    item = watched.page.locator(f'#alerts-active [data-alert="{alert["id"]}"]')
+    item.get_by_text("确认", exact=True).click()
+    item.get_by_label("确认人").fill("值班员")
+    item.get_by_label("备注").fill("已通知电工")
+    item.get_by_role("button", name="提交确认").click()
+    expect(item).to_contain_text("已由 值班员 确认")
+    stored = httpx.get(f"{village.url}/api/v1/alerts/{alert['id']}").json()
+    assert (stored["state"], stored["acked_by"], stored["ack_comment"]) == (
+        "acknowledged",
+        "值班员",
+        "已通知电工",
+    )

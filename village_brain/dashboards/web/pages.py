@@ -1,0 +1,57 @@
+"""The HTML of the two views; their scripts fill in data and switch the language.
+
+The markup carries Chinese text so the page reads right before (or without) JavaScript;
+`data-i18n` keys let the scripts swap it for English.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from html import escape
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from village_brain.core.config import DashboardSettings
+
+router = APIRouter(include_in_schema=False)
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request) -> HTMLResponse:
+    return _page(request, "overview", "乡村大脑 · 全村概览")
+
+
+@router.get("/devices/{device}", response_class=HTMLResponse)
+def device_page(request: Request, device: str) -> HTMLResponse:
+    return _page(request, "device", f"{device} · 乡村大脑", device=device)
+
+
+@cache
+def _template(name: str) -> str:
+    return (TEMPLATES / f"{name}.html").read_text("utf-8")
+
+
+def _page(request: Request, view: str, title: str, device: str = "") -> HTMLResponse:
+    settings: DashboardSettings = request.app.state.dashboard_settings
+    config = {
+        "view": view,
+        "device": device,
+        "timeZone": settings.time_zone,
+        "language": settings.language,
+        "tileUrl": settings.tile_url,
+    }
+    # "</" cannot appear inside the JSON, so a device id cannot end the script element.
+    config_json = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+    main = _template(view).replace("{alerts}", _template("alerts"))
+    html = (
+        _template("shell")
+        .replace("{title}", escape(title))
+        .replace("{config}", config_json)
+        .replace("{view}", view)
+        .replace("{main}", main)
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,51 @@
+// Reading the JSON API. A 404 from an optional feature (alerts, rules) means "not enabled".
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export async function getJSON(path) {
+  const response = await fetch(path, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw new ApiError(response.status, await errorText(response));
+  return response.json();
+}
+
+export async function optionalJSON(path) {
+  try {
+    return await getJSON(path);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+export async function postJSON(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new ApiError(response.status, await errorText(response));
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
+}
+
+async function errorText(response) {
+  try {
+    const body = await response.json();
+    return body.error || body.detail || response.statusText;
+  } catch {
+    return response.statusText;
+  }
+}
+
+// Lists may come bare or wrapped ({"alerts": [...]}, {"items": [...]}).
+export function listOf(body, key) {
+  if (Array.isArray(body)) return body;
+  if (body && Array.isArray(body[key])) return body[key];
+  if (body && Array.isArray(body.items)) return body.items;
+  return [];
+}

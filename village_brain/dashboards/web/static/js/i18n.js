@@ -1,0 +1,284 @@
+// Chinese (the default) and English. The choice is kept in this browser.
+
+import { config } from "./config.js";
+
+const STORAGE_KEY = "village-brain.lang";
+
+const TEXT = {
+  zh: {
+    skip: "跳到主要内容",
+    brand: "乡村大脑",
+    "lang.switch": "English",
+    "lang.label": "Switch to English",
+    "live.connecting": "正在连接",
+    "live.open": "实时",
+    "live.closed": "已断开，正在重连",
+    "footer.tz": "时间按",
+    loading: "加载中…",
+    "load.failed": "加载失败：{error}",
+    "overview.title": "全村概览",
+    "overview.summary": "概览",
+    "count.online": "在线设备",
+    "count.offline": "离线设备",
+    "count.alerts": "活动告警",
+    "filter.village": "村",
+    "filter.sensor": "传感器类型",
+    "filter.all": "全部",
+    "plan.title": "村庄平面图",
+    "plan.empty": "还没有带坐标的设备。",
+    "plan.river": "河道",
+    "plan.scale": "{n} 米",
+    "plan.unplaced": "{n} 台设备没有坐标，只在下方列表中。",
+    "devices.title": "设备",
+    "devices.empty": "没有符合条件的设备。",
+    "col.device": "设备",
+    "col.state": "状态",
+    "col.now": "当前读数",
+    "col.seen": "最近上报",
+    "state.ok": "正常",
+    "state.alerting": "告警",
+    "state.offline": "离线",
+    "never": "从未",
+    back: "← 返回全村概览",
+    "latest.title": "当前读数",
+    "latest.empty": "还没有收到读数。",
+    "latest.age": "{age}",
+    "chart.title": "历史曲线",
+    "chart.sensor": "传感器",
+    "chart.range": "时间范围",
+    "chart.empty": "这段时间没有数据。",
+    "chart.summary": "{sensor}，{from} 至 {to}：最低 {min}，最高 {max}，平均 {mean}（每格 {step}）。",
+    "chart.band": "最低–最高",
+    "chart.mean": "平均",
+    "chart.threshold": "告警阈值",
+    "chart.pick": "选择传感器",
+    "range.1h": "1 小时",
+    "range.1d": "1 天",
+    "range.7d": "1 周",
+    "range.custom": "自定义",
+    "range.from": "从",
+    "range.to": "到",
+    "range.apply": "应用",
+    "range.invalid": "开始时间必须早于结束时间。",
+    "events.title": "最近事件",
+    "events.empty": "没有事件。",
+    "alerts.title": "告警",
+    "alerts.disabled": "告警功能未启用。",
+    "alerts.none": "当前没有活动告警。",
+    "alerts.active": "活动告警",
+    "alerts.history": "最近记录",
+    "alerts.history.none": "没有历史告警。",
+    "alerts.since": "开始于 {time}",
+    "alerts.acked": "已由 {by} 确认",
+    "alerts.ack": "确认",
+    "alerts.ack.by": "确认人",
+    "alerts.ack.comment": "备注",
+    "alerts.ack.send": "提交确认",
+    "alerts.ack.failed": "确认失败：{error}",
+    "alerts.value": "读数 {value}",
+    "severity.critical": "紧急",
+    "severity.major": "严重",
+    "severity.warning": "警告",
+    "severity.minor": "轻微",
+    "severity.info": "提示",
+    "alert.state.active": "活动",
+    "alert.state.firing": "活动",
+    "alert.state.acknowledged": "已确认",
+    "alert.state.resolved": "已恢复",
+    "alert.state.cleared": "已恢复",
+    "alert.state.closed": "已关闭",
+    "bool.on": "开",
+    "bool.off": "关",
+    "bool.smoke.1": "有烟雾",
+    "bool.smoke.0": "无烟雾",
+    "bool.lamp_state.1": "亮",
+    "bool.lamp_state.0": "灭",
+  },
+  en: {
+    skip: "Skip to main content",
+    brand: "Village Brain",
+    "lang.switch": "中文",
+    "lang.label": "切换到中文",
+    "live.connecting": "Connecting",
+    "live.open": "Live",
+    "live.closed": "Disconnected, retrying",
+    "footer.tz": "Times in",
+    loading: "Loading…",
+    "load.failed": "Could not load: {error}",
+    "overview.title": "Village overview",
+    "overview.summary": "Summary",
+    "count.online": "devices online",
+    "count.offline": "devices offline",
+    "count.alerts": "active alerts",
+    "filter.village": "Village",
+    "filter.sensor": "Sensor type",
+    "filter.all": "All",
+    "plan.title": "Village plan",
+    "plan.empty": "No device has a position yet.",
+    "plan.river": "river",
+    "plan.scale": "{n} m",
+    "plan.unplaced": "{n} devices have no position and appear only in the list below.",
+    "devices.title": "Devices",
+    "devices.empty": "No device matches.",
+    "col.device": "Device",
+    "col.state": "State",
+    "col.now": "Reading now",
+    "col.seen": "Last report",
+    "state.ok": "OK",
+    "state.alerting": "Alerting",
+    "state.offline": "Offline",
+    never: "never",
+    back: "← Back to the village",
+    "latest.title": "Latest readings",
+    "latest.empty": "No readings received yet.",
+    "latest.age": "{age}",
+    "chart.title": "History",
+    "chart.sensor": "Sensor",
+    "chart.range": "Time range",
+    "chart.empty": "No data in this range.",
+    "chart.summary": "{sensor}, {from} to {to}: lowest {min}, highest {max}, mean {mean} (buckets of {step}).",
+    "chart.band": "min–max",
+    "chart.mean": "mean",
+    "chart.threshold": "alert threshold",
+    "chart.pick": "Pick a sensor",
+    "range.1h": "1 hour",
+    "range.1d": "1 day",
+    "range.7d": "1 week",
+    "range.custom": "Custom",
+    "range.from": "From",
+    "range.to": "To",
+    "range.apply": "Apply",
+    "range.invalid": "The start must be before the end.",
+    "events.title": "Recent events",
+    "events.empty": "No events.",
+    "alerts.title": "Alerts",
+    "alerts.disabled": "Alerts are not enabled.",
+    "alerts.none": "No active alerts.",
+    "alerts.active": "Active",
+    "alerts.history": "Recent history",
+    "alerts.history.none": "No past alerts.",
+    "alerts.since": "since {time}",
+    "alerts.acked": "acknowledged by {by}",
+    "alerts.ack": "Acknowledge",
+    "alerts.ack.by": "Your name",
+    "alerts.ack.comment": "Comment",
+    "alerts.ack.send": "Send acknowledgement",
+    "alerts.ack.failed": "Could not acknowledge: {error}",
+    "alerts.value": "reading {value}",
+    "severity.critical": "critical",
+    "severity.major": "major",
+    "severity.warning": "warning",
+    "severity.minor": "minor",
+    "severity.info": "info",
+    "alert.state.active": "active",
+    "alert.state.firing": "active",
+    "alert.state.acknowledged": "acknowledged",
+    "alert.state.resolved": "resolved",
+    "alert.state.cleared": "cleared",
+    "alert.state.closed": "closed",
+    "bool.on": "on",
+    "bool.off": "off",
+    "bool.smoke.1": "smoke",
+    "bool.smoke.0": "clear",
+    "bool.lamp_state.1": "lit",
+    "bool.lamp_state.0": "dark",
+  },
+};
+
+const SENSORS = {
+  water_level: ["水位", "Water level"],
+  rainfall: ["降雨量", "Rainfall"],
+  water_ph: ["水体 pH", "Water pH"],
+  turbidity: ["浊度", "Turbidity"],
+  dissolved_oxygen: ["溶解氧", "Dissolved oxygen"],
+  soil_moisture: ["土壤湿度", "Soil moisture"],
+  soil_temperature: ["土壤温度", "Soil temperature"],
+  air_temperature: ["气温", "Air temperature"],
+  air_humidity: ["空气湿度", "Air humidity"],
+  illuminance: ["光照", "Illuminance"],
+  pm2_5: ["PM2.5", "PM2.5"],
+  pm10: ["PM10", "PM10"],
+  smoke: ["烟雾", "Smoke"],
+  combustible_gas: ["可燃气体", "Combustible gas"],
+  lamp_state: ["路灯开关", "Lamp state"],
+  lamp_power: ["路灯功率", "Lamp power"],
+  cover_tilt: ["井盖倾角", "Cover tilt"],
+  battery_voltage: ["电池电压", "Battery voltage"],
+  rssi: ["信号强度", "Signal strength"],
+};
+
+const KINDS = {
+  river_gauge: ["水位站", "river gauge"],
+  weather_station: ["气象站", "weather station"],
+  street_lamp: ["路灯", "street lamp"],
+  soil_probe: ["土壤探头", "soil probe"],
+  water_quality_buoy: ["水质浮标", "water quality buoy"],
+  smoke_detector: ["烟感", "smoke detector"],
+  manhole_cover: ["井盖", "manhole cover"],
+};
+
+function initialLanguage() {
+  let stored = null;
+  try {
+    stored = localStorage.getItem(STORAGE_KEY);
+  } catch {
+    // Storage may be blocked; the configured default still applies.
+  }
+  if (stored === "zh" || stored === "en") return stored;
+  return config.language === "en" ? "en" : "zh";
+}
+
+let current = initialLanguage();
+const listeners = [];
+
+export function lang() {
+  return current;
+}
+
+export function locale() {
+  return current === "zh" ? "zh-CN" : "en-GB";
+}
+
+export function t(key, vars = {}) {
+  const text = TEXT[current][key] ?? TEXT.zh[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+export function sensorName(id) {
+  const names = SENSORS[id];
+  return names ? names[current === "zh" ? 0 : 1] : id;
+}
+
+export function kindName(id) {
+  const names = KINDS[id];
+  return names ? names[current === "zh" ? 0 : 1] : id;
+}
+
+export function onLanguageChange(listener) {
+  listeners.push(listener);
+}
+
+export function setLanguage(next) {
+  current = next;
+  try {
+    localStorage.setItem(STORAGE_KEY, next);
+  } catch {
+    // Without storage the choice lasts for this page only.
+  }
+  applyTranslations();
+  for (const listener of listeners) listener(next);
+}
+
+export function applyTranslations(root = document) {
+  document.documentElement.lang = locale();
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-aria]")) {
+    el.setAttribute("aria-label", t(el.dataset.i18nAria));
+  }
+  const button = document.getElementById("lang-switch");
+  if (button) {
+    button.textContent = t("lang.switch");
+    button.lang = current === "zh" ? "en" : "zh-CN";
+    button.setAttribute("aria-label", t("lang.label"));
+  }
+}
