@@ -73,3 +73,8 @@ def test_points_survive_reopening_the_store(tmp_path):
     again = SqliteSeriesStore(path)
     assert again.write([reading(1000, 1.0), reading(2000, 2.0)]) == 1
     again.close()
+
+
+def test_of_two_points_with_one_key_in_a_batch_the_first_stays(store):
+    assert store.write([reading(1000, 9.0), reading(1000, 1.0)]) == 1
+    assert store.latest("g1") == [LatestValue("water_level", 1000, 9.0)]
