@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import tomllib
 from functools import cache
 from importlib import resources
@@ -47,9 +46,7 @@ class SensorType(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return self.units.get(unit)
 
     def in_range(self, value: float) -> bool:
-        low = -math.inf if self.min is None else self.min
-        high = math.inf if self.max is None else self.max
-        return low <= value <= high
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
 
 _IDENTITY = UnitConversion(factor=1.0)

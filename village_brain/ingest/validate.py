@@ -37,16 +37,21 @@ def check_reading(
     if isinstance(value, Problem):
         return value
     ts_ms = received_ms if raw.ts_ms is None else raw.ts_ms
-    problem = _time_problem(ts_ms, received_ms, window)
-    if problem:
-        return Problem(problem[0], problem[1], sensor.id)
+    if not received_ms - window.max_backfill_ms <= ts_ms <= received_ms + window.max_clock_skew_ms:
+        reason, detail = _time_problem(ts_ms, received_ms, window)
+        return Problem(reason, detail, sensor.id)
     return Reading(village, device, sensor.id, ts_ms, value)
+
+
+# Decoded JSON holds exact built-in types, so `type(...) in` is a safe and much cheaper test than
+# isinstance on this path, which runs for every reading; and it keeps bool (an int) out.
+_NUMBERS = frozenset((int, float))
 
 
 def _number(sensor: SensorType, value: object) -> float | Problem:
     if sensor.kind == "boolean":
         return _boolean(sensor, value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if type(value) not in _NUMBERS:
         return Problem("wrong_type", f"{sensor.id} expects a number, got {_show(value)}", sensor.id)
     if not math.isfinite(value):
         return Problem("not_finite", f"{sensor.id} value {value} is not a finite number", sensor.id)
@@ -73,6 +78,10 @@ def _boolean(sensor: SensorType, value: object) -> float | Problem:
 
 
 def _to_canonical(sensor: SensorType, value: float, unit: str | None) -> float | Problem:
+    if unit is None:  # the common case: already in the canonical unit
+        if sensor.kind == "number" and not sensor.in_range(value):
+            return _out_of_range(sensor, value, value, unit)
+        return value
     conversion = sensor.conversion(unit)
     if conversion is None:
         accepted = ", ".join([sensor.unit, *sensor.aliases, *sensor.units])
@@ -83,18 +92,22 @@ def _to_canonical(sensor: SensorType, value: float, unit: str | None) -> float |
         )
     converted = value * conversion.factor + conversion.offset
     if sensor.kind == "number" and not sensor.in_range(converted):
-        shown = f"{converted:g} {sensor.unit}"
-        if conversion.factor != 1.0 or conversion.offset:
-            shown += f" (sent as {value:g} {unit})"
-        return Problem(
-            "out_of_range",
-            f"{sensor.id} {shown} is outside the valid range {sensor.min:g} to {sensor.max:g}",
-            sensor.id,
-        )
+        return _out_of_range(sensor, converted, value, unit)
     return converted
 
 
-def _time_problem(ts_ms: int, received_ms: int, window: TimeWindow) -> tuple[str, str] | None:
+def _out_of_range(sensor: SensorType, converted: float, sent: float, unit: str | None) -> Problem:
+    shown = f"{converted:g} {sensor.unit}"
+    if converted != sent:
+        shown += f" (sent as {sent:g} {unit})"
+    return Problem(
+        "out_of_range",
+        f"{sensor.id} {shown} is outside the valid range {sensor.min:g} to {sensor.max:g}",
+        sensor.id,
+    )
+
+
+def _time_problem(ts_ms: int, received_ms: int, window: TimeWindow) -> tuple[str, str]:
     if ts_ms > received_ms + window.max_clock_skew_ms:
         ahead_s = (ts_ms - received_ms) / 1000
         return (
@@ -102,13 +115,11 @@ def _time_problem(ts_ms: int, received_ms: int, window: TimeWindow) -> tuple[str
             f"timestamp {_when(ts_ms)} is {ahead_s:.0f} s ahead of the server clock; "
             f"at most {window.max_clock_skew_ms / 1000:.0f} s is tolerated; check the clock",
         )
-    if ts_ms < received_ms - window.max_backfill_ms:
-        return (
-            "timestamp_too_old",
-            f"timestamp {_when(ts_ms)} is older than the backfill limit of "
-            f"{window.max_backfill_ms / 86_400_000:g} days",
-        )
-    return None
+    return (
+        "timestamp_too_old",
+        f"timestamp {_when(ts_ms)} is older than the backfill limit of "
+        f"{window.max_backfill_ms / 86_400_000:g} days",
+    )
 
 
 def _when(ts_ms: int) -> str:
