@@ -118,10 +118,13 @@ class RegistryStore:
     def commit(self, batch: BatchRecord) -> None:
         with self.db.transaction() as conn:
             self._upsert(conn, batch.new_devices)
-            conn.executemany(
-                "UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?) WHERE id = ?",
-                [(ms, device) for device, ms in batch.seen.items()],
-            )
+            if batch.seen:
+                # One statement, not executemany: see SqliteSeriesStore.write on the GIL.
+                conn.execute(
+                    "UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), seen.value) "
+                    "FROM json_each(?) AS seen WHERE devices.id = seen.key",
+                    (msgspec.json.encode(batch.seen),),
+                )
             conn.executemany(
                 "UPDATE devices SET status = ?, status_ms = ? WHERE id = ?",
                 [(status, ms, device) for device, (status, ms) in batch.statuses.items()],
