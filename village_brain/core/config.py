@@ -77,7 +77,7 @@ class IngestSettings(Section):
         500, ge=1, description="Messages committed (then acknowledged) together at most."
     )
     batch_max_wait: str = Field(
-        "50ms", description="Longest a message waits for its batch to fill before commit."
+        "20ms", description="Longest a message waits for its batch to fill before commit."
     )
     offline_after_intervals: float = Field(
         3.0, gt=0, description="Silent for this many report intervals means offline."

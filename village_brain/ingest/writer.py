@@ -33,7 +33,7 @@ class BatchWriter:
         stats: IngestStats,
         ack: Ack,
         max_messages: int = 500,
-        max_wait_s: float = 0.05,
+        max_wait_s: float = 0.02,
     ) -> None:
         self.pipeline = pipeline
         self.series = series
