@@ -7,9 +7,12 @@ message on; decoding and storing happen in the writer thread, or keepalives woul
 from __future__ import annotations
 
 import logging
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -25,7 +28,12 @@ log = logging.getLogger(__name__)
 
 def split_mqtt_url(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
-    return parts.hostname or "127.0.0.1", parts.port or 1883
+    default_port = 8883 if uses_tls(url) else 1883
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+def uses_tls(url: str) -> bool:
+    return urlsplit(url).scheme == "mqtts"
 
 
 class MqttReceiver:
@@ -48,6 +56,9 @@ class MqttReceiver:
         keepalive: int = 30,
         username: str | None = None,
         password: str | None = None,
+        ca_file: Path | None = None,
+        client_cert: Path | None = None,
+        client_key: Path | None = None,
     ) -> None:
         self.host, self.port = split_mqtt_url(url)
         self._deliver = deliver
@@ -68,6 +79,12 @@ class MqttReceiver:
         )
         if username:
             self.client.username_pw_set(username, password)
+        if uses_tls(url):
+            self.client.tls_set(
+                ca_certs=_path(ca_file), certfile=_path(client_cert), keyfile=_path(client_key)
+            )
+        self._last_failure = ""
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -108,6 +125,7 @@ class MqttReceiver:
         if getattr(reason, "is_failure", False):
             log.error("broker %s:%d refused the connection: %s", self.host, self.port, reason)
             return
+        self._last_failure = ""
         self.generation += 1
         # Subscribing here, not once at start, means a reconnect always resubscribes.
         options = SubscribeOptions(qos=1) if self._v5 else 1
@@ -119,6 +137,15 @@ class MqttReceiver:
             "resumed" if flags.session_present else "new",
             ", ".join(SUBSCRIPTIONS),
         )
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        # paho calls this from inside its `except OSError`, so the cause is still at hand.
+        failure = _explain_failure(sys.exc_info()[1])
+        if failure != self._last_failure:
+            log.error("cannot connect to broker %s:%d: %s", self.host, self.port, failure)
+            self._last_failure = failure
+        else:
+            log.debug("still cannot connect to broker %s:%d: %s", self.host, self.port, failure)
 
     def _on_subscribe(
         self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list, _props: object
@@ -160,3 +187,18 @@ class MqttReceiver:
                 generation=self.generation,
             )
         )
+
+
+def _path(value: Path | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _explain_failure(exc: BaseException | None) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"TLS: the broker's certificate is not trusted ({exc.verify_message}); "
+            "check mqtt.ca_file and the host name in mqtt.url"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed ({exc}); check the broker's TLS listener and our TLS files"
+    return str(exc) if exc is not None else "unknown error"

@@ -13,6 +13,7 @@ from village_brain.core.ids import id_problem
 from village_brain.core.records import PayloadError, Problem, Reading, Rejection
 from village_brain.core.timefmt import parse_time_ms
 from village_brain.ingest.codecs import CodecRegistry
+from village_brain.ingest.flood import EVENT_KEY, STATUS_KEY, FloodGuard
 from village_brain.ingest.topics import Address, parse_topic
 from village_brain.ingest.validate import TimeWindow, check_reading
 from village_brain.store.registry import Event
@@ -77,12 +78,18 @@ class DeviceDirectory:
 
 class Pipeline:
     def __init__(
-        self, catalog: Catalog, codecs: CodecRegistry, directory: DeviceDirectory, limits: Limits
+        self,
+        catalog: Catalog,
+        codecs: CodecRegistry,
+        directory: DeviceDirectory,
+        limits: Limits,
+        flood: FloodGuard | None = None,
     ) -> None:
         self.catalog = catalog
         self.codecs = codecs
         self.directory = directory
         self.limits = limits
+        self.flood = flood
 
     def process(self, msg: InboundMessage) -> Outcome:
         outcome = Outcome()
@@ -137,7 +144,7 @@ class Pipeline:
             )
             if isinstance(result, Problem):
                 self._reject(outcome, msg, result, address)
-            else:
+            elif not self._flooding(outcome, msg, address, result.sensor, result.ts_ms):
                 outcome.readings.append(result)
 
     def _status(self, outcome: Outcome, msg: InboundMessage, address: Address) -> None:
@@ -145,6 +152,8 @@ class Pipeline:
         if word not in ("online", "offline"):
             problem = Problem("bad_payload", f"status must be 'online' or 'offline', got {word!r}")
             self._reject(outcome, msg, problem, address)
+            return
+        if self._flooding(outcome, msg, address, STATUS_KEY, msg.received_ms):
             return
         outcome.status = (address.device, word, msg.received_ms)
 
@@ -162,7 +171,19 @@ class Pipeline:
             problem = Problem("bad_timestamp", "event timestamp is outside the accepted window")
             self._reject(outcome, msg, problem, address)
             return
+        if self._flooding(outcome, msg, address, EVENT_KEY, event.ts_ms):
+            return
         outcome.event = event
+
+    def _flooding(
+        self, outcome: Outcome, msg: InboundMessage, address: Address, key: str, ts_ms: int
+    ) -> bool:
+        if self.flood is None:
+            return False
+        problem = self.flood.check(address.device, key, ts_ms, msg.received_ms)
+        if problem is not None:
+            self._reject(outcome, msg, problem, address)
+        return problem is not None
 
     @staticmethod
     def _reject(

@@ -20,12 +20,14 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
     pending_messages: int
     broker_connected: bool
     last_commit_ms: int | None
+    throttled_devices: list[str] = []
 
 
 class IngestStats:
     """Updated by the writer thread once per batch; read by the API from other threads."""
 
     RATE_WINDOW_S = 10.0
+    THROTTLED_WINDOW_MS = 10 * 60_000  # how long a throttled device stays listed
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -36,6 +38,7 @@ class IngestStats:
         self.rejected: Counter[str] = Counter()
         self.last_commit_ms: int | None = None
         self._commits: deque[tuple[float, int]] = deque()
+        self._throttled: dict[str, int] = {}  # device -> arrival time of its last refused reading
 
     def record_batch(self, messages: int, readings: int, stored: int, reasons: list[str]) -> None:
         now = time.monotonic()
@@ -48,6 +51,17 @@ class IngestStats:
             self._commits.append((now, stored))
             while self._commits and now - self._commits[0][0] > self.RATE_WINDOW_S:
                 self._commits.popleft()
+
+    def note_throttled(self, device: str, at_ms: int) -> None:
+        """Called by the flood guard for each reading it refuses."""
+        with self._lock:
+            self._throttled[device] = at_ms
+
+    def _recently_throttled(self) -> list[str]:
+        cutoff = time.time_ns() // 1_000_000 - self.THROTTLED_WINDOW_MS
+        for device in [d for d, ms in self._throttled.items() if ms < cutoff]:
+            del self._throttled[device]
+        return sorted(self._throttled)
 
     def rate(self) -> float:
         now = time.monotonic()
@@ -69,4 +83,5 @@ class IngestStats:
                 pending_messages=pending,
                 broker_connected=connected,
                 last_commit_ms=self.last_commit_ms,
+                throttled_devices=self._recently_throttled(),
             )

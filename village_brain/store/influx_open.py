@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,9 @@ def open_influx_store(
     auth, headers = _credentials(settings)
     return InfluxSeriesStore(
         writer=_line_writer(settings, auth, headers, timeout_s),
-        query=InfluxQL(settings.url, settings.database, auth, headers, timeout_s),
+        query=InfluxQL(
+            settings.url, settings.database, auth, headers, timeout_s, _verify(settings)
+        ),
         spool=Spool(data_dir / SPOOL_FILE, settings.spool_max_points),
         dead_letter=dead_letter,
         max_per_request=settings.max_points_per_request,
@@ -36,12 +39,27 @@ def _line_writer(
     settings: InfluxSettings, auth: httpx.Auth | None, headers: dict[str, str], timeout_s: float
 ) -> LineWriter:
     if settings.write_api == "v1":
-        return V1LineWriter(settings.url, settings.database, auth, headers, timeout_s)
+        return V1LineWriter(
+            settings.url, settings.database, auth, headers, timeout_s, _verify(settings)
+        )
     # 1.8 reads the v2 token as "user:password" and ignores the organisation.
     token = settings.token.get_secret_value() if settings.token else _user_password(settings)
     return V2LineWriter(
-        settings.url, settings.bucket or settings.database, settings.org or "-", token, timeout_s
+        settings.url,
+        settings.bucket or settings.database,
+        settings.org or "-",
+        token,
+        timeout_s,
+        ca_file=str(settings.ca_file) if settings.ca_file else None,
+        verify_tls=settings.verify_tls,
     )
+
+
+def _verify(settings: InfluxSettings) -> ssl.SSLContext | bool:
+    """What httpx checks an https:// server's certificate against."""
+    if not settings.verify_tls:
+        return False
+    return ssl.create_default_context(cafile=settings.ca_file) if settings.ca_file else True
 
 
 def _credentials(settings: InfluxSettings) -> tuple[httpx.Auth | None, dict[str, str]]:

@@ -6,6 +6,7 @@ so these few statements are the one read path for every current InfluxDB.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -39,9 +40,12 @@ class InfluxQL:
         auth: httpx.Auth | None,
         headers: dict[str, str],
         timeout_s: float,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.database = database
-        self.client = httpx.Client(base_url=url, auth=auth, headers=headers, timeout=timeout_s)
+        self.client = httpx.Client(
+            base_url=url, auth=auth, headers=headers, timeout=timeout_s, verify=verify
+        )
 
     def select(self, statement: str) -> list[Row]:
         """Every series of a read statement, each {name, tags, columns, values}."""

@@ -9,6 +9,7 @@ the data itself.
 from __future__ import annotations
 
 import gzip
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -51,11 +52,26 @@ def classify(status: int, message: str) -> Exception:
 class V2LineWriter:
     """The v2 write API, one synchronous gzip request per call."""
 
-    def __init__(self, url: str, bucket: str, org: str, token: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        bucket: str,
+        org: str,
+        token: str,
+        timeout_s: float,
+        ca_file: str | None = None,
+        verify_tls: bool = True,
+    ) -> None:
         self.bucket = bucket
         self.org = org
         self.client = InfluxDBClient(
-            url=url, token=token, org=org, timeout=int(timeout_s * 1000), enable_gzip=True
+            url=url,
+            token=token,
+            org=org,
+            timeout=int(timeout_s * 1000),
+            enable_gzip=True,
+            ssl_ca_cert=ca_file,
+            verify_ssl=verify_tls,
         )
         self.api = self.client.write_api(write_options=SYNCHRONOUS)
 
@@ -81,6 +97,7 @@ class V1LineWriter:
         auth: httpx.Auth | None,
         headers: dict[str, str],
         timeout_s: float,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.params = {"db": database, "precision": "ms"}
         self.client = httpx.Client(
@@ -88,6 +105,7 @@ class V1LineWriter:
             auth=auth,
             timeout=timeout_s,
             headers={**headers, "Content-Encoding": "gzip"},
+            verify=verify,
         )
 
     def write(self, body: str) -> None:

@@ -1,0 +1,118 @@
+"""Device clients and configurable brokers for the security suite."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from village_brain.broker.ports import wait_until_accepting
+from village_brain.broker.settings import load_recommended_settings, render_embedded_config
+
+from support.mosquitto import ensure_mosquitto
+from support.ports import free_port
+
+HOST = "127.0.0.1"
+
+
+class Device:
+    """A device's MQTT client, optionally with credentials and TLS; publishes at QoS 1."""
+
+    def __init__(
+        self,
+        port: int,
+        client_id: str,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: Path | None = None,
+    ) -> None:
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
+        self.client.max_queued_messages_set(0)
+        self.client.max_inflight_messages_set(1000)
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        if ca_file is not None:
+            self.client.tls_set(ca_certs=str(ca_file))
+        self.connack = threading.Event()
+        self.refused: str | None = None
+        self.client.on_connect = self._on_connect
+        self.client.on_publish = self._on_publish
+        self.client.on_message = lambda _c, _u, message: self.received.append(message.topic)
+        self.received: list[str] = []
+        self._acks: dict[int, str] = {}
+        self.client.connect(HOST, port)
+        self.client.loop_start()
+        self.connack.wait(5)
+
+    def _on_connect(self, _c: object, _u: object, _f: object, reason: Any, _p: object) -> None:
+        self.refused = str(reason) if reason.is_failure else None
+        self.connack.set()
+
+    def _on_publish(self, _c: object, _u: object, mid: int, reason: Any, _p: object) -> None:
+        self._acks[mid] = str(reason)
+
+    def publish(self, topic: str, payload: str | bytes) -> str:
+        """Publish and return the broker's PUBACK reason ("Success" or why not)."""
+        info = self.client.publish(topic, payload, qos=1)
+        info.wait_for_publish(timeout=10)
+        return wait_until(lambda: self._acks.get(info.mid), what="the PUBACK")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "it") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class ConfiguredMosquitto:
+    """Mosquitto with the recommended settings plus lines of our own after its listener."""
+
+    def __init__(self, state_dir: Path, extra_global: list[str], extra_listener: list[str]):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port(HOST)
+        settings = [
+            (option, value)
+            for option, value in load_recommended_settings()
+            if option != "allow_anonymous"
+        ]
+        text = render_embedded_config(settings, HOST, self.port, state_dir, _user())
+        # Listener options (TLS files) apply to the listener line just above them.
+        config = state_dir / "mosquitto.conf"
+        config.write_text(text + "\n".join(extra_global + extra_listener) + "\n")
+        self.log_path = state_dir / "mosquitto.log"
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(ensure_mosquitto()), "-c", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        if not wait_until_accepting(HOST, self.port, 10, lambda: self.process.poll() is None):
+            self.stop()
+            raise AssertionError(f"mosquitto did not start:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self._log.close()
+
+
+def _user() -> str:
+    return getpass.getuser()
