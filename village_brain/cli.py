@@ -62,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=7, help="same seed, same village")
     sim.add_argument("--mqtt-version", choices=["5", "3.1.1"], default="5")
     sim.set_defaults(run=_simulate)
+
+    from village_brain.broker.credentials_commands import add_commands
+
+    add_commands(commands, _settings_from)
+
+    from village_brain.auth.commands import add_users_command
+
+    add_users_command(commands, _settings_from)
     return parser
 
 
@@ -114,6 +122,21 @@ def _start_demo(stack: ExitStack, service: Service, url: str, version: str, devi
     simulator.start()
     stack.callback(simulator.stop)
     log.info("demo: simulating %d devices", len(layout))
+    _announce_demo_login(service)
+
+
+def _announce_demo_login(service: Service) -> None:
+    from village_brain.auth.demo import DEMO_ACCOUNT, open_demo_account
+    from village_brain.core.timefmt import now_ms
+
+    password = open_demo_account(service.accounts, now_ms())
+    if password is not None:
+        # To the terminal, not the log: the one place a demo's password is meant to be seen.
+        print(
+            f"demo: anyone may look; to acknowledge alerts, log in as {DEMO_ACCOUNT!r} "
+            f"with password {password} (new at every start)",
+            flush=True,
+        )
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -12,6 +12,10 @@ from pydantic import SecretStr
 
 from village_brain.alerts.engine import AlertEngine
 from village_brain.api.context import ApiContext
+from village_brain.auth.accounts import AccountStore
+from village_brain.auth.commands import ACCOUNTS_FILE
+from village_brain.auth.demo import forget_demo_accounts
+from village_brain.auth.gate import Gate
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog, load_catalog
 from village_brain.core.config import Settings
@@ -19,6 +23,7 @@ from village_brain.core.devices import Device, load_devices_file
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms, parse_duration_ms
 from village_brain.ingest.codecs import default_registry
+from village_brain.ingest.flood import FloodGuard
 from village_brain.ingest.mqtt_client import MqttReceiver
 from village_brain.ingest.pipeline import DeviceDirectory, Limits, Pipeline
 from village_brain.ingest.stats import IngestStats, StatsSnapshot
@@ -36,6 +41,12 @@ class Service:
         self.settings = settings
         self.catalog = load_catalog(settings.store.catalog_file)
         self.series, self.registry = _open_stores(settings.store.data_dir, settings)
+        self.accounts = AccountStore(
+            settings.store.data_dir / ACCOUNTS_FILE, settings.store.sqlite_synchronous
+        )
+        if not settings.demo:
+            forget_demo_accounts(self.accounts)
+        self.auth = Gate.for_service(self.accounts, settings.auth, settings.demo)
         if settings.store.devices_file is not None:
             self.registry.upsert_devices(
                 load_devices_file(settings.store.devices_file, set(self.catalog.types))
@@ -46,7 +57,7 @@ class Service:
         )
         self.stats = IngestStats()
         self.writer = BatchWriter(
-            _pipeline(settings, self.catalog, self.directory),
+            _pipeline(settings, self.catalog, self.directory, self.stats),
             self.series,
             self.registry,
             self.stats,
@@ -64,6 +75,9 @@ class Service:
             keepalive=settings.mqtt.keepalive,
             username=settings.mqtt.username,
             password=_secret(settings.mqtt.password),
+            ca_file=settings.mqtt.ca_file,
+            client_cert=settings.mqtt.client_cert,
+            client_key=settings.mqtt.client_key,
         )
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
@@ -94,6 +108,7 @@ class Service:
         self.receiver.stop()
         self.series.close()
         self.registry.close()
+        self.accounts.close()
 
     def register_devices(self, devices: Iterable[Device]) -> None:
         devices = list(devices)
@@ -113,6 +128,7 @@ class Service:
             bus=self.bus,
             offline_after_intervals=self.settings.ingest.offline_after_intervals,
             alerts=self.alerts,
+            auth=self.auth,
         )
 
     def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:
@@ -183,7 +199,9 @@ def _alert_engine(
     )
 
 
-def _pipeline(settings: Settings, catalog: Catalog, directory: DeviceDirectory) -> Pipeline:
+def _pipeline(
+    settings: Settings, catalog: Catalog, directory: DeviceDirectory, stats: IngestStats
+) -> Pipeline:
     ingest = settings.ingest
     limits = Limits(
         max_payload_bytes=ingest.max_payload_bytes,
@@ -193,4 +211,18 @@ def _pipeline(settings: Settings, catalog: Catalog, directory: DeviceDirectory) 
             max_backfill_ms=parse_duration_ms(ingest.max_backfill),
         ),
     )
-    return Pipeline(catalog, default_registry(catalog), directory, limits)
+    flood = _flood_guard(settings, catalog, stats)
+    return Pipeline(catalog, default_registry(catalog), directory, limits, flood)
+
+
+def _flood_guard(settings: Settings, catalog: Catalog, stats: IngestStats) -> FloodGuard | None:
+    ingest = settings.ingest
+    if ingest.flood_factor == 0:
+        return None
+    return FloodGuard(
+        catalog,
+        window_ms=parse_duration_ms(ingest.flood_window),
+        factor=ingest.flood_factor,
+        min_readings=ingest.flood_min_readings,
+        on_throttle=stats.note_throttled,
+    )

@@ -12,6 +12,7 @@ import paho.mqtt.client as mqtt
 from fastapi.testclient import TestClient
 
 from village_brain.api.app import create_app
+from village_brain.auth.roles import Role
 from village_brain.core.config import load_settings
 from village_brain.ingest.mqtt_client import split_mqtt_url
 from village_brain.service import Service
@@ -80,8 +81,17 @@ class RunningService:
 
 
 def make_service(
-    url: str, data_dir: Path, client_id: str, mqtt_version: str = "5", **overrides: Any
+    url: str,
+    data_dir: Path,
+    client_id: str,
+    mqtt_version: str = "5",
+    anyone_as: Role | None = Role.ADMIN,
+    **overrides: Any,
 ) -> Service:
+    """A service whose API treats callers who show no credentials as `anyone_as`: suites about
+    other things than who may act call it plainly; tests/auth passes None and logs in."""
     mqtt_settings = {"url": url, "client_id": client_id, **overrides.pop("mqtt", {})}
     settings = load_settings(mqtt=mqtt_settings, store={"data_dir": data_dir}, **overrides)
-    return Service(settings, url, mqtt_version)
+    service = Service(settings, url, mqtt_version)
+    service.auth = service.auth.letting_anyone(anyone_as)
+    return service

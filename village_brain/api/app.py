@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from village_brain import __version__
-from village_brain.api import routes_alerts, routes_devices, routes_ingest, routes_webhooks
+from village_brain.api import (
+    routes_alerts,
+    routes_auth,
+    routes_devices,
+    routes_ingest,
+    routes_users,
+    routes_webhooks,
+)
+from village_brain.api.auth import caller
 from village_brain.api.context import ApiContext
 from village_brain.api.schemas import Health
+from village_brain.auth.gate import Principal
 from village_brain.core.config import DashboardSettings
 from village_brain.dashboards.web import mount_dashboard
 
@@ -26,11 +37,16 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_ingest.router)
     app.include_router(routes_alerts.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_auth.router)
+    app.include_router(routes_users.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
-    @app.get("/healthz", response_model=Health, tags=["health"])
-    def healthz() -> Health:
+    @app.get("/healthz", response_model=Health, response_model_exclude_none=True, tags=["health"])
+    def healthz(who: Annotated[Principal | None, Depends(caller)]) -> Health:
+        if who is None:
+            # Open to probes, but how ingest is doing is for those who may read.
+            return Health(status="ok")
         snap = ctx.stats()
         return Health(
             status="ok",
@@ -45,7 +61,9 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+    return JSONResponse(
+        {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

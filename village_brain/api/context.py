@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
+from village_brain.auth.gate import Gate
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog
 from village_brain.ingest.stats import StatsSnapshot
@@ -27,6 +28,7 @@ class ApiContext:
     offline_after_intervals: float = 3.0
     bus: Bus = field(default_factory=Bus)
     alerts: AlertEngine | None = None
+    auth: Gate = field(default_factory=Gate.closed)
 
 
 def context(request: Request) -> ApiContext:

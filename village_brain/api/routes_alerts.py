@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from village_brain.alerts.engine import AlertEngine
 from village_brain.alerts.rules import RuleError
 from village_brain.alerts.store import AlertConflict
+from village_brain.api.auth import ADMIN, OPERATOR, VIEWER
 from village_brain.api.context import ApiContext, context
 from village_brain.core.timefmt import format_ms
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"])
+router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[VIEWER])
 Ctx = Annotated[ApiContext, Depends(context)]
 StateFilter = Literal["active", "firing", "acknowledged", "resolved"]
 SeverityFilter = Literal["critical", "major", "minor", "warning", "info"]
@@ -60,7 +61,9 @@ def get_alert(ctx: Ctx, alert_id: int) -> dict[str, Any]:
     return alerts.describe(_find(alerts, alert_id))
 
 
-@router.post("/alerts/{alert_id}/ack", summary="Acknowledge a firing alert")
+@router.post(
+    "/alerts/{alert_id}/ack", summary="Acknowledge a firing alert", dependencies=[OPERATOR]
+)
 def acknowledge(ctx: Ctx, alert_id: int, ack: AckIn) -> dict[str, Any]:
     alerts = engine(ctx)
     try:
@@ -115,7 +118,7 @@ def get_rule(ctx: Ctx, rule_id: str) -> dict[str, Any]:
     raise HTTPException(404, f"no rule {rule_id!r}")
 
 
-@router.post("/rules", status_code=201, summary="Create a rule")
+@router.post("/rules", status_code=201, summary="Create a rule", dependencies=[ADMIN])
 def create_rule(ctx: Ctx, body: RuleBody) -> dict[str, Any]:
     alerts = engine(ctx)
     if any(r.id == body.get("id") for r in alerts.rules()):
@@ -123,13 +126,22 @@ def create_rule(ctx: Ctx, body: RuleBody) -> dict[str, Any]:
     return _rule_out(alerts, _put(alerts, body))
 
 
-@router.put("/rules/{rule_id}", summary="Create or replace a rule (a file rule is overridden)")
+@router.put(
+    "/rules/{rule_id}",
+    summary="Create or replace a rule (a file rule is overridden)",
+    dependencies=[ADMIN],
+)
 def put_rule(ctx: Ctx, rule_id: str, body: RuleBody) -> dict[str, Any]:
     alerts = engine(ctx)
     return _rule_out(alerts, _put(alerts, {**body, "id": rule_id}))
 
 
-@router.delete("/rules/{rule_id}", status_code=204, summary="Delete a rule made through the API")
+@router.delete(
+    "/rules/{rule_id}",
+    status_code=204,
+    summary="Delete a rule made through the API",
+    dependencies=[ADMIN],
+)
 def delete_rule(ctx: Ctx, rule_id: str) -> Response:
     alerts = engine(ctx)
     if alerts.delete_rule(rule_id):

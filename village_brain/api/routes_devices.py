@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
 from village_brain.api.queries import step_param, time_range
 from village_brain.api.schemas import (
@@ -21,7 +22,7 @@ from village_brain.core.presence import is_online, silence_limit_ms
 from village_brain.core.timefmt import format_ms, now_ms
 from village_brain.store.registry import DeviceRow
 
-router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+router = APIRouter(prefix="/api/v1/devices", tags=["devices"], dependencies=[VIEWER])
 Ctx = Annotated[ApiContext, Depends(context)]
 
 

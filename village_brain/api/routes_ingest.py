@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
 from village_brain.api.schemas import RejectionOut, SensorTypeOut, StatsOut
 from village_brain.core.timefmt import format_ms
 
-router = APIRouter(prefix="/api/v1", tags=["ingest"])
+router = APIRouter(prefix="/api/v1", tags=["ingest"], dependencies=[VIEWER])
 Ctx = Annotated[ApiContext, Depends(context)]
 
 
@@ -28,6 +29,7 @@ def stats(ctx: Ctx) -> StatsOut:
         pending_messages=snap.pending_messages,
         broker_connected=snap.broker_connected,
         last_commit=format_ms(snap.last_commit_ms) if snap.last_commit_ms else None,
+        throttled_devices=snap.throttled_devices,
     )
 
 

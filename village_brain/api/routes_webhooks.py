@@ -11,11 +11,13 @@ from pydantic import BaseModel, Field
 from village_brain.alerts.records import EVENT_TYPES, Delivery, Webhook
 from village_brain.alerts.signing import new_secret, valid_secret
 from village_brain.alerts.targets import TargetRefused
+from village_brain.api.auth import ADMIN
+from village_brain.api.auth_redact import shown_url
 from village_brain.api.context import ApiContext, context
 from village_brain.api.routes_alerts import SeverityFilter, engine
 from village_brain.core.timefmt import format_ms, now_ms
 
-router = APIRouter(prefix="/api/v1", tags=["webhooks"])
+router = APIRouter(prefix="/api/v1", tags=["webhooks"], dependencies=[ADMIN])
 Ctx = Annotated[ApiContext, Depends(context)]
 EventType = Literal["alert.firing", "alert.acknowledged", "alert.resolved"]
 
@@ -126,7 +128,7 @@ def list_deliveries(
 def _out(webhook: Webhook, show_secret: bool = False) -> WebhookOut:
     return WebhookOut(
         id=webhook.id,
-        url=webhook.url,
+        url=webhook.url if show_secret else shown_url(webhook.url, webhook.kind),
         kind=webhook.kind,
         name=webhook.name,
         severities=list(webhook.severities),

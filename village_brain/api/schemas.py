@@ -11,8 +11,8 @@ class ErrorBody(BaseModel):
 
 class Health(BaseModel):
     status: str
-    broker_connected: bool
-    pending_messages: int
+    broker_connected: bool | None = Field(None, description="Shown to those who may read.")
+    pending_messages: int | None = Field(None, description="Shown to those who may read.")
 
 
 class Location(BaseModel):
@@ -93,6 +93,9 @@ class StatsOut(BaseModel):
     pending_messages: int
     broker_connected: bool
     last_commit: str | None
+    throttled_devices: list[str] = Field(
+        default=[], description="Devices refused as rate_limited in the last 10 minutes."
+    )
 
 
 class RejectionOut(BaseModel):

@@ -35,7 +35,9 @@ class Section(BaseModel):
 
 class MqttSettings(Section):
     url: str | None = Field(
-        None, description="Broker URL such as mqtt://host:1883; unset runs the embedded broker."
+        None,
+        description="Broker URL such as mqtt://host:1883, or mqtts://host:8883 for TLS; "
+        "unset runs the embedded broker.",
     )
     client_id: str = Field(
         "village-brain-ingest",
@@ -48,16 +50,24 @@ class MqttSettings(Section):
     receive_maximum: int = Field(
         1000, ge=20, le=65535, description="QoS 1 messages the broker may send before our acks."
     )
+    ca_file: Path | None = Field(
+        None,
+        description="CA certificate (PEM) that signed the broker's, for mqtts://; "
+        "unset trusts the system's CAs.",
+    )
+    client_cert: Path | None = Field(
+        None, description="Our client certificate (PEM), when the broker asks for one."
+    )
+    client_key: Path | None = Field(None, description="The private key (PEM) of client_cert.")
 
     _check_expiry = field_validator("session_expiry")(_duration)
 
     @field_validator("url")
     @classmethod
     def _mqtt_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("mqtt://", "tcp://")):
-            raise ValueError(
-                f"{value!r} must start with mqtt:// (for example mqtt://127.0.0.1:1883)"
-            )
+        if value is not None and not value.startswith(("mqtt://", "tcp://", "mqtts://")):
+            example = "mqtt://127.0.0.1:1883"
+            raise ValueError(f"{value!r} must start with mqtt:// or mqtts:// (e.g. {example})")
         return value
 
 
@@ -86,9 +96,23 @@ class IngestSettings(Section):
         10_000, ge=100, description="Rejections kept in the dead-letter log at most."
     )
     rejection_log_keep: str = Field("7d", description="Rejections older than this are dropped.")
+    flood_window: str = Field(
+        "1h",
+        description="The flood guard counts each device's readings per sensor in windows of "
+        "this length of the readings' own time (a backlog spreads over many windows).",
+    )
+    flood_factor: float = Field(
+        60.0,
+        ge=0,
+        description="Readings of one sensor allowed per window: this many times what its report "
+        "interval implies (or flood_min_readings if more); the rest are rate_limited. 0: off.",
+    )
+    flood_min_readings: int = Field(
+        3_600, ge=1, description="Readings of one sensor per window that are never throttled."
+    )
 
     _check_durations = field_validator(
-        "max_clock_skew", "max_backfill", "batch_max_wait", "rejection_log_keep"
+        "max_clock_skew", "max_backfill", "batch_max_wait", "rejection_log_keep", "flood_window"
     )(_duration)
 
 
@@ -104,6 +128,12 @@ class InfluxSettings(Section):
     )
     org: str | None = Field(None, description="Organisation (InfluxDB 2.x); 1.8 ignores it.")
     token: SecretStr | None = Field(None, description="API token, sent as `Token ...`.")
+    ca_file: Path | None = Field(
+        None, description="CA certificate (PEM) for an https:// url; unset trusts the system's."
+    )
+    verify_tls: bool = Field(
+        True, description="Check the server's certificate on https://; turn off only to test."
+    )
     username: str | None = Field(None, description="InfluxDB 1.x user (basic auth).")
     password: SecretStr | None = None
     write_api: Literal["v2", "v1"] = Field(
@@ -224,6 +254,34 @@ class AlertSettings(Section):
         return value.rstrip("/")
 
 
+class AuthSettings(Section):
+    """Who may read and act through the API and dashboard (see docs/accounts.md)."""
+
+    anonymous_view: bool | None = Field(
+        None,
+        description="Let visitors who have not logged in read everything a viewer may; "
+        "unset: off, except with --demo.",
+    )
+    session_lifetime: str = Field("7d", description="How long a dashboard login lasts.")
+    secure_cookie: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Mark the session cookie Secure (sent over https only); auto: when the "
+        "login itself came over https.",
+    )
+    login_window: str = Field("15m", description="Failed logins are counted over this long.")
+    login_failures_per_account: int = Field(
+        5, ge=1, description="Failed logins to one account, in the window, before it is locked."
+    )
+    login_failures_per_address: int = Field(
+        20,
+        ge=1,
+        description="Failed logins from one client address, in the window, before it "
+        "is locked out.",
+    )
+
+    _check_durations = field_validator("session_lifetime", "login_window")(_duration)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VILLAGE_BRAIN_", env_nested_delimiter="__", extra="forbid"
@@ -235,6 +293,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     dashboard: DashboardSettings = DashboardSettings()
     alerts: AlertSettings = AlertSettings()
+    auth: AuthSettings = AuthSettings()
     demo: bool = Field(False, description="Also run a simulated village.")
 
     @classmethod

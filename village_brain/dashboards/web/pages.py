@@ -25,6 +25,11 @@ def overview(request: Request) -> HTMLResponse:
     return _page(request, "overview", "乡村大脑 · 全村概览")
 
 
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    return _page(request, "login", "登录 · 乡村大脑")
+
+
 @router.get("/devices/{device}", response_class=HTMLResponse)
 def device_page(request: Request, device: str) -> HTMLResponse:
     return _page(request, "device", f"{device} · 乡村大脑", device=device)

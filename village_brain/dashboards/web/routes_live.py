@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from village_brain.api.auth import VIEWER
 from village_brain.dashboards.web.live import ClientFeed, LiveHub
 
-router = APIRouter(prefix="/api/v1", tags=["live"])
+router = APIRouter(prefix="/api/v1", tags=["live"], dependencies=[VIEWER])
 # A comment line this often keeps proxies from closing a quiet stream and finds dead clients.
 KEEP_ALIVE_S = 15.0
 

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
 from village_brain.api.routes_devices import latest
 from village_brain.api.schemas import DeviceLatest
 
-router = APIRouter(prefix="/api/v1", tags=["devices"])
+router = APIRouter(prefix="/api/v1", tags=["devices"], dependencies=[VIEWER])
 Ctx = Annotated[ApiContext, Depends(context)]
 
 

@@ -2,6 +2,7 @@
 // Field names are read leniently so small differences in the alerts API do not break the page.
 
 import { ApiError, listOf, optionalJSON, postJSON } from "./api.js";
+import { may } from "./auth.js";
 import { h } from "./dom.js";
 import { dateTime, reading } from "./format.js";
 import { sensorName, t } from "./i18n.js";
@@ -166,7 +167,7 @@ export class AlertsPanel {
         by ? ` · ${t("alerts.acked", { by })}` : "",
         by && ackComment(alert) ? `：${ackComment(alert)}` : "",
       ),
-      by ? null : this.ackForm(alert),
+      by || !may("operator") ? null : this.ackForm(alert),
     );
   }
 

@@ -1,5 +1,12 @@
 // Reading the JSON API. A 404 from an optional feature (alerts, rules) means "not enabled".
 
+let csrfToken = null;
+
+// Changes made with the login cookie must carry this token, which other sites cannot read.
+export function useCsrfToken(token) {
+  csrfToken = token || null;
+}
+
 export class ApiError extends Error {
   constructor(status, message) {
     super(message);
@@ -25,10 +32,18 @@ export async function optionalJSON(path) {
 export async function postJSON(path, body) {
   const response = await fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "application/json",
+      ...(csrfToken ? { "X-CSRF-Token": csrfToken } : {}),
+    },
     body: JSON.stringify(body),
   });
-  if (!response.ok) throw new ApiError(response.status, await errorText(response));
+  if (!response.ok) {
+    const error = new ApiError(response.status, await errorText(response));
+    error.retryAfter = response.headers.get("Retry-After");
+    throw error;
+  }
   const text = await response.text();
   return text ? JSON.parse(text) : null;
 }

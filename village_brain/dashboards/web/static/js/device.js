@@ -2,6 +2,7 @@
 
 import { AlertsPanel, thresholdsFor } from "./alerts.js";
 import { getJSON } from "./api.js";
+import { requireLogin } from "./auth.js";
 import { drawChart } from "./chart.js";
 import { config } from "./config.js";
 import { $, debounce, h, throttle } from "./dom.js";
@@ -245,6 +246,7 @@ function showChartError(error) {
 }
 
 startShell();
+await requireLogin();
 wireControls();
 try {
   await loadCatalog();

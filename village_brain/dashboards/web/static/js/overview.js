@@ -1,5 +1,6 @@
 // The overview: counts, the village plan, the alerts panel and every device's readings now.
 
+import { requireLogin } from "./auth.js";
 import { AlertsPanel } from "./alerts.js";
 import { getJSON } from "./api.js";
 import { config } from "./config.js";
@@ -227,6 +228,7 @@ const reloadDevices = debounce(() => loadDevices().catch(() => {}), 500);
 const reloadAlerts = debounce(() => alerts.load(), 300);
 
 startShell();
+await requireLogin();
 renderLegend();
 await loadAll();
 restoreFilters();

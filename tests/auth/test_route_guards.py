@@ -1,0 +1,113 @@
+"""Every route in the OpenAPI document is guarded by the role this table gives it.
+
+A route added without a line here fails the first test, so none can be left open by mistake.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from login_support import bearer
+
+from village_brain.auth.roles import Role
+
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/logout"),
+}
+VIEW, ACT, ADMIN = Role.VIEWER, Role.OPERATOR, Role.ADMIN
+NEEDS = {
+    ("GET", "/api/v1/auth/me"): VIEW,
+    ("GET", "/api/v1/devices"): VIEW,
+    ("GET", "/api/v1/devices/{device}"): VIEW,
+    ("GET", "/api/v1/devices/{device}/latest"): VIEW,
+    ("GET", "/api/v1/devices/{device}/series/{sensor}"): VIEW,
+    ("GET", "/api/v1/devices/{device}/events"): VIEW,
+    ("GET", "/api/v1/latest"): VIEW,
+    ("GET", "/api/v1/live"): VIEW,
+    ("GET", "/api/v1/sensor-types"): VIEW,
+    ("GET", "/api/v1/ingest/stats"): VIEW,
+    ("GET", "/api/v1/ingest/rejections"): VIEW,
+    ("GET", "/api/v1/alerts"): VIEW,
+    ("GET", "/api/v1/alerts/{alert_id}"): VIEW,
+    ("GET", "/api/v1/alerts/{alert_id}/timeline"): VIEW,
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): ACT,
+    # Thresholds are drawn on every viewer's charts; changing them is for admins.
+    ("GET", "/api/v1/rules"): VIEW,
+    ("GET", "/api/v1/rules/{rule_id}"): VIEW,
+    ("POST", "/api/v1/rules"): ADMIN,
+    ("PUT", "/api/v1/rules/{rule_id}"): ADMIN,
+    ("DELETE", "/api/v1/rules/{rule_id}"): ADMIN,
+    ("GET", "/api/v1/webhooks"): ADMIN,
+    ("POST", "/api/v1/webhooks"): ADMIN,
+    ("GET", "/api/v1/webhooks/{webhook_id}"): ADMIN,
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): ADMIN,
+    ("GET", "/api/v1/deliveries"): ADMIN,
+    ("GET", "/api/v1/users"): ADMIN,
+    ("POST", "/api/v1/users"): ADMIN,
+    ("DELETE", "/api/v1/users/{name}"): ADMIN,
+    ("POST", "/api/v1/users/{name}/tokens"): ADMIN,
+    ("DELETE", "/api/v1/users/{name}/tokens"): ADMIN,
+}
+ROLES = [VIEW, ACT, ADMIN]
+GUARDED = sorted(NEEDS, key=lambda route: (route[1], route[0]))
+
+
+def call(client: TestClient, method: str, path: str, **kwargs: object):
+    return client.request(method, re.sub(r"\{\w+\}", "1", path), **kwargs)
+
+
+def test_every_route_in_the_openapi_document_is_public_or_has_a_role(app) -> None:
+    documented = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    assert documented - PUBLIC - set(NEEDS) == set(), "give these routes a role in NEEDS"
+    assert set(NEEDS) | PUBLIC <= documented
+
+
+@pytest.mark.parametrize(("method", "path"), GUARDED)
+def test_a_caller_who_shows_nothing_gets_401(client: TestClient, method: str, path: str) -> None:
+    response = call(client, method, path)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("method", "path"), GUARDED)
+def test_an_unknown_token_gets_401(client: TestClient, method: str, path: str) -> None:
+    assert call(client, method, path, headers=bearer("vbt_guessed")).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role"),
+    [(m, p, r) for (m, p), needed in NEEDS.items() for r in ROLES[: ROLES.index(needed)]],
+)
+def test_a_role_below_the_one_needed_gets_403(
+    client: TestClient, tokens: dict[Role, str], method: str, path: str, role: Role
+) -> None:
+    response = call(client, method, path, headers=bearer(tokens[role]))
+    assert response.status_code == 403
+    assert NEEDS[(method, path)].value in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [r for r in GUARDED if r[0] == "GET" and r[1] != "/api/v1/live"]
+)
+def test_the_role_needed_gets_past_the_guard(
+    client: TestClient, tokens: dict[Role, str], method: str, path: str
+) -> None:
+    response = call(client, method, path, headers=bearer(tokens[NEEDS[(method, path)]]))
+    assert response.status_code not in (401, 403)
+
+
+def test_healthz_tells_a_stranger_only_that_it_is_up(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_healthz_tells_a_viewer_how_ingest_is_doing(client, tokens) -> None:
+    body = client.get("/healthz", headers=bearer(tokens[Role.VIEWER])).json()
+    assert body["status"] == "ok" and "pending_messages" in body

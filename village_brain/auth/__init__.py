@@ -1,0 +1,1 @@
+"""People: accounts with roles, their passwords, tokens and sessions, and who may do what."""
