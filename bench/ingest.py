@@ -155,7 +155,7 @@ def measure_latency(service: Service, port: int, rate: float, seconds: float) ->
     """Publish at a fixed rate; latency = commit time − publish time of each message."""
     latencies: list[float] = []
 
-    phase_start_ms = time.time() * 1000
+    phase_start_ms = int(time.time() * 1000)  # payload times are whole ms, floored too
 
     def on_commit(readings, _record) -> None:
         now = time.time() * 1000
