@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from integration.harness import Publisher, RunningService, make_service, wait_until
+from integration.harness import Publisher, RunningService, make_service
 
 from village_brain.service import Service
+
+from support.waiting import wait_until
 
 _ids = itertools.count()
 

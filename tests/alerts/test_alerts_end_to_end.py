@@ -6,12 +6,13 @@ import json
 import time
 
 import pytest
-from integration.harness import wait_until
 from receivers import Received, closed_port, fail_first, receiving
 from standardwebhooks import Webhook as Verifier
 
 from village_brain.core.devices import Device
 from village_brain.core.timefmt import now_ms
+
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,9 @@ import json
 import time
 
 import pytest
-from integration.harness import wait_until
 from receivers import receiving
+
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

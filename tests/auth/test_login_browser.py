@@ -10,11 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from integration.harness import Publisher, make_service, wait_until
+from integration.harness import Publisher, make_service
 from login_support import PASSWORD, bearer
 from playwright.sync_api import Page, expect, sync_playwright
 
 from village_brain.auth.roles import Role
+
+from support.waiting import wait_until
 
 # The dashboard suite's helpers: Debian's Chromium, and the app served on a free port.
 sys.path.insert(0, str(Path(__file__).parents[1] / "dashboards"))

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 from chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
-from integration.harness import Publisher, make_service, wait_until
+from integration.harness import Publisher, make_service
 from live_server import serve_http
 from playwright.sync_api import Browser, ConsoleMessage, sync_playwright
 from village_data import demo_devices, register, telemetry
 from village_view import Village, WatchedPage
+
+from support.waiting import wait_until
 
 HISTORY_MS = 2 * 3_600_000
 STEP_MS = 300_000

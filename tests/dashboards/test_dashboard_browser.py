@@ -7,9 +7,10 @@ import re
 
 import httpx
 import pytest
-from integration.harness import wait_until
 from playwright.sync_api import Route, expect
 from village_view import Village, WatchedPage
+
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from integration.harness import wait_until
 from village_view import Village
 
 from village_brain.dashboards.web.mount import STATIC_DIR
+
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,8 @@ import pytest
 
 from village_brain.service import Service
 
-from harness import Publisher, RunningService, make_service, wait_until
+from harness import Publisher, RunningService, make_service
+from support.waiting import wait_until
 
 _ids = itertools.count()
 

@@ -13,8 +13,9 @@ import pytest
 
 from village_brain.core.timefmt import now_ms
 
-from harness import Publisher, wait_until
+from harness import Publisher
 from support.ports import free_port
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,8 @@ from village_brain.broker.ports import pick_free_port
 from village_brain.core.timefmt import now_ms
 from village_brain.ingest.mqtt_client import split_mqtt_url
 
-from harness import make_service, wait_until
+from harness import make_service
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,8 @@ import pytest
 
 from village_brain.core.timefmt import now_ms
 
-from harness import Publisher, wait_until
+from harness import Publisher
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

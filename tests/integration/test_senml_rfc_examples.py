@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import wait_until
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import getpass
 import subprocess
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from village_brain.broker.settings import load_recommended_settings, render_embe
 
 from support.mosquitto import ensure_mosquitto
 from support.ports import free_port
+from support.waiting import wait_until
 
 HOST = "127.0.0.1"
 
@@ -68,16 +67,6 @@ class Device:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "it") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 class ConfiguredMosquitto:

@@ -10,8 +10,8 @@ from village_brain.core.records import Reading
 from village_brain.store.base import LatestValue
 from village_brain.store.influx_spool import SpoolFull
 
-from support.influx import wait_for
 from support.ports import free_port
+from support.waiting import wait_until
 
 T0 = 1_700_000_000_000 // 3_600_000 * 3_600_000
 WEEKS_LATER = T0 + 30 * 86_400_000  # another shard: its field types are its own
@@ -41,7 +41,7 @@ def test_points_written_while_influxdb_is_down_arrive_in_order_once_it_is_back(
     assert store.write([reading(T0, 2.0)]) == 1
     assert len(store.spool) == 3
     own_influx_server.start()
-    wait_for(lambda: not len(store.spool), what="the spool to drain")
+    wait_until(lambda: not len(store.spool), what="the spool to drain")
     assert stored(store) == [(T0, 2.0), (T0 + 1000, 1.5)]
 
 
@@ -53,7 +53,7 @@ def test_writes_while_the_spool_is_not_empty_queue_behind_it(
     store.write([reading(T0, 1.0)])
     own_influx_server.start()
     store.write([reading(T0, 2.0)])
-    wait_for(lambda: not len(store.spool), what="the spool to drain")
+    wait_until(lambda: not len(store.spool), what="the spool to drain")
     assert stored(store) == [(T0, 2.0)]
 
 
@@ -69,7 +69,7 @@ def test_a_write_to_a_hung_influxdb_is_spooled_after_the_timeout(
         assert len(store.spool) == 1
     finally:
         own_influx_server.resume()
-    wait_for(lambda: stored(store) == [(T0, 1.0)], what="the spooled point to arrive")
+    wait_until(lambda: stored(store) == [(T0, 1.0)], what="the spooled point to arrive")
 
 
 def test_spooled_points_are_sent_after_village_brain_restarts(
@@ -81,7 +81,7 @@ def test_spooled_points_are_sent_after_village_brain_restarts(
     first.close()
     own_influx_server.start()
     again = open_influx(url=own_influx_server.url, database=database, data_dir=tmp_path / "d")
-    wait_for(lambda: stored(again) == [(T0, 1.0)], what="the spool left by the first run")
+    wait_until(lambda: stored(again) == [(T0, 1.0)], what="the spool left by the first run")
 
 
 @pytest.mark.parametrize("write_api", ["v1", "v2"])

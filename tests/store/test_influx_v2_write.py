@@ -9,7 +9,7 @@ from __future__ import annotations
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms
 
-from support.influx import wait_for
+from support.waiting import wait_until
 
 
 def test_points_written_through_the_v2_api_arrive_with_their_tags_values_and_times(
@@ -33,7 +33,7 @@ def test_points_written_through_the_v2_api_arrive_with_their_tags_values_and_tim
             for s in victoria_server.export('{__name__="reading_value"}')
         }
 
-    wait_for(lambda: sum(map(len, arrived().values())) >= 3, what="three points to arrive")
+    wait_until(lambda: sum(map(len, arrived().values())) >= 3, what="three points to arrive")
     assert arrived() == {
         ("xiashan", "g1", "water_level"): [(now - 2000, 1.25), (now - 1000, 1.5)],
         ("xiashan", "g2", "rainfall"): [(now - 1000, 0.2)],

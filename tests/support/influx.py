@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -184,15 +183,3 @@ def start_influx(state_dir: Path) -> InfluxServer:
     server = InfluxServer(state_dir)
     server.start()
     return server
-
-
-def wait_for(predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
-    """Poll until `predicate()` is truthy and return it; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert result, f"timed out after {timeout:.0f} s waiting for {what}"
-    return result
