@@ -21,12 +21,10 @@ def open_influx_store(
     settings: InfluxSettings, data_dir: Path, dead_letter: DeadLetter
 ) -> InfluxSeriesStore:
     timeout_s = parse_duration_ms(settings.timeout) / 1000
-    auth, headers = _credentials(settings)
+    client = _http_client(settings, timeout_s)
     return InfluxSeriesStore(
-        writer=_line_writer(settings, auth, headers, timeout_s),
-        query=InfluxQL(
-            settings.url, settings.database, auth, headers, timeout_s, _verify(settings)
-        ),
+        writer=_line_writer(settings, client, timeout_s),
+        query=InfluxQL(client, settings.database),
         spool=Spool(data_dir / SPOOL_FILE, settings.spool_max_points),
         dead_letter=dead_letter,
         max_per_request=settings.max_points_per_request,
@@ -35,13 +33,9 @@ def open_influx_store(
     )
 
 
-def _line_writer(
-    settings: InfluxSettings, auth: httpx.Auth | None, headers: dict[str, str], timeout_s: float
-) -> LineWriter:
+def _line_writer(settings: InfluxSettings, client: httpx.Client, timeout_s: float) -> LineWriter:
     if settings.write_api == "v1":
-        return V1LineWriter(
-            settings.url, settings.database, auth, headers, timeout_s, _verify(settings)
-        )
+        return V1LineWriter(client, settings.database)
     # 1.8 reads the v2 token as "user:password" and ignores the organisation.
     token = settings.token.get_secret_value() if settings.token else _user_password(settings)
     return V2LineWriter(
@@ -52,6 +46,18 @@ def _line_writer(
         timeout_s,
         ca_file=str(settings.ca_file) if settings.ca_file else None,
         verify_tls=settings.verify_tls,
+    )
+
+
+def _http_client(settings: InfluxSettings, timeout_s: float) -> httpx.Client:
+    """One client for InfluxQL reads and 1.x writes: same server, credentials and TLS."""
+    auth, headers = _credentials(settings)
+    return httpx.Client(
+        base_url=settings.url,
+        auth=auth,
+        headers=headers,
+        timeout=timeout_s,
+        verify=_verify(settings),
     )
 
 

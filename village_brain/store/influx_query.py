@@ -6,7 +6,6 @@ so these few statements are the one read path for every current InfluxDB.
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 import httpx
@@ -33,19 +32,9 @@ def ns(ms: int) -> int:
 
 
 class InfluxQL:
-    def __init__(
-        self,
-        url: str,
-        database: str,
-        auth: httpx.Auth | None,
-        headers: dict[str, str],
-        timeout_s: float,
-        verify: ssl.SSLContext | bool = True,
-    ) -> None:
+    def __init__(self, client: httpx.Client, database: str) -> None:
         self.database = database
-        self.client = httpx.Client(
-            base_url=url, auth=auth, headers=headers, timeout=timeout_s, verify=verify
-        )
+        self.client = client
 
     def select(self, statement: str) -> list[Row]:
         """Every series of a read statement, each {name, tags, columns, values}."""

@@ -9,7 +9,6 @@ the data itself.
 from __future__ import annotations
 
 import gzip
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -90,28 +89,17 @@ class V2LineWriter:
 class V1LineWriter:
     """The 1.x `/write` endpoint, for servers that predate the v2 write API."""
 
-    def __init__(
-        self,
-        url: str,
-        database: str,
-        auth: httpx.Auth | None,
-        headers: dict[str, str],
-        timeout_s: float,
-        verify: ssl.SSLContext | bool = True,
-    ) -> None:
+    def __init__(self, client: httpx.Client, database: str) -> None:
         self.params = {"db": database, "precision": "ms"}
-        self.client = httpx.Client(
-            base_url=url,
-            auth=auth,
-            timeout=timeout_s,
-            headers={**headers, "Content-Encoding": "gzip"},
-            verify=verify,
-        )
+        self.client = client
 
     def write(self, body: str) -> None:
         try:
             response = self.client.post(
-                "/write", params=self.params, content=gzip.compress(body.encode())
+                "/write",
+                params=self.params,
+                content=gzip.compress(body.encode()),
+                headers={"Content-Encoding": "gzip"},
             )
         except httpx.TransportError as exc:
             raise Unavailable(f"InfluxDB unreachable: {exc!r}") from exc
