@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from integration.harness import Publisher
 
 from village_brain.broker.mosquitto import MosquittoProcess
 
@@ -33,3 +34,11 @@ def restartable_mosquitto(tmp_path: Path) -> Iterator[MosquittoProcess]:
     broker = _start_or_fail(tmp_path / "mosquitto")
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def publisher(mosquitto: MosquittoProcess) -> Iterator[Publisher]:
+    """A device's side of the shared broker: publishes and waits for the broker's ack."""
+    pub = Publisher(mosquitto.url)
+    yield pub
+    pub.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from integration.harness import Publisher, RunningService, make_service
+from integration.harness import RunningService, make_service
 
 from village_brain.service import Service
 
@@ -39,13 +39,6 @@ FAST_DELIVERY = {
     "retry_max": "300ms",
     "delivery_timeout": "500ms",
 }
-
-
-@pytest.fixture
-def publisher(mosquitto) -> Iterator[Publisher]:
-    pub = Publisher(mosquitto.url)
-    yield pub
-    pub.close()
 
 
 @pytest.fixture

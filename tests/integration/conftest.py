@@ -11,17 +11,10 @@ import pytest
 
 from village_brain.service import Service
 
-from harness import Publisher, RunningService, make_service
+from harness import RunningService, make_service
 from support.waiting import wait_until
 
 _ids = itertools.count()
-
-
-@pytest.fixture
-def publisher(mosquitto) -> Iterator[Publisher]:
-    pub = Publisher(mosquitto.url)
-    yield pub
-    pub.close()
 
 
 @pytest.fixture
