@@ -153,6 +153,11 @@ def test_a_plug_that_drives_no_lamp_can_leave_power_unmapped():
     assert not report.readings and report.skipped == ["POWER"]
 
 
+def test_an_empty_power_message_clearing_a_retained_one_is_skipped():
+    report = _report("stat/lamp/POWER", b"")
+    assert not report.readings and report.skipped == ["POWER"]
+
+
 def test_lwt_is_presence_in_either_case():
     assert _report("tele/t/LWT", b"Online").presence == "online"
     assert _report("tele/t/LWT", b"offline").presence == "offline"

@@ -193,8 +193,8 @@ class Tasmota:
     def _power(self, device_topic: str, name: str, payload: bytes) -> Translation:
         text = payload.decode("utf-8", "replace").strip()
         report = self._report(device_topic)
-        reading = self._lookup.reading((name,), text, None)
-        if reading is None:
+        reading = self._lookup.reading((name,), text, None) if text else None
+        if reading is None:  # unmapped, or an empty retained message being cleared
             report.skipped.append(name)
         else:
             report.readings.append(reading)
