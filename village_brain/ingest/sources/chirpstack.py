@@ -72,7 +72,8 @@ class ChirpStack:
         self, topic: str, payload: bytes, received_ms: int, content_type: str | None
     ) -> Translation:
         if not topic_matches_sub(self._options.topic, topic):
-            return refused("bad_topic", f"topic {topic[:200]!r} is not {self._options.topic}")
+            detail = f"topic {topic[:200]!r} does not match {self._options.topic}"
+            return refused("bad_topic", detail)
         return self.translate_event(topic.rpartition("/")[2], payload, received_ms)
 
     def translate_event(self, event: str, body: bytes, received_ms: int) -> Translation:
