@@ -418,6 +418,24 @@ def test_a_device_config_without_a_component_forgets_it():
     assert [r.sensor for r in report.readings] == ["air_temperature"]
 
 
+def test_an_entity_of_another_component_is_read_when_the_source_maps_it():
+    adapter = _adapter(entities={"tasmota_relay": "lamp_state"})
+    config = {"stat_t": "stat/lamp/POWER", "uniq_id": "tasmota_relay", "dev": {"ids": ["lamp"]}}
+    assert _send(adapter, "homeassistant/switch/tasmota_relay/config", config).subscribe
+    [report] = _send(adapter, "stat/lamp/POWER", "ON").reports
+    assert report.readings == [RawReading("lamp_state", "ON", None, None)]
+
+
+def test_a_state_not_in_json_refuses_only_the_entities_whose_template_needs_json():
+    adapter = _adapter()
+    _send(adapter, SHED, _sensor_config(value_template="{{ value_json.t }}"))
+    plain = _sensor_config(device_class="motion", unit_of_measurement=None)
+    _send(adapter, "homeassistant/binary_sensor/shed/motion/config", plain)
+    [report] = _send(adapter, "shed/state", "ON").reports
+    assert report.readings == [RawReading("occupancy", True, None, None)]
+    assert [(p.reason, p.sensor) for p in report.problems] == [("bad_json", "air_temperature")]
+
+
 def test_a_state_not_in_json_is_refused_when_every_template_needs_json():
     adapter = _adapter()
     _feed(adapter, "HA docs: temperature", "HA docs: humidity")

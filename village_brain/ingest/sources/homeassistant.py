@@ -227,6 +227,7 @@ class HomeAssistant:
         self._by_state: dict[str, dict[_Key, None]] = {}
         self._by_availability: dict[str, dict[_Key, None]] = {}
         self._devices: dict[str, _Device] = {}
+        self._by_config: dict[str, dict[_Key, None]] = {}  # config topic → its entities
 
     def subscriptions(self) -> list[str]:
         return [self._prefix + "+/+/config", self._prefix + "+/+/+/config"]
@@ -420,6 +421,7 @@ class HomeAssistant:
 
     def _remember(self, entity: _Entity, identifier: str, config: _DeviceConfig | None) -> None:
         self._entities[entity.key] = entity
+        self._by_config.setdefault(entity.key[0], {})[entity.key] = None
         for index, topic in (
             (self._by_state, entity.state_topic),
             *((self._by_availability, a.topic) for a in entity.availability),
@@ -431,7 +433,7 @@ class HomeAssistant:
         device.entities[entity.key] = entity.sensor
 
     def _forget_config(self, topic: str) -> None:
-        for key in [k for k in self._entities if k[0] == topic]:
+        for key in self._by_config.pop(topic, {}):
             self._forget(key)
 
     def _forget(self, key: _Key) -> None:
