@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import tomllib
 from importlib import resources
-from typing import Literal
 
 import msgspec
 
@@ -27,6 +26,14 @@ from village_brain.core.records import PayloadError, Problem, RawReading, Value
 from village_brain.ingest.codecs.jsontext import describe, load_json
 from village_brain.ingest.sources.base import DeviceReport, Translation, refused
 from village_brain.ingest.sources.fields import FieldRule, Override
+from village_brain.ingest.sources.hadiscovery import (
+    DeviceConfig,
+    EntityConfig,
+    Identity,
+    config_identity,
+    entity_configs,
+    topic_problem,
+)
 from village_brain.ingest.sources.hatemplate import (
     TemplateValueError,
     UnsupportedTemplate,
@@ -39,35 +46,6 @@ from village_brain.ingest.sources.ids import our_id
 NAME = "homeassistant"
 _MAX_AVAILABILITY = 8
 _NO_VALUE = frozenset(("", "none", "unknown", "unavailable"))  # states that carry no value
-_MAX_TOPIC_BYTES = 65_535
-
-# The abbreviations of the keys read here (Home Assistant's MQTT docs list them all).
-_KEYS = {
-    "stat_t": "state_topic",
-    "val_tpl": "value_template",
-    "unit_of_meas": "unit_of_measurement",
-    "dev_cla": "device_class",
-    "stat_cla": "state_class",
-    "uniq_id": "unique_id",
-    "obj_id": "object_id",
-    "avty": "availability",
-    "avty_t": "availability_topic",
-    "avty_tpl": "availability_template",
-    "avty_mode": "availability_mode",
-    "pl_avail": "payload_available",
-    "pl_not_avail": "payload_not_available",
-    "pl_on": "payload_on",
-    "pl_off": "payload_off",
-    "dev": "device",
-    "t": "topic",
-    "cmps": "components",
-    "cmp": "components",
-    "p": "platform",
-    "o": "origin",
-    "migr_discvry": "migrate_discovery",
-}
-_DEVICE_KEYS = {"ids": "identifiers", "cns": "connections"}
-_NOT_SHARED = frozenset(("components", "device", "origin", "platform"))
 
 
 class Options(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,43 +70,6 @@ class _Table(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rule: list[_Rule]
     units: dict[str, str] = {}
     open_when_on: list[str] = []
-
-
-Scalar = str | bool | int | float
-
-
-class _DeviceConfig(msgspec.Struct):
-    identifiers: str | int | list[str | int] | None = None
-    name: str | None = None
-
-
-class _AvailabilityConfig(msgspec.Struct):
-    topic: str
-    payload_available: Scalar = "online"
-    payload_not_available: Scalar = "offline"
-    value_template: str | None = None
-
-
-class _EntityConfig(msgspec.Struct):
-    """The part of a discovery config (abbreviations expanded) that ingest needs."""
-
-    state_topic: str | None = None
-    name: str | None = None
-    unique_id: str | None = None
-    object_id: str | None = None
-    device_class: str | None = None
-    unit_of_measurement: str | None = None
-    state_class: str | None = None
-    value_template: str | None = None
-    payload_on: Scalar = "ON"
-    payload_off: Scalar = "OFF"
-    availability_topic: str | None = None
-    payload_available: Scalar = "online"
-    payload_not_available: Scalar = "offline"
-    availability_template: str | None = None
-    availability: list[_AvailabilityConfig] | None = None
-    availability_mode: Literal["all", "any", "latest"] = "latest"
-    device: _DeviceConfig | None = None
 
 
 _Key = tuple[str, str]  # (config topic, component key within a device config, or "")
@@ -173,11 +114,6 @@ class _Device(msgspec.Struct):
     @property
     def foreign_id(self) -> str:
         return self.name or self.identifier
-
-
-class _Identity(msgspec.Struct, frozen=True):
-    component: str
-    path: str  # `node_id/object_id`, or `object_id`, as the config topic gives them
 
 
 def make(options: Options, catalog: Catalog) -> HomeAssistant:
@@ -235,7 +171,7 @@ class HomeAssistant:
     def translate(
         self, topic: str, payload: bytes, received_ms: int, content_type: str | None
     ) -> Translation:
-        identity = self._config_identity(topic)
+        identity = config_identity(self._prefix, topic)
         if identity is not None:
             return self._config(topic, identity, payload)
         if topic in self._by_state or topic in self._by_availability:
@@ -245,16 +181,7 @@ class HomeAssistant:
 
     # --- configs -------------------------------------------------------------------------
 
-    def _config_identity(self, topic: str) -> _Identity | None:
-        rest = topic.removeprefix(self._prefix)
-        if rest == topic:
-            return None
-        levels = rest.split("/")
-        if levels[-1] != "config" or len(levels) not in (3, 4) or not all(levels):
-            return None
-        return _Identity(levels[0], "/".join(levels[1:-1]))
-
-    def _config(self, topic: str, identity: _Identity, payload: bytes) -> Translation:
+    def _config(self, topic: str, identity: Identity, payload: bytes) -> Translation:
         if not payload.strip():
             self._forget_config(topic)
             return Translation(quiet=True)
@@ -265,15 +192,11 @@ class HomeAssistant:
         if not isinstance(raw, dict):
             detail = f"a discovery config must be a JSON object, not {describe(raw)}"
             return refused("bad_payload", detail)
-        config = _expanded(raw, _KEYS)
-        if config.get("migrate_discovery"):
-            return Translation(quiet=True)
-        if identity.component == "device":
-            entries = _components(config, identity)
-            if isinstance(entries, Problem):
-                return Translation(problems=[entries])
-        else:
-            entries = [("", identity, config)]
+        entries = entity_configs(identity, raw)
+        if isinstance(entries, Problem):
+            return Translation(problems=[entries])
+        if not entries:
+            return Translation(quiet=True)  # a migration notice: the entities stay as they are
         self._forget_config(topic)
         translation = Translation()
         for component_key, entry_identity, entry in entries:
@@ -281,10 +204,10 @@ class HomeAssistant:
         translation.quiet = not translation.reports and not translation.problems
         return translation
 
-    def _learn(self, key: _Key, identity: _Identity, raw: dict, translation: Translation) -> None:
+    def _learn(self, key: _Key, identity: Identity, raw: dict, translation: Translation) -> None:
         label = f"entity {identity.component} {identity.path}"
         try:
-            config = msgspec.convert(_with_base_topic(raw), _EntityConfig)
+            config = msgspec.convert(raw, EntityConfig)
         except msgspec.ValidationError as exc:
             translation.problems.append(Problem("bad_payload", f"{label}: {exc}"))
             return
@@ -316,7 +239,7 @@ class HomeAssistant:
             if topic not in translation.subscribe:
                 translation.subscribe.append(topic)
 
-    def _device_id(self, config: _EntityConfig, identity: _Identity) -> tuple[str, str]:
+    def _device_id(self, config: EntityConfig, identity: Identity) -> tuple[str, str]:
         identifiers = config.device.identifiers if config.device else None
         if isinstance(identifiers, list):
             identifiers = identifiers[0] if identifiers else None
@@ -326,7 +249,7 @@ class HomeAssistant:
             identifier = node or identity.path
         return our_id(identifier, self._options.id_prefix), identifier
 
-    def _rule(self, config: _EntityConfig, identity: _Identity) -> FieldRule | bool | None:
+    def _rule(self, config: EntityConfig, identity: Identity) -> FieldRule | bool | None:
         for name in (config.unique_id, config.object_id, identity.path):
             if name and name in self._overrides:
                 return self._overrides[name]
@@ -351,8 +274,8 @@ class HomeAssistant:
         key: _Key,
         label: str,
         device: str,
-        config: _EntityConfig,
-        identity: _Identity,
+        config: EntityConfig,
+        identity: Identity,
         rule: FieldRule,
     ) -> _Entity | Problem:
         sensor = self._catalog.get(rule.sensor)
@@ -381,7 +304,7 @@ class HomeAssistant:
         if isinstance(availability, str):
             return Problem("bad_payload", f"{label}: {availability}", sensor.id)
         for candidate in (topic, *(a.topic for a in availability)):
-            problem = _topic_problem(candidate)
+            problem = topic_problem(candidate)
             if problem:
                 return Problem("bad_payload", f"{label}: {problem}", sensor.id)
         binary = None
@@ -419,7 +342,7 @@ class HomeAssistant:
             return Problem("too_many_entities", detail, entity.sensor)
         return None
 
-    def _remember(self, entity: _Entity, identifier: str, config: _DeviceConfig | None) -> None:
+    def _remember(self, entity: _Entity, identifier: str, config: DeviceConfig | None) -> None:
         self._entities[entity.key] = entity
         self._by_config.setdefault(entity.key[0], {})[entity.key] = None
         for index, topic in (
@@ -568,69 +491,7 @@ class HomeAssistant:
         report.presence = "online" if up else "offline"
 
 
-def _expanded(raw: dict, keys: dict[str, str]) -> dict:
-    """A config with its abbreviated keys written out, the device's and availability's too."""
-    config = {keys.get(k, k): v for k, v in raw.items()}
-    device = config.get("device")
-    if isinstance(device, dict):
-        config["device"] = {_DEVICE_KEYS.get(k, k): v for k, v in device.items()}
-    availability = config.get("availability")
-    if isinstance(availability, list):
-        config["availability"] = [
-            {keys.get(k, k): v for k, v in entry.items()} if isinstance(entry, dict) else entry
-            for entry in availability
-        ]
-    return config
-
-
-def _with_base_topic(config: dict) -> dict:
-    """`~` at the start or end of a topic replaced by the base topic the config gives."""
-    base = config.get("~")
-    if not isinstance(base, str):
-        return config
-
-    def expand(value: object) -> object:
-        if not isinstance(value, str) or not value:
-            return value
-        if value.startswith("~"):
-            value = base + value[1:]
-        if value.endswith("~"):
-            value = value[:-1] + base
-        return value
-
-    expanded = {k: expand(v) if k.endswith("topic") else v for k, v in config.items()}
-    availability = expanded.get("availability")
-    if isinstance(availability, list):
-        expanded["availability"] = [
-            {**entry, "topic": expand(entry.get("topic"))} if isinstance(entry, dict) else entry
-            for entry in availability
-        ]
-    return expanded
-
-
-def _components(config: dict, identity: _Identity) -> list[tuple[str, _Identity, dict]] | Problem:
-    """The entities of a device-based config, each with the options shared at its root."""
-    components = config.get("components")
-    if not isinstance(components, dict):
-        return Problem("bad_payload", "a device discovery config needs a components object")
-    shared = {k: v for k, v in config.items() if k not in _NOT_SHARED}
-    entries = []
-    for component_key, raw in components.items():
-        if not isinstance(raw, dict):
-            return Problem("bad_payload", f"component {component_key[:64]!r} is not an object")
-        component = _expanded(raw, _KEYS)
-        platform = component.pop("platform", None)
-        if not isinstance(platform, str) or not platform:
-            return Problem("bad_payload", f"component {component_key[:64]!r} has no platform")
-        if not component:
-            continue  # only a platform: the component was removed
-        entry = {**shared, **component, "device": config.get("device")}
-        path = f"{identity.path}/{component_key}"
-        entries.append((component_key, _Identity(platform, path), entry))
-    return entries
-
-
-def _availability(config: _EntityConfig) -> tuple[_Availability, ...] | str:
+def _availability(config: EntityConfig) -> tuple[_Availability, ...] | str:
     sources = []
     if config.availability_topic:
         template = config.availability_template
@@ -655,16 +516,6 @@ def _availability(config: _EntityConfig) -> tuple[_Availability, ...] | str:
     if len(sources) > _MAX_AVAILABILITY:
         return f"{len(sources)} availability topics; at most {_MAX_AVAILABILITY} are followed"
     return tuple(sources)
-
-
-def _topic_problem(topic: str) -> str | None:
-    if not topic:
-        return "a topic is empty"
-    if "+" in topic or "#" in topic:
-        return f"topic {topic[:200]!r} has a wildcard; only plain topics are followed"
-    if "\x00" in topic or len(topic.encode("utf-8")) > _MAX_TOPIC_BYTES:
-        return f"topic {topic[:200]!r} is not a valid MQTT topic"
-    return None
 
 
 def _for(entity: _Entity, problem: Problem) -> Problem:
