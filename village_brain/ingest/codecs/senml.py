@@ -117,7 +117,7 @@ def _value_count_detail(fields: list[str], record: dict, base: BaseFields) -> st
 def _time_ms(record: dict, base: BaseFields, received_ms: int) -> int | Problem | None:
     raw = record.get("t", 0)
     seconds = base.time + as_float(raw) if is_number(raw) else math.nan
-    if not math.isfinite(seconds):
+    if not math.isfinite(seconds * 1000):  # finite seconds can still overflow in milliseconds
         detail = f"'t' must be a finite number of seconds, not {describe(raw)}"
         return Problem("bad_timestamp", detail)
     if seconds == 0:
