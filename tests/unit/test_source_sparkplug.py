@@ -298,6 +298,12 @@ def test_data_before_any_birth_is_refused_and_a_rebirth_requested():
     assert not translation.reports and len(translation.replies) == 1
 
 
+def test_a_dbirth_before_the_nbirth_is_refused_and_a_rebirth_requested():
+    dbirth = payload(metric("Temperature", "Float", 1.0, alias=1), seq=1)
+    translation = adapter().translate(topic("DBIRTH", device="Pibrella"), dbirth, T, None)
+    assert reasons(translation) == ["unknown_metric"] and translation.replies
+
+
 def test_the_rebirth_request_is_the_specification_s_ncmd():
     [reply] = adapter().translate(topic("NDATA"), bytes.fromhex(SPEC_NDATA), T, None).replies
     assert (reply.topic, reply.payload.hex(), reply.qos) == (
