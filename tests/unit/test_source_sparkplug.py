@@ -567,6 +567,7 @@ def test_json_sent_where_protobuf_belongs_is_a_bad_payload():
     translation = adapter().translate(topic("NDATA"), b'{"timestamp": 1}', T, None)
     assert reasons(translation) == ["bad_payload"]
     assert "not a Sparkplug B protobuf message" in translation.problems[0].detail
+    assert "it looks like JSON" in translation.problems[0].detail
 
 
 # Bounded state.

@@ -5,9 +5,11 @@ with the official runtime from the schema in `sparkplug_b.py` (why not generated
 Sparkplug package is said there).
 
 Devices: an edge node's own metrics belong to our device `<edge node>`, a device's to
-`<edge node>-<device>`, both through our_id (`Raspberry Pi` → `raspberry-pi-1a2b3c`), with the
-Sparkplug ids `<group>/<edge node>[/<device>]` kept as the foreign id. The group is not part
-of our id: edge nodes of two groups with the same id need a source each with an `id_prefix`.
+`<edge node>-<device>`, both through our_id (`Raspberry Pi` → `raspberry-pi-4cac88`), with
+the Sparkplug ids `<group>/<edge node>[/<device>]` kept as the foreign id. The group is not
+part of our id: edge nodes of two groups with the same id need a source each with an
+`id_prefix` (and an edge node called `gw-tank` would share the id of edge node `gw`'s device
+`tank`).
 
 This adapter is a listening Sparkplug host application, so it keeps a session per edge node,
 as the specification requires of one:
@@ -208,7 +210,10 @@ class Sparkplug:
         try:
             decoded = Payload.FromString(payload)
         except DecodeError as exc:
-            return refused("bad_payload", f"payload is not a Sparkplug B protobuf message: {exc}")
+            detail = f"payload is not a Sparkplug B protobuf message: {exc}"
+            if payload[:1] in (b"{", b"["):
+                detail += "; it looks like JSON, but Sparkplug B payloads are protobuf"
+            return refused("bad_payload", detail)
         if origin.kind == "NBIRTH":
             return self._node_birth(origin, decoded)
         if origin.kind == "NDEATH":
