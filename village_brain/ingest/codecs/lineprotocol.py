@@ -4,7 +4,7 @@
 Each line is parsed by `line-protocol-parser` (MIT, a C extension with wheels for Linux on
 x86-64 and ARM64), which implements the whole grammar — escapes in names and tags, quoted
 strings, `i` and `u` integers, every boolean spelling — and refuses NaN, infinities,
-integers out of range, timestamps that are not integers and repeated keys. That is all a
+integers out of range, timestamps that are not integers and repeated tags. That is all a
 careful parser of our own would have to be, already tested and compiled. Its two limits are
 met here: it reads one line per call, so the body is split into lines (a newline inside a
 string field, which line protocol does not allow, splits its line, and both halves are
