@@ -65,7 +65,12 @@ def describe(value: object) -> str:
         return "a list"
     if isinstance(value, str):
         return repr(value[:_SHOWN_CHARS])
-    return json.dumps(value)
+    if isinstance(value, bytes):  # binary formats (CBOR) carry values JSON has no word for
+        return "a byte string"
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return f"a {type(value).__name__}"
 
 
 def shown(name: str) -> str:
