@@ -7,6 +7,7 @@ are reported at once, so a user fixes a whole configuration in one round.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Callable
@@ -44,9 +45,15 @@ def load_devices(settings: Settings, catalog: Catalog) -> list[Device]:
 def data_dir_problem(data_dir: Path) -> str | None:
     """Why the store cannot keep its files in `data_dir`, or None when it can."""
     fix = "set store.data_dir (or --data-dir) to a directory this user can write"
+    # A check must not leave anything behind, so a directory still to be made is judged by
+    # the nearest one that exists: the store will create the rest there.
+    existing = data_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        probe = data_dir / f".write-check-{secrets.token_hex(4)}"
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(existing))
+        probe = existing / f".write-check-{secrets.token_hex(4)}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:

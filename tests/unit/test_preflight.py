@@ -139,3 +139,8 @@ def test_the_command_line_says_what_to_fix_without_a_traceback(tmp_path, command
     )
     assert done.returncode == 2
     assert "rules file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_checking_a_data_dir_leaves_nothing_behind(tmp_path):
+    assert data_dir_problem(tmp_path / "new" / "data") is None
+    assert list(tmp_path.iterdir()) == []
