@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from village_brain.core.config import ConfigError, Settings, load_settings
+from village_brain.preflight import check_inputs
 
 if TYPE_CHECKING:
     from village_brain.service import Service
@@ -97,6 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
     from village_brain.service import Service
 
     settings = _settings_from(args)
+    check_inputs(settings)
     with ExitStack() as stack:
         url, version = settings.mqtt.url, "5"
         if url is None:
@@ -147,6 +149,7 @@ def _config(args: argparse.Namespace) -> int:
         print(settings_reference(), end="")
         return 0
     settings = _settings_from(args)
+    check_inputs(settings)
     print(json.dumps(settings.model_dump(mode="json"), indent=2, ensure_ascii=False))
     return 0
 

@@ -19,7 +19,7 @@ from village_brain.auth.gate import Gate
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog, load_catalog
 from village_brain.core.config import Settings
-from village_brain.core.devices import Device, load_devices_file
+from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms, parse_duration_ms
 from village_brain.ingest.codecs import default_registry
@@ -29,6 +29,7 @@ from village_brain.ingest.pipeline import DeviceDirectory, Limits, Pipeline
 from village_brain.ingest.stats import IngestStats, StatsSnapshot
 from village_brain.ingest.validate import TimeWindow
 from village_brain.ingest.writer import BatchWriter
+from village_brain.preflight import load_devices
 from village_brain.store.base import SeriesStore
 from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
@@ -47,10 +48,7 @@ class Service:
         if not settings.demo:
             forget_demo_accounts(self.accounts)
         self.auth = Gate.for_service(self.accounts, settings.auth, settings.demo)
-        if settings.store.devices_file is not None:
-            self.registry.upsert_devices(
-                load_devices_file(settings.store.devices_file, set(self.catalog.types))
-            )
+        self.registry.upsert_devices(load_devices(settings, self.catalog))
         self.directory = DeviceDirectory(
             {row.device.id: row.device.village for row in self.registry.devices()},
             auto_register=settings.ingest.registration == "auto",

@@ -178,7 +178,13 @@ def parse_rules_text(text: str, source: str, catalog: Catalog) -> list[Rule]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: {exc}") from None
-    rules = [parse_rule(entry, catalog) for entry in raw.get("rule", [])]
+    entries = raw.get("rule", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise RuleError(f"{source}: write each rule as a [[rule]] table")
+    try:
+        rules = [parse_rule(entry, catalog) for entry in entries]
+    except RuleError as exc:
+        raise RuleError(f"{source}: {exc}") from None
     if raw.get("include_defaults"):
         own = {r.id for r in rules}
         rules = [r for r in default_rules(catalog) if r.id not in own] + rules
@@ -203,6 +209,6 @@ def load_rules(path: Path | None, catalog: Catalog) -> list[Rule]:
         return default_rules(catalog)
     try:
         text = path.read_text("utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"rules file {path}: {exc}") from None
     return parse_rules_text(text, f"rules file {path}", catalog)
