@@ -2,27 +2,38 @@
 
 A random 256-bit secret cannot be guessed from its digest, so it needs no slow hash; that keeps
 looking one up on every request cheap. Passwords are chosen by people and need the slow one.
+
+Argon2 is slow because it fills ARGON2_MEMORY_KIB (64 MiB) for every hash, so the process
+computes at most CHECKS_AT_ONCE of them at a time and the others wait their turn: otherwise
+memory grows with the number of logins sent at once, 2.5 GB for forty.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+CHECKS_AT_ONCE = 2
+
 _hasher = PasswordHasher()
+ARGON2_MEMORY_KIB: int = _hasher.memory_cost
+_turns = threading.Semaphore(CHECKS_AT_ONCE)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _turns:
+        return _hasher.hash(password)
 
 
 def password_matches(stored_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash, password)
+        with _turns:
+            return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -42,4 +53,4 @@ def digest(secret: str) -> str:
 
 @cache
 def _decoy_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16))
