@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from village_brain.auth.accounts import Account, AccountStore
-from village_brain.auth.hashing import digest, password_matches, spend_like_a_check
+from village_brain.auth.hashing import digest, log_tag, password_matches, spend_like_a_check
 from village_brain.auth.login_queue import LoginBusy, LoginQueue
 from village_brain.auth.roles import Role
 from village_brain.auth.throttle import Attempt, LoginThrottle, LoginThrottled
@@ -92,7 +92,9 @@ class Gate:
         with self.queue.place():
             attempt = self._let_through(name, address)
             if not self._password_ok(name, password):
-                log.warning("login: wrong name or password for %s from %s", repr(name), address)
+                log.warning(
+                    "login: wrong name or password for %s from %s", self._shown(name), address
+                )
                 raise LoginRefused()
         if self.throttle and attempt:
             self.throttle.succeeded(attempt)
@@ -114,8 +116,15 @@ class Gate:
         try:
             return self.throttle.attempt(name, address)
         except LoginThrottled:
-            log.warning("login: %s from %s refused, too many failures", repr(name), address)
+            log.warning("login: %s from %s refused, too many failures", self._shown(name), address)
             raise
+
+    def _shown(self, name: str) -> str:
+        """The name for the log: people type passwords into the name field, so a name that is
+        no account's appears only as a tag that tells repeated attempts apart."""
+        if self.accounts is not None and self.accounts.account(name) is not None:
+            return repr(name)
+        return f"an unknown name (tag {log_tag(name)})"
 
     def _password_ok(self, name: str, password: str) -> bool:
         stored = self.accounts.password_hash(name) if self.accounts else None

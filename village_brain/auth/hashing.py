@@ -11,6 +11,7 @@ memory grows with the number of logins sent at once, 2.5 GB for forty.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import threading
 from functools import cache
@@ -23,6 +24,8 @@ CHECKS_AT_ONCE = 2
 _hasher = PasswordHasher()
 ARGON2_MEMORY_KIB: int = _hasher.memory_cost
 _turns = threading.Semaphore(CHECKS_AT_ONCE)
+# Keyed, so that a tag in the log cannot be reversed by hashing guesses; new at every start.
+_TAG_KEY = secrets.token_bytes(32)
 
 
 def hash_password(password: str) -> str:
@@ -49,6 +52,12 @@ def new_secret(prefix: str) -> str:
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def log_tag(text: str) -> str:
+    """A short stand-in for text that must not be logged (a name that may be a password): the
+    same text gets the same tag until the process restarts, and the tag reveals nothing."""
+    return hmac.new(_TAG_KEY, text.encode("utf-8"), hashlib.sha256).hexdigest()[:10]
 
 
 @cache
