@@ -56,7 +56,9 @@ class DeliveryOut(BaseModel):
     alert_id: int
     msg_id: str
     event_type: str
-    state: str = Field(description="pending, delivered or failed (given up).")
+    state: str = Field(
+        description="pending, sending (being attempted), delivered or failed (given up)."
+    )
     attempts: int
     created: str
     next_attempt: str | None
@@ -116,7 +118,7 @@ def delete_webhook(ctx: Ctx, webhook_id: str) -> Response:
 @router.get("/deliveries", response_model=list[DeliveryOut], summary="The outbox, newest first")
 def list_deliveries(
     ctx: Ctx,
-    state: Literal["pending", "delivered", "failed"] | None = None,
+    state: Literal["pending", "sending", "delivered", "failed"] | None = None,
     webhook: str | None = None,
     alert: int | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
