@@ -14,12 +14,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import msgspec
 
 from village_brain.alerts.records import AttemptResult, Delivery, Webhook
 from village_brain.alerts.sender import attempt
 from village_brain.alerts.store import AlertStore
+from village_brain.alerts.transport import delivery_client
 from village_brain.core.timefmt import now_ms
 
 log = logging.getLogger(__name__)
@@ -79,9 +79,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._unrecorded: list[Outcome] = []
-        self._client = httpx.Client(
-            timeout=policy.timeout_s, follow_redirects=False, trust_env=False
-        )
+        self._client = delivery_client(policy.timeout_s, policy.allow_private)
         self._pool = ThreadPoolExecutor(policy.workers, thread_name_prefix="alert-delivery")
         self._thread = threading.Thread(target=self._run, name="alert-outbox", daemon=True)
 
@@ -141,9 +139,7 @@ class Dispatcher:
             if webhook is None:
                 result = AttemptResult(False, error="the webhook was deleted")
             else:
-                result = attempt(
-                    self._client, webhook, delivery, started, self.policy.allow_private
-                )
+                result = attempt(self._client, webhook, delivery, started)
             retry_at = None if webhook is None else self._retry_at(delivery, result)
             if not result.ok:
                 log.info(
