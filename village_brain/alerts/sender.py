@@ -8,6 +8,7 @@ import httpx
 
 from village_brain.alerts.chat import FORMATTERS, refusal
 from village_brain.alerts.records import AttemptResult, Delivery, Webhook
+from village_brain.alerts.redact import hide_keys
 from village_brain.alerts.signing import standard_signature
 from village_brain.alerts.targets import TargetRefused, check_url
 
@@ -32,7 +33,8 @@ def attempt(
 
 
 def _failed(status: int | None, error: str) -> AttemptResult:
-    return AttemptResult(False, status, error[:ERROR_CHARS])
+    # Stored and shown in the API: never with the keys a robot's URL carries.
+    return AttemptResult(False, status, hide_keys(error)[:ERROR_CHARS])
 
 
 def _standard(

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
+from village_brain.alerts.redact import hide_keys_in_http_logs
 from village_brain.alerts.targets import Resolver, checked_addresses, resolve
 
 SocketOptions = Iterable[tuple[int, int, int | bytes | None] | tuple[int, int, None, int]]
@@ -84,7 +85,8 @@ def delivery_client(
     verify: ssl.SSLContext | bool = True,
 ) -> httpx.Client:
     """The client every delivery attempt uses: checked connections, no redirects, no proxy
-    settings from the environment."""
+    settings from the environment, and no webhook keys in its request log."""
+    hide_keys_in_http_logs()
     transport = CheckedTransport(CheckedBackend(allow_private, resolver), verify)
     return httpx.Client(
         transport=transport, timeout=timeout_s, follow_redirects=False, trust_env=False

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from village_brain.alerts.records import EVENT_TYPES, Delivery, Webhook
+from village_brain.alerts.redact import hide_keys
 from village_brain.alerts.signing import new_secret, valid_secret
 from village_brain.alerts.targets import TargetRefused
 from village_brain.api.auth import ADMIN
@@ -160,5 +161,6 @@ def _delivery_out(d: Delivery) -> DeliveryOut:
         last_attempt=_time(d.last_attempt_ms),
         delivered=_time(d.delivered_ms),
         last_status=d.last_status,
-        last_error=d.last_error,
+        # Errors are kept without keys; older rows may still hold some.
+        last_error=hide_keys(d.last_error) if d.last_error else None,
     )
