@@ -15,7 +15,7 @@ from village_brain.alerts.targets import TargetRefused
 from village_brain.api.auth import ADMIN
 from village_brain.api.auth_redact import shown_url
 from village_brain.api.context import ApiContext, context
-from village_brain.api.routes_alerts import SeverityFilter, engine
+from village_brain.api.routes_alerts import MAX_ROW_ID, SeverityFilter, engine
 from village_brain.core.timefmt import format_ms, now_ms
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"], dependencies=[ADMIN])
@@ -121,7 +121,7 @@ def list_deliveries(
     ctx: Ctx,
     state: Literal["pending", "sending", "delivered", "failed"] | None = None,
     webhook: str | None = None,
-    alert: int | None = None,
+    alert: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     found = engine(ctx).store.deliveries(state, webhook, alert, limit)
