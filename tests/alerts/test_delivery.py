@@ -77,7 +77,9 @@ def test_a_burst_of_alerts_sends_each_delivery_exactly_once(store):
         receivers = [stack.enter_context(receiving()) for _ in range(4)]
         webhooks = [webhook_for(r, i) for i, r in enumerate(receivers)]
         fire_alerts(store, webhooks, 1_000)
-        dispatcher = Dispatcher(store, {w.id: w for w in webhooks}.get, POLICY)
+        # So patient that no attempt times out and is rightly tried again, however loaded.
+        policy = msgspec.structs.replace(POLICY, timeout_s=60.0)
+        dispatcher = Dispatcher(store, {w.id: w for w in webhooks}.get, policy)
         dispatcher.start()
         try:
             wait_until(lambda: unsent(store) == 0, timeout=120, what="every delivery")
@@ -123,6 +125,35 @@ def test_a_message_whose_attempt_a_stop_interrupted_is_sent_after_a_restart(stor
         dispatcher.start()
         try:
             wait_until(lambda: unsent(store) == 0, what="the delivery after the restart")
+        finally:
+            dispatcher.stop()
+    assert len(receiver.received) == 1
+
+
+def test_a_delivery_whose_outcome_could_not_be_written_is_not_sent_again(store, caplog):
+    writer = store.db._writer  # the store's one writing connection
+
+    def refuse_writes(on: bool) -> None:
+        with store.db._write_lock:
+            writer.execute(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+
+    def answer(_n: int):
+        refuse_writes(True)  # as the disk fills while the receiver takes the message
+        return 200, {"ok": True}
+
+    with receiving(answer) as receiver:
+        webhooks = [webhook_for(receiver, 0)]
+        fire_alerts(store, webhooks, 1)
+        dispatcher = Dispatcher(store, {w.id: w for w in webhooks}.get, POLICY)
+        dispatcher.start()
+        try:
+            wait_until(
+                lambda: "could not record the attempt" in caplog.text,
+                what="the outcome to be refused",
+            )
+            receiver.answer = lambda _n: (200, {"ok": True})
+            refuse_writes(False)
+            wait_until(lambda: unsent(store) == 0, what="the outcome to be written")
         finally:
             dispatcher.stop()
     assert len(receiver.received) == 1
