@@ -141,5 +141,5 @@ def test_a_scope_that_breaks_the_id_rule_is_refused(field, value):
 
 
 def test_a_rules_file_whose_rule_is_not_a_table_is_refused():
-    with pytest.raises(RuleError, match=r"\[\[rule\]\] tables"):
+    with pytest.raises(RuleError, match=r"as a \[\[rule\]\] table"):
         parse_rules_text('rule = "river"\n', "rules file test.toml", CATALOG)
