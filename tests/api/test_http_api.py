@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from village_brain.core.records import Reading, Rejection
 from village_brain.core.timefmt import now_ms
-from village_brain.store.registry import BatchRecord
+from village_brain.store.registry import BatchRecord, RegistryStore
 
 HOUR = 3_600_000
 
@@ -168,3 +168,31 @@ def test_a_bad_limit_is_a_4xx_not_a_500(client):
 def test_stats_report_counts(client):
     body = client.get("/api/v1/ingest/stats").json()
     assert body["readings_stored"] == 0 and body["broker_connected"] is True
+
+
+def store_event_row(registry: RegistryStore, ts_ms: int, data_json: str) -> None:
+    """Writes a row as an older version of the ingest could have, past today's checks."""
+    with registry.db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO events (village, device, ts_ms, type, data) VALUES (?, ?, ?, ?, ?)",
+            ("xiashan", "g1", ts_ms, "door", data_json),
+        )
+
+
+def test_events_show_their_data(client, stores):
+    store_event_row(stores[1], 1_000, '{"open": true, "by": ["key", 2]}')
+    [event] = client.get("/api/v1/devices/g1/events").json()
+    assert event["data"] == {"open": True, "by": ["key", 2]}
+    assert event["data_text"] is None
+
+
+def test_an_event_stored_too_deeply_nested_is_shown_as_text_beside_the_others(client, stores):
+    deep = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    store_event_row(stores[1], 1_000, deep)
+    store_event_row(stores[1], 2_000, '{"open": true}')
+    response = client.get("/api/v1/devices/g1/events")
+    assert response.status_code == 200
+    newer, older = response.json()
+    assert newer["data"] == {"open": True}
+    assert older["data"] == {} and older["data_text"].startswith('{"a": [[[[')
+    assert older["data_text"].endswith("(198,007 more characters)")

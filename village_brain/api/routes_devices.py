@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
+from village_brain.api.event_data import shown_data
 from village_brain.api.queries import (
     DevicePath,
     EndParam,
@@ -117,10 +118,19 @@ _BUCKET_FIELDS = ("start_ms", "min", "max", "mean", "count", "last")
 @router.get("/{device}/events", response_model=list[EventOut], summary="Recent events")
 def events(ctx: Ctx, device: DevicePath, limit: Limit = 100) -> list[EventOut]:
     _find(ctx, device)
-    return [
-        EventOut(time=format_ms(e.ts_ms), ts_ms=e.ts_ms, type=e.type, data=e.data)
-        for e in ctx.registry.events(device, limit)
-    ]
+    found = []
+    for event in ctx.registry.events(device, limit):
+        data, data_text = shown_data(event.data_json)
+        found.append(
+            EventOut(
+                time=format_ms(event.ts_ms),
+                ts_ms=event.ts_ms,
+                type=event.type,
+                data=data,
+                data_text=data_text,
+            )
+        )
+    return found
 
 
 def _find(ctx: ApiContext, device: str) -> DeviceRow:
