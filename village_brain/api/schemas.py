@@ -114,3 +114,9 @@ class EventOut(BaseModel):
     ts_ms: int
     type: str
     data: dict[str, object]
+    data_text: str | None = Field(
+        None,
+        description="The stored data as text (cut at 2000 characters) when it cannot be shown "
+        "as an object: nested more than 64 deep, holding NaN or infinity, or not a JSON "
+        "object. data is then {}.",
+    )
