@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -174,52 +173,11 @@ class Sent:
         return (text + body)[:400]
 
 
-@dataclass(frozen=True)
-class Known:
-    """A 5xx already handed to the branch that owns the route: remove the line once fixed."""
-
-    method: str
-    path: str
-    why: str
-    matches: Callable[[Sent], bool]
-
-
-def _beyond_64_bits(value: object) -> bool:
-    try:
-        return not -(2**63) <= int(str(value).strip()) < 2**63
-    except ValueError:
-        return False
-
-
-KNOWN_ELSEWHERE: list[Known] = [
-    *(
-        Known(
-            method,
-            path,
-            "an alert id beyond 64 bits reaches SQLite (OverflowError)",
-            lambda sent: _beyond_64_bits(sent.path_parameters.get("alert_id")),
-        )
-        for method, path in [
-            ("GET", "/api/v1/alerts/{alert_id}"),
-            ("GET", "/api/v1/alerts/{alert_id}/timeline"),
-            ("POST", "/api/v1/alerts/{alert_id}/ack"),
-        ]
-    ),
-    Known(
-        "GET",
-        "/api/v1/deliveries",
-        "an alert filter beyond 64 bits reaches SQLite (OverflowError)",
-        lambda sent: _beyond_64_bits(sent.query.get("alert")),
-    ),
-]
-
-
 @dataclass
 class Walk:
     requests: int = 0
     statuses: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
-    known: Counter[str] = field(default_factory=Counter)
 
     def judge(self, sent: Sent, status: int, body: bytes) -> None:
         self.requests += 1
@@ -228,18 +186,12 @@ class Walk:
             self.failures.append(f"{status} without a JSON error from {sent}")
         if status < 500:
             return
-        for known in KNOWN_ELSEWHERE:
-            if (known.method, known.path) == (sent.method, sent.path) and known.matches(sent):
-                self.known[f"{known.method} {known.path}: {known.why}"] += 1
-                return
         self.failures.append(f"{status} from {sent}: {body[:200]!r}")
 
     def report(self, what: str, took_s: float) -> None:
         print(
             f"\n{what}: {len(self.statuses)} operations, {self.requests} requests, {took_s:.0f} s"
         )
-        for line, times in sorted(self.known.items()):
-            print(f"known 5xx, {times} requests: {line}")
 
 
 def _error_body(body: bytes) -> bool:
@@ -361,8 +313,6 @@ def test_every_parameter_and_body_field_takes_every_boundary_value_without_a_5xx
     walk.report("boundary sweep", time.monotonic() - started)
     assert not walk.failures, "\n".join(walk.failures[:40])
     assert walk.requests > 1000
-    fixed = {f"{k.method} {k.path}: {k.why}" for k in KNOWN_ELSEWHERE} - set(walk.known)
-    assert not fixed, f"no longer a 5xx, remove from KNOWN_ELSEWHERE: {fixed}"
 
 
 # --- the random walk ---------------------------------------------------------------------
