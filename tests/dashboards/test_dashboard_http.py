@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import tracemalloc
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -74,3 +77,38 @@ def test_a_client_that_disconnects_is_removed_from_the_live_feed(village: Villag
         next(lines)
         assert hub.client_count == 1
     wait_until(lambda: hub.client_count == 0, timeout=10, what="the live client to be removed")
+
+
+def committed_batch(number: int, size: int) -> dict[str, list[dict[str, object]]]:
+    """What the service announces for one committed batch, built afresh like the service does."""
+    return {
+        "readings": [
+            {"village": "xiashan", "device": "gauge-1", "sensor": "water_level", "ts_ms": ts}
+            | {"value": ts / 7}
+            for ts in range(number * size, (number + 1) * size)
+        ]
+    }
+
+
+def test_a_client_that_stops_reading_does_not_make_the_server_hold_what_is_published(
+    village: Village,
+) -> None:
+    hub = village.app.state.live_hub
+    wait_until(lambda: hub.client_count == 0, timeout=10, what="earlier live clients to go")
+    address = urlsplit(village.url)
+    with socket.socket() as stalled:
+        # A small window, so the server soon has to keep what the client does not take.
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect((address.hostname, address.port))
+        stalled.sendall(b"GET /api/v1/live HTTP/1.1\r\nHost: village\r\n\r\n")
+        wait_until(lambda: hub.client_count == 1, what="the live client to be fed")
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            # 300,000 readings: as objects, some 100 MB.
+            for number in range(300):
+                village.service.bus.publish("readings", committed_batch(number, 1_000))
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+    assert held < 16 * 2**20
