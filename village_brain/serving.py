@@ -9,6 +9,7 @@ feeds, then gives any other request in flight a few seconds.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
@@ -27,6 +28,17 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 GRACE_S = 5.0
 
 
+class _NoTracebackForCancelled(logging.Filter):
+    """uvicorn logs a traceback for every response it cancels at the end of a graceful stop,
+    after a line that says how many it cancelled; that line is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
+_quiet_cancellations = _NoTracebackForCancelled()
+
+
 class HttpServer:
     """The API and dashboard on HOST:PORT, served from a thread until `stop()`."""
 
@@ -37,6 +49,7 @@ class HttpServer:
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=grace_s
         )
+        logging.getLogger("uvicorn.error").addFilter(_quiet_cancellations)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="http", daemon=True)
         self.finished = threading.Event()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
@@ -34,3 +36,15 @@ def serve_http(
         yield LiveServer(f"http://127.0.0.1:{port}", app)
     finally:
         server.stop()
+
+
+@contextmanager
+def stalled_live_client(url: str) -> Iterator[socket.socket]:
+    """A client that asks for the live feed and then never reads, like a phone put to sleep."""
+    address = urlsplit(url)
+    with socket.socket() as client:
+        # A small window, so the server soon has to keep what the client does not take.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect((address.hostname, address.port))
+        client.sendall(b"GET /api/v1/live HTTP/1.1\r\nHost: village\r\n\r\n")
+        yield client

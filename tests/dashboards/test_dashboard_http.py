@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import tracemalloc
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from live_server import stalled_live_client
 from village_view import Village
 
 from village_brain.dashboards.web.mount import STATIC_DIR
@@ -95,12 +94,7 @@ def test_a_client_that_stops_reading_does_not_make_the_server_hold_what_is_publi
 ) -> None:
     hub = village.app.state.live_hub
     wait_until(lambda: hub.client_count == 0, timeout=10, what="earlier live clients to go")
-    address = urlsplit(village.url)
-    with socket.socket() as stalled:
-        # A small window, so the server soon has to keep what the client does not take.
-        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        stalled.connect((address.hostname, address.port))
-        stalled.sendall(b"GET /api/v1/live HTTP/1.1\r\nHost: village\r\n\r\n")
+    with stalled_live_client(village.url):
         wait_until(lambda: hub.client_count == 1, what="the live client to be fed")
         tracemalloc.start()
         try:
