@@ -4,7 +4,8 @@ Left to itself, `uvicorn.run` takes SIGINT and SIGTERM, waits without end for re
 never finish (the dashboard's live feeds), then raises the signal again, which kills the
 process before the service has drained ingest and closed its stores. So here the main thread
 owns the signals, uvicorn runs in a thread of its own, and stopping it first ends the live
-feeds, then gives any other request in flight a few seconds.
+feeds, then gives any other request in flight a few seconds. A feed whose client stopped
+reading waits on a write and cannot see the stop: uvicorn cancels it once those seconds are up.
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ class HttpServer:
 class StopSignals:
     """While active, SIGINT (Ctrl-C) and SIGTERM (`systemctl stop`) ask for a graceful stop.
 
-    The handlers only note the signal: they run between two bytecodes of the main thread, where
-    taking a lock the main thread may hold would hang the process.
+    The handlers only set flags: they run between two bytecodes of the main thread, where
+    waiting for a lock the main thread holds (a threading.Event's, say) would hang the process.
     """
 
     def __init__(self) -> None:
