@@ -36,6 +36,9 @@ from village_brain.store.sqlite_series import SqliteSeriesStore
 
 log = logging.getLogger(__name__)
 
+# A stop waits this long for the writer to commit and acknowledge what it already has.
+DRAIN_TIMEOUT_S = 30
+
 
 class Service:
     def __init__(self, settings: Settings, mqtt_url: str, mqtt_version: str = "5") -> None:
@@ -99,14 +102,24 @@ class Service:
         if self._stop.is_set():
             return
         # The writer drains and acknowledges what it has before the connection closes.
+        log.info("stopping ingest: committing what has arrived")
         self._stop.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=DRAIN_TIMEOUT_S)
+        if self._thread.is_alive():
+            log.warning(
+                "ingest did not drain in %d s; what it has not acknowledged comes again "
+                "at the next start",
+                DRAIN_TIMEOUT_S,
+            )
+        else:
+            log.info("ingest drained: %d readings stored since start", self.stats.stored)
         if self.alerts is not None:
             self.alerts.stop()
         self.receiver.stop()
         self.series.close()
         self.registry.close()
         self.accounts.close()
+        log.info("stores closed")
 
     def register_devices(self, devices: Iterable[Device]) -> None:
         devices = list(devices)
