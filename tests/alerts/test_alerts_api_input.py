@@ -43,6 +43,13 @@ def test_a_rule_holding_for_an_absurd_time_is_refused_with_the_limit(start_servi
         "/api/v1/rules/slow", json={**RULE, "above": 2.0, "for": "9" * 400 + "s"}
     )
     assert answer.status_code == 422
+    assert "for" in answer.json()["error"] and "too long a duration" in answer.json()["error"]
+
+
+def test_a_rule_holding_for_longer_than_a_year_is_refused_with_the_rules_limit(start_service):
+    running = start_service()
+    answer = running.api.put("/api/v1/rules/slow", json={**RULE, "above": 2.0, "for": "400d"})
+    assert answer.status_code == 422
     assert "for" in answer.json()["error"] and "at most 366d" in answer.json()["error"]
 
 
