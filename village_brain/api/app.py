@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -42,16 +42,26 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
-    @app.get("/healthz", response_model=Health, response_model_exclude_none=True, tags=["health"])
-    def healthz(who: Annotated[Principal | None, Depends(caller)]) -> Health:
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        response_model_exclude_none=True,
+        tags=["health"],
+        responses={503: {"model": Health, "description": "Ingest is stalled."}},
+    )
+    def healthz(who: Annotated[Principal | None, Depends(caller)], response: Response) -> Health:
+        snap = ctx.stats()
+        status = "stalled" if snap.stalled else "ok"
+        if snap.stalled:
+            response.status_code = 503
         if who is None:
             # Open to probes, but how ingest is doing is for those who may read.
-            return Health(status="ok")
-        snap = ctx.stats()
+            return Health(status=status)
         return Health(
-            status="ok",
+            status=status,
             broker_connected=snap.broker_connected,
             pending_messages=snap.pending_messages,
+            writer_restarts=snap.writer_restarts,
         )
 
     # Last, so the API routes above are matched before the dashboard's pages.

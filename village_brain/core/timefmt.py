@@ -9,6 +9,15 @@ from datetime import UTC, datetime
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
+# 9999-12-31T23:59:59.999Z, the last time RFC 3339 can write. A time further from 1970 than
+# this, either way, is no time at all, and refusing it early keeps its arithmetic bounded.
+MAX_TIME_MS = 253_402_300_799_999
+
+
+def is_time_ms(ms: float) -> bool:
+    """Whether epoch milliseconds are close enough to 1970 to be a time (see MAX_TIME_MS)."""
+    return -MAX_TIME_MS <= ms <= MAX_TIME_MS
+
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
@@ -43,6 +52,8 @@ def parse_time_ms(text: str) -> int:
     """Parse epoch milliseconds (all digits) or an RFC 3339 date-time."""
     stripped = text.strip()
     if stripped.lstrip("-").isdigit():
+        if len(stripped) > 20:  # longer than any 64-bit integer
+            raise ValueError(f"{stripped[:24]!r}... is too long to be epoch milliseconds")
         return int(stripped)
     return parse_rfc3339_ms(stripped)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from village_brain.core.records import Decoded, PayloadError, Problem, RawReading, Value
-from village_brain.core.timefmt import parse_rfc3339_ms
+from village_brain.core.timefmt import is_time_ms, parse_rfc3339_ms
 from village_brain.ingest.codecs.jsontext import as_float, describe, first_byte, load_json, shown
 
 # A time a reading may inherit: known, absent (time of receipt), or unreadable, in which case
@@ -110,7 +110,10 @@ def _time_or(raw: object, fallback: Inherited, owner: str) -> Inherited:
     if raw is None:
         return fallback
     if type(raw) is int:  # a boolean is not a time
-        return raw
+        if is_time_ms(raw):
+            return raw
+        detail = f"'ts' of {owner} is {describe(raw)}: too far from 1970 to be epoch milliseconds"
+        return Problem("bad_timestamp", detail)
     if isinstance(raw, str):
         try:
             return parse_rfc3339_ms(raw)
