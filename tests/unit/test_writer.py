@@ -137,20 +137,22 @@ def test_listeners_see_each_committed_batch(tmp_path):
     assert seen == [0.07]
 
 
-def test_a_message_the_store_cannot_write_is_refused_alone_and_the_rest_are_stored(tmp_path):
+def test_messages_the_store_cannot_write_are_refused_alone_and_the_rest_are_stored(tmp_path):
     registry = PickyRegistry(tmp_path / "r.sqlite3")
     writer, series, acks = make_writer(tmp_path, registry=registry)
-    for msg in [reading_message(1), reading_message(2), event_message(3, "unwritable")]:
-        writer.inbox.put(msg)
-    writer.inbox.put(reading_message(4))
+    unwritable = {3, 8}
+    for mid in range(1, 11):
+        writer.inbox.put(
+            event_message(mid, "unwritable") if mid in unwritable else reading_message(mid)
+        )
     run_until_idle(writer)
-    assert [mid for mid, _ in acks] == [1, 2, 3, 4]
-    assert stored_values(series) == [0.01, 0.02, 0.04]
-    [rejection] = registry.rejections()
-    assert rejection.reason == "internal_error" and "ValueError" in rejection.detail
-    assert rejection.topic == "village/xiashan/g1/event" and rejection.excerpt
-    assert writer.stats.rejected == {"internal_error": 1}
-    assert writer.stats.messages == 4
+    assert [mid for mid, _ in acks] == list(range(1, 11))
+    assert stored_values(series) == [mid / 100 for mid in range(1, 11) if mid not in unwritable]
+    rejections = registry.rejections()
+    assert [r.reason for r in rejections] == ["internal_error"] * 2
+    assert all("ValueError" in r.detail and r.topic.endswith("/event") for r in rejections)
+    assert writer.stats.rejected == {"internal_error": 2}
+    assert writer.stats.messages == 10
 
 
 def test_an_unexpected_store_error_is_retried_like_an_outage_and_loses_nothing(tmp_path):

@@ -3,9 +3,9 @@
 Acknowledging only after the commit is what makes a crash lose nothing: whatever was not
 acknowledged, the broker delivers again. A store that is down is retried, never skipped. A
 message the store refuses for its own content is not retried with it: the batch is then
-committed message by message, and only the message at fault is refused (`internal_error`)
-and acknowledged, so it cannot hold up the rest. Should anything still escape the loop, the
-loop restarts (see docs/ingest.md).
+committed in halves until only the message at fault is left, which is refused
+(`internal_error`) and acknowledged, so it cannot hold up the rest. Should anything still
+escape the loop, the loop restarts (see docs/ingest.md).
 """
 
 from __future__ import annotations
@@ -143,14 +143,18 @@ class BatchWriter:
                 if not is_outage(exc):
                     if len(batch) > 1:
                         log.warning(
-                            "a batch of %d messages could not be stored (%s); storing them "
-                            "one by one to find the message at fault",
+                            "a batch of %d messages could not be stored (%s); storing it in "
+                            "halves to find the message at fault",
                             len(batch),
                             _named(exc),
                         )
-                        # What the failed attempt wrote is absorbed by the dedupe rule.
-                        pairs = zip(batch, outcomes, strict=True)
-                        return all(self._commit([m], [o], stop) for m, o in pairs)
+                        # Halves, not one by one: a poison message costs a few commits, not
+                        # one per message. What the failed attempt wrote, the dedupe rule
+                        # absorbs; the earlier half goes first, so acks stay in order.
+                        half = len(batch) // 2
+                        return self._commit(batch[:half], outcomes[:half], stop) and (
+                            self._commit(batch[half:], outcomes[half:], stop)
+                        )
                     refused = self._refuse(batch[0], outcomes[0], exc)
                     if refused is not None:
                         self._finish(batch, [], 0, refused)
