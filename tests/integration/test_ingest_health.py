@@ -2,12 +2,13 @@
 
 import json
 import threading
+from collections.abc import Iterator
 
 import pytest
 
 from village_brain.core.timefmt import now_ms
 
-from harness import RunningService
+from harness import Publisher, RunningService
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -31,6 +32,19 @@ class UnpluggedSeries:
         return getattr(self.store, name)
 
 
+@pytest.fixture
+def own_broker(restartable_mosquitto):
+    """A broker of the test's own, so that no retained message of another test arrives."""
+    return restartable_mosquitto
+
+
+@pytest.fixture
+def device(own_broker) -> Iterator[Publisher]:
+    pub = Publisher(own_broker.url)
+    yield pub
+    pub.close()
+
+
 def health(running: RunningService) -> tuple[int, dict]:
     response = running.api.get("/healthz")
     return response.status_code, response.json()
@@ -45,13 +59,15 @@ def reading(value: float) -> str:
     return json.dumps({"ts": now_ms(), "values": {"water_level": value}})
 
 
-def test_a_store_outage_makes_healthz_answer_stalled_until_it_ends(start_service, publisher):
-    running = start_service(ingest={"stall_after": "1s"})
+def test_a_store_outage_makes_healthz_answer_stalled_until_it_ends(
+    own_broker, device, start_service
+):
+    running = start_service(url=own_broker.url, ingest={"stall_after": "1s"})
     plug = UnpluggedSeries(running.service.writer.series)
     running.service.writer.series = plug
     assert health(running)[0] == 200
     plug.pulled.set()
-    publisher.publish(TOPIC, reading(1.0))
+    device.publish(TOPIC, reading(1.0))
     _, body = wait_until(
         lambda: (answer := health(running))[0] == 503 and answer, what="healthz to say stalled"
     )
@@ -61,8 +77,8 @@ def test_a_store_outage_makes_healthz_answer_stalled_until_it_ends(start_service
     assert health(running) == (200, {**body, "status": "ok", "pending_messages": 0})
 
 
-def test_a_writer_that_fails_is_restarted_and_ingest_goes_on(start_service, publisher):
-    running = start_service()
+def test_a_writer_that_fails_is_restarted_and_ingest_goes_on(own_broker, device, start_service):
+    running = start_service(url=own_broker.url)
     writer = running.service.writer
     acknowledge = writer.ack
     failures = []
@@ -74,9 +90,9 @@ def test_a_writer_that_fails_is_restarted_and_ingest_goes_on(start_service, publ
         acknowledge(mid, qos, generation)
 
     writer.ack = ack_failing_once
-    publisher.publish(TOPIC, reading(1.0))
+    device.publish(TOPIC, reading(1.0))
     wait_until(lambda: running.service.stats.messages == 1, what="the message after a restart")
-    publisher.publish(TOPIC, reading(2.0))
+    device.publish(TOPIC, reading(2.0))
     wait_until(lambda: running.service.stats.messages == 2, what="a message after the restart")
     assert points(running) == 2
     status, body = health(running)
