@@ -69,16 +69,19 @@ def nested_deeper_than(payload: bytes, limit: int) -> bool:
     if b'"' in marks or b"\\" in payload:
         marks = _STRING.sub(b"", payload).translate(None, _NOT_MARKS)
     parens = marks.translate(_PARENS, b'"')
-    # Each pass removes the innermost pairs, one level of every branch; the passes needed to
-    # empty the string are the nesting depth.
-    for depth in range(limit):
+    # Each pass removes the innermost pairs, one level of every branch, so the passes needed
+    # to empty the string are the nesting depth. A run of openers left after `passes` passes
+    # proves a depth of at least passes + run: deep nesting is found in one search.
+    for passes in range(limit + 1):
         if not parens:
             return False
+        if b"(" * (limit - passes + 1) in parens:
+            return True
         inner = parens.replace(b"()", b"")
-        if len(inner) == len(parens):  # unbalanced: what is left only opens or closes
-            return depth + inner.count(b"(") > limit
+        if len(inner) == len(parens):  # unbalanced: closers, then fewer openers than the limit
+            return False
         parens = inner
-    return bool(parens)
+    return True  # not reached: after `limit` passes any opener left is found above
 
 
 def first_byte(payload: bytes) -> int | None:
