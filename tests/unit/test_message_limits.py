@@ -105,3 +105,9 @@ def test_a_reading_time_of_thousands_of_digits_is_refused_readably():
     result = check_reading(raw, default_catalog(), "x", "d", RECEIVED, window)
     assert isinstance(result, Problem) and result.reason == "timestamp_future"
     assert "about 5,001 digits" in result.detail
+
+
+def test_an_rfc3339_time_past_the_year_9999_is_a_bad_timestamp():
+    payload = b'{"ts": "9999-12-31T23:59:59-14:00", "values": {"rssi": -80}}'
+    [problem] = NativeCodec().decode(payload, RECEIVED).problems
+    assert problem.reason == "bad_timestamp" and "too far from 1970" in problem.detail
