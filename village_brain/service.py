@@ -57,6 +57,7 @@ class Service:
             auto_register=settings.ingest.registration == "auto",
         )
         self.stats = IngestStats()
+        self._stall_after_s = parse_duration_ms(settings.ingest.stall_after) / 1000
         self.writer = BatchWriter(
             _pipeline(settings, self.catalog, self.directory, self.stats),
             self.series,
@@ -128,7 +129,9 @@ class Service:
             self.directory.add(device.id, device.village)
 
     def snapshot(self) -> StatsSnapshot:
-        return self.stats.snapshot(self.writer.inbox.qsize(), self.receiver.connected.is_set())
+        return self.stats.snapshot(
+            self.writer.waiting(), self.receiver.connected.is_set(), self._stall_after_s
+        )
 
     def api_context(self) -> ApiContext:
         return ApiContext(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Response
 
 from village_brain import __version__
 from village_brain.api import (
@@ -39,16 +39,26 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_users.router)
     install_error_handlers(app)
 
-    @app.get("/healthz", response_model=Health, response_model_exclude_none=True, tags=["health"])
-    def healthz(who: Annotated[Principal | None, Depends(caller)]) -> Health:
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        response_model_exclude_none=True,
+        tags=["health"],
+        responses={503: {"model": Health, "description": "Ingest is stalled."}},
+    )
+    def healthz(who: Annotated[Principal | None, Depends(caller)], response: Response) -> Health:
+        snap = ctx.stats()
+        status = "stalled" if snap.stalled else "ok"
+        if snap.stalled:
+            response.status_code = 503
         if who is None:
             # Open to probes, but how ingest is doing is for those who may read.
-            return Health(status="ok")
-        snap = ctx.stats()
+            return Health(status=status)
         return Health(
-            status="ok",
+            status=status,
             broker_connected=snap.broker_connected,
             pending_messages=snap.pending_messages,
+            writer_restarts=snap.writer_restarts,
         )
 
     # Last, so the API routes above are matched before the dashboard's pages.

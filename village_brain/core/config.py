@@ -110,9 +110,19 @@ class IngestSettings(Section):
     flood_min_readings: int = Field(
         3_600, ge=1, description="Readings of one sensor per window that are never throttled."
     )
+    stall_after: str = Field(
+        "2m",
+        description="Messages waiting this long with nothing committed (a store outage, a "
+        'stuck writer) make /healthz answer 503 "stalled".',
+    )
 
     _check_durations = field_validator(
-        "max_clock_skew", "max_backfill", "batch_max_wait", "rejection_log_keep", "flood_window"
+        "max_clock_skew",
+        "max_backfill",
+        "batch_max_wait",
+        "rejection_log_keep",
+        "flood_window",
+        "stall_after",
     )(_duration)
 
 

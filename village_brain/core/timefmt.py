@@ -12,9 +12,16 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w
 # Far beyond any setting or rule, and small enough that a time plus a duration stays well
 # inside a 64-bit integer and the dates datetime can show.
 MAX_DURATION_MS = 365_000 * 86_400_000
-# 9999-12-31T23:59:59.999Z, the last millisecond `format_ms` can show.
+# 9999-12-31T23:59:59.999Z, the last time RFC 3339 can write and `format_ms` can show. A time
+# further from 1970 than this, either way, is no time at all; refusing it early keeps its
+# arithmetic bounded.
 MAX_TIME_MS = 253_402_300_799_999
 _EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def is_time_ms(ms: float) -> bool:
+    """Whether epoch milliseconds are close enough to 1970 to be a time (see MAX_TIME_MS)."""
+    return -MAX_TIME_MS <= ms <= MAX_TIME_MS
 
 
 def now_ms() -> int:
@@ -54,6 +61,8 @@ def parse_time_ms(text: str) -> int:
     """Parse epoch milliseconds (all digits) or an RFC 3339 date-time."""
     stripped = text.strip()
     if _EPOCH_MS.match(stripped):
+        if len(stripped) > 20:  # longer than any 64-bit integer
+            raise ValueError(f"{stripped[:24]!r}... is too long to be epoch milliseconds")
         return int(stripped)
     return parse_rfc3339_ms(stripped)
 
