@@ -61,7 +61,7 @@ def parse_time_ms(text: str) -> int:
     """Parse epoch milliseconds (all digits) or an RFC 3339 date-time."""
     stripped = text.strip()
     if _EPOCH_MS.match(stripped):
-        if len(stripped) > 20:  # longer than any 64-bit integer
+        if len(stripped.lstrip("-")) > 20:  # longer than any 64-bit integer
             raise ValueError(f"{stripped[:24]!r}... is too long to be epoch milliseconds")
         return int(stripped)
     return parse_rfc3339_ms(stripped)
