@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from village_brain.core.config import ConfigError, Settings, load_settings
+from village_brain.preflight import check_inputs
 
 if TYPE_CHECKING:
     from village_brain.service import Service
@@ -90,14 +91,14 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from village_brain.api.app import create_app
     from village_brain.broker import start_embedded_broker
     from village_brain.service import Service
+    from village_brain.serving import HttpServer, StopSignals
 
     settings = _settings_from(args)
-    with ExitStack() as stack:
+    check_inputs(settings)
+    with StopSignals() as signals, ExitStack() as stack:
         url, version = settings.mqtt.url, "5"
         if url is None:
             broker = stack.enter_context(start_embedded_broker(settings.store.data_dir))
@@ -108,8 +109,16 @@ def _serve(args: argparse.Namespace) -> int:
         if settings.demo:
             _start_demo(stack, service, url, version, args.devices)
         app = create_app(service.api_context(), dashboard=settings.dashboard)
+        http = HttpServer(app, settings.http.host, settings.http.port)
+        http.start()
+        stack.callback(http.stop)
         log.info("API and dashboard on http://%s:%d", settings.http.host, settings.http.port)
-        uvicorn.run(app, host=settings.http.host, port=settings.http.port, log_level="warning")
+        received = signals.wait(http)
+        if received is None:
+            log.error("the HTTP server stopped by itself; stopping the rest")
+            return 1
+        log.info("%s: stopping", received)
+    log.info("stopped cleanly")
     return 0
 
 
@@ -147,6 +156,7 @@ def _config(args: argparse.Namespace) -> int:
         print(settings_reference(), end="")
         return 0
     settings = _settings_from(args)
+    check_inputs(settings)
     print(json.dumps(settings.model_dump(mode="json"), indent=2, ensure_ascii=False))
     return 0
 

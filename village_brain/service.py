@@ -19,7 +19,7 @@ from village_brain.auth.gate import Gate
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog, load_catalog
 from village_brain.core.config import Settings
-from village_brain.core.devices import Device, load_devices_file
+from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms, parse_duration_ms
 from village_brain.ingest.codecs import default_registry
@@ -29,11 +29,15 @@ from village_brain.ingest.pipeline import DeviceDirectory, Limits, Pipeline
 from village_brain.ingest.stats import IngestStats, StatsSnapshot
 from village_brain.ingest.validate import TimeWindow
 from village_brain.ingest.writer import BatchWriter
+from village_brain.preflight import load_devices
 from village_brain.store.base import SeriesStore
 from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
 log = logging.getLogger(__name__)
+
+# A stop waits this long for the writer to commit and acknowledge what it already has.
+DRAIN_TIMEOUT_S = 30
 
 
 class Service:
@@ -47,15 +51,13 @@ class Service:
         if not settings.demo:
             forget_demo_accounts(self.accounts)
         self.auth = Gate.for_service(self.accounts, settings.auth, settings.demo)
-        if settings.store.devices_file is not None:
-            self.registry.upsert_devices(
-                load_devices_file(settings.store.devices_file, set(self.catalog.types))
-            )
+        self.registry.upsert_devices(load_devices(settings, self.catalog))
         self.directory = DeviceDirectory(
             {row.device.id: row.device.village for row in self.registry.devices()},
             auto_register=settings.ingest.registration == "auto",
         )
         self.stats = IngestStats()
+        self._stall_after_s = parse_duration_ms(settings.ingest.stall_after) / 1000
         self.writer = BatchWriter(
             _pipeline(settings, self.catalog, self.directory, self.stats),
             self.series,
@@ -101,14 +103,24 @@ class Service:
         if self._stop.is_set():
             return
         # The writer drains and acknowledges what it has before the connection closes.
+        log.info("stopping ingest: committing what has arrived")
         self._stop.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=DRAIN_TIMEOUT_S)
+        if self._thread.is_alive():
+            log.warning(
+                "ingest did not drain in %d s; what it has not acknowledged comes again "
+                "at the next start",
+                DRAIN_TIMEOUT_S,
+            )
+        else:
+            log.info("ingest drained: %d readings stored since start", self.stats.stored)
         if self.alerts is not None:
             self.alerts.stop()
         self.receiver.stop()
         self.series.close()
         self.registry.close()
         self.accounts.close()
+        log.info("stores closed")
 
     def register_devices(self, devices: Iterable[Device]) -> None:
         devices = list(devices)
@@ -117,7 +129,9 @@ class Service:
             self.directory.add(device.id, device.village)
 
     def snapshot(self) -> StatsSnapshot:
-        return self.stats.snapshot(self.writer.inbox.qsize(), self.receiver.connected.is_set())
+        return self.stats.snapshot(
+            self.writer.waiting(), self.receiver.connected.is_set(), self._stall_after_s
+        )
 
     def api_context(self) -> ApiContext:
         return ApiContext(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,10 +30,15 @@ class Received(msgspec.Struct, frozen=True):
 
 
 class Receiver:
-    """A webhook receiver; `answer(n)` decides the reply to the n-th request (from 1)."""
+    """A webhook receiver; `answer(n)` decides the reply to the n-th request (from 1). With
+    `tls`, it speaks HTTPS with that server context."""
 
     def __init__(
-        self, answer: Callable[[int], Answer] | None = None, delay_s: float = 0.0, port: int = 0
+        self,
+        answer: Callable[[int], Answer] | None = None,
+        delay_s: float = 0.0,
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.answer = answer or (lambda _n: (200, {"ok": True}))
         self.delay_s = delay_s
@@ -40,8 +46,10 @@ class Receiver:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/hook"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> Receiver:
@@ -90,9 +98,12 @@ class Receiver:
 
 @contextmanager
 def receiving(
-    answer: Callable[[int], Answer] | None = None, delay_s: float = 0.0, port: int = 0
+    answer: Callable[[int], Answer] | None = None,
+    delay_s: float = 0.0,
+    port: int = 0,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[Receiver]:
-    receiver = Receiver(answer, delay_s, port).start()
+    receiver = Receiver(answer, delay_s, port, tls).start()
     try:
         yield receiver
     finally:

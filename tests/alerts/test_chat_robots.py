@@ -87,3 +87,18 @@ def test_a_robot_refusing_with_an_error_code_counts_as_a_failed_attempt(start_se
             what="the delivery to fail",
         )
     assert "310000 sign not match" in failed[0]["last_error"]
+
+
+def test_the_outbox_shows_a_robots_error_without_the_key_it_echoes(start_service, publisher):
+    running = start_service(max_attempts=1)
+    with receiving() as robot:
+        complaint = f"invalid url {robot.url}?key=wk-55aa"
+        robot.answer = lambda _n: (200, {"errcode": 93000, "errmsg": complaint})
+        subscribe(running, robot.url + "?key=wk-55aa", "wecom")
+        raise_smoke(publisher, "smoke-k")
+        failed = wait_until(
+            lambda: running.api.get("/api/v1/deliveries", params={"state": "failed"}).json(),
+            what="the delivery to fail",
+        )
+    assert f"93000 invalid url {robot.url}?key=…" in failed[0]["last_error"]
+    assert "wk-55aa" not in failed[0]["last_error"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -39,6 +41,22 @@ def open_engine(tmp_path: Path, clock: Clock, **settings) -> AlertEngine:
 
 def flood(engine: AlertEngine, at_ms: int, value: float = 3.5) -> None:
     engine.on_batch([Reading("xs", "g1", "water_level", at_ms, value)], BatchRecord())
+
+
+def danger_states(engine: AlertEngine) -> list[str]:
+    """States of g1's river_danger alerts in the database, newest first."""
+    return [a.state for a in engine.store.alerts(device="g1", severity="critical")]
+
+
+@contextmanager
+def writes_refused(engine: AlertEngine) -> Iterator[None]:
+    """The alert database refuses every write, as it does when the disk is full."""
+    writer = engine.store.db._writer  # the store's one writing connection
+    writer.execute("PRAGMA query_only = ON")
+    try:
+        yield
+    finally:
+        writer.execute("PRAGMA query_only = OFF")
 
 
 def timeline_kinds(engine: AlertEngine) -> list[str]:
@@ -105,3 +123,45 @@ def test_disabling_a_rule_resolves_its_open_alerts(tmp_path):
     engine.put_rule({**msgspec.to_builtins(danger), "enabled": False})
     (alert,) = engine.store.alerts(device="g1", severity="critical")
     assert alert.state == "resolved"
+
+
+def test_a_resolution_the_database_refused_is_written_once_it_takes_writes_again(tmp_path):
+    engine = open_engine(tmp_path, Clock())
+    flood(engine, T0)
+    with writes_refused(engine):
+        flood(engine, T0 + MIN, value=1.0)
+        assert danger_states(engine) == ["firing"]
+    engine.tick(T0 + 2 * MIN)
+    assert danger_states(engine) == ["resolved"]
+    (alert,) = engine.store.alerts(device="g1", severity="critical")
+    assert alert.resolved_ms == T0 + MIN
+
+
+def test_after_a_refused_resolution_the_next_flood_fires_a_new_alert(tmp_path):
+    engine = open_engine(tmp_path, Clock())
+    flood(engine, T0)
+    with writes_refused(engine):
+        flood(engine, T0 + MIN, value=1.0)
+    flood(engine, T0 + 2 * MIN)
+    assert danger_states(engine) == ["firing", "resolved"]
+
+
+def test_a_firing_the_database_refused_is_written_at_the_next_evaluation(tmp_path):
+    engine = open_engine(tmp_path, Clock())
+    with writes_refused(engine):
+        flood(engine, T0)
+        engine.tick(T0 + 1_000)
+        assert danger_states(engine) == []
+    engine.tick(T0 + 2_000)
+    (alert,) = engine.store.alerts(device="g1", severity="critical")
+    assert (alert.state, alert.started_ms) == ("firing", T0)
+
+
+def test_a_flap_while_writes_are_refused_is_recorded_in_order(tmp_path):
+    engine = open_engine(tmp_path, Clock())
+    with writes_refused(engine):
+        flood(engine, T0)
+        flood(engine, T0 + MIN, value=1.0)
+    engine.tick(T0 + 2 * MIN)
+    (alert,) = engine.store.alerts(device="g1", severity="critical")
+    assert (alert.state, alert.started_ms, alert.resolved_ms) == ("resolved", T0, T0 + MIN)

@@ -80,3 +80,66 @@ def test_a_rule_id_used_twice_in_a_file_is_refused():
     rule = '[[rule]]\nid = "a"\nname = "A"\nseverity = "info"\nkind = "no_data"\n'
     with pytest.raises(RuleError, match="used twice"):
         parse_rules_text(rule + rule, "test", CATALOG)
+
+
+RIVER = {"id": "river", "name": "River", "severity": "major", "kind": "threshold"}
+
+
+@pytest.mark.parametrize("literal", ["nan", "inf", "-inf"])
+def test_a_rules_file_threshold_that_is_not_a_finite_number_is_refused(literal):
+    text = f"""
+    [[rule]]
+    id = "river"
+    name = "River"
+    severity = "major"
+    kind = "threshold"
+    sensor = "water_level"
+    above = {literal}
+    """
+    with pytest.raises(RuleError, match="above must be a finite number"):
+        parse_rules_text(text, "rules file test.toml", CATALOG)
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"sensor": "water_level", "below": float("nan")}, "below must be a finite number"),
+        ({"sensor": "water_level", "above": 2, "clear_below": float("-inf")}, "clear_below"),
+        ({"kind": "rate", "sensor": "water_level", "rise": float("inf"), "within": "1m"}, "rise"),
+    ],
+)
+def test_every_number_of_a_rule_must_be_finite(fields, says):
+    with pytest.raises(RuleError, match=says):
+        parse_rule({**RIVER, **fields}, CATALOG)
+
+
+@pytest.mark.parametrize("text", ['"river\\n"', '"""river\n"""'])
+def test_a_rules_file_id_ending_in_a_line_break_is_refused(text):
+    rule = f'[[rule]]\nid = {text}\nname = "R"\nseverity = "info"\nkind = "no_data"\n'
+    with pytest.raises(RuleError, match="line break"):
+        parse_rules_text(rule, "rules file test.toml", CATALOG)
+
+
+@pytest.mark.parametrize(
+    ("field", "duration"),
+    [("for", "9" * 400 + "s"), ("for", "367d"), ("repeat_every", "100w"), ("silent_for", "1e9")],
+)
+def test_a_duration_beyond_a_year_or_unreadable_is_refused_with_a_reason(field, duration):
+    with pytest.raises(RuleError, match=field):
+        parse_rule({**RIVER, "sensor": "water_level", "above": 2, field: duration}, CATALOG)
+
+
+def test_a_year_is_the_longest_duration_accepted():
+    rule = parse_rule({**RIVER, "sensor": "water_level", "above": 2, "for": "366d"}, CATALOG)
+    assert rule.for_ms == 366 * 86_400_000
+
+
+@pytest.mark.parametrize(("field", "value"), [("device", "Gauge-1"), ("village", "xiashan\n")])
+def test_a_scope_that_breaks_the_id_rule_is_refused(field, value):
+    with pytest.raises(RuleError, match=f"{field} id"):
+        parse_rule({**RIVER, "sensor": "water_level", "above": 2, field: value}, CATALOG)
+
+
+def test_a_rules_file_whose_rule_is_not_a_table_is_refused():
+    with pytest.raises(RuleError, match=r"as a \[\[rule\]\] table"):
+        parse_rules_text('rule = "river"\n', "rules file test.toml", CATALOG)

@@ -3,51 +3,16 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from village_brain.api.app import create_app
-from village_brain.api.context import ApiContext
-from village_brain.auth.gate import Gate
-from village_brain.auth.roles import Role
-from village_brain.core.catalog import default_catalog
-from village_brain.core.devices import Device
 from village_brain.core.records import Reading, Rejection
 from village_brain.core.timefmt import now_ms
-from village_brain.ingest.stats import IngestStats
 from village_brain.store.registry import BatchRecord, RegistryStore
-from village_brain.store.sqlite_series import SqliteSeriesStore
 
 HOUR = 3_600_000
 
 
 @pytest.fixture
-def stores(tmp_path):
-    series = SqliteSeriesStore(tmp_path / "series.sqlite3")
-    registry = RegistryStore(tmp_path / "registry.sqlite3")
-    yield series, registry
-    series.close()
-    registry.close()
-
-
-@pytest.fixture
-def client(stores):
-    series, registry = stores
-    stats = IngestStats()
-    ctx = ApiContext(default_catalog(), series, registry, lambda: stats.snapshot(0, True))
-    # Who may call is tests/auth's subject; here anyone is let in.
-    ctx.auth = Gate.closed().letting_anyone(Role.ADMIN)
-    registry.upsert_devices(
-        [
-            Device(
-                id="g1",
-                village="xiashan",
-                kind="river_gauge",
-                place="北桥河岸",
-                lat=30.1,
-                lon=120.2,
-                sensors=("water_level",),
-            )
-        ]
-    )
-    return TestClient(create_app(ctx))
+def client(app):
+    return TestClient(app)
 
 
 def test_healthz_answers_ok(client):
@@ -122,6 +87,53 @@ def test_bad_series_parameters_are_a_400_saying_what_to_fix(client, params, word
     assert words in response.json()["error"]
 
 
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"start": HUGE}, "start: 99999999999999999999 is out of range"),
+        ({"end": HUGE}, "end: 99999999999999999999 is out of range"),
+        ({"start": "-" + HUGE}, "start: -99999999999999999999 is out of range"),
+        ({"start": "0001-01-01T00:00:00+01:00"}, "start: 0001-01-01T00:00:00+01:00 is out of"),
+        ({"step": HUGE + "s"}, "too long a duration"),
+        ({"step": "9" * 30 + "ms"}, "too long a duration"),
+        ({"step": "400d"}, "wider than the widest step, 366d"),
+        ({"start": "²"}, "start: '²' is not an RFC 3339 time"),
+    ],
+)
+def test_out_of_range_series_parameters_are_a_400_saying_what_to_fix(client, params, words):
+    response = client.get("/api/v1/devices/g1/series/water_level", params=params)
+    assert response.status_code == 400
+    assert words in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "params", [{"start": "9" * 400}, {"step": "9" * 400 + "s"}, {"end": "x" * 5000}]
+)
+def test_overlong_series_parameters_are_a_422_naming_the_parameter(client, params):
+    response = client.get("/api/v1/devices/g1/series/water_level", params=params)
+    assert response.status_code == 422
+    assert f"query {next(iter(params))}: String should have at most" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "where"),
+    [
+        ("/api/v1/devices/G%201", "path device"),
+        ("/api/v1/devices/" + "g" * 65 + "/latest", "path device"),
+        ("/api/v1/devices/g1/series/Water%0Alevel", "path sensor"),
+        ("/api/v1/devices?village=Xia%20Shan", "query village"),
+        ("/api/v1/ingest/rejections?device=" + HUGE * 4, "query device"),
+    ],
+)
+def test_an_id_outside_the_id_rule_is_a_422_naming_it(client, path, where):
+    response = client.get(path)
+    assert response.status_code == 422
+    assert response.json()["error"].startswith(f"{where}: String should match pattern")
+
+
 def test_a_sensor_type_not_in_the_catalog_is_a_404(client):
     assert client.get("/api/v1/devices/g1/series/nonsense").status_code == 404
 
@@ -156,3 +168,31 @@ def test_a_bad_limit_is_a_4xx_not_a_500(client):
 def test_stats_report_counts(client):
     body = client.get("/api/v1/ingest/stats").json()
     assert body["readings_stored"] == 0 and body["broker_connected"] is True
+
+
+def store_event_row(registry: RegistryStore, ts_ms: int, data_json: str) -> None:
+    """Writes a row as an older version of the ingest could have, past today's checks."""
+    with registry.db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO events (village, device, ts_ms, type, data) VALUES (?, ?, ?, ?, ?)",
+            ("xiashan", "g1", ts_ms, "door", data_json),
+        )
+
+
+def test_events_show_their_data(client, stores):
+    store_event_row(stores[1], 1_000, '{"open": true, "by": ["key", 2]}')
+    [event] = client.get("/api/v1/devices/g1/events").json()
+    assert event["data"] == {"open": True, "by": ["key", 2]}
+    assert event["data_text"] is None
+
+
+def test_an_event_stored_too_deeply_nested_is_shown_as_text_beside_the_others(client, stores):
+    deep = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    store_event_row(stores[1], 1_000, deep)
+    store_event_row(stores[1], 2_000, '{"open": true}')
+    response = client.get("/api/v1/devices/g1/events")
+    assert response.status_code == 200
+    newer, older = response.json()
+    assert newer["data"] == {"open": True}
+    assert older["data"] == {} and older["data_text"].startswith('{"a": [[[[')
+    assert older["data_text"].endswith("(198,007 more characters)")

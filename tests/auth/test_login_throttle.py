@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from fastapi.testclient import TestClient
 from login_support import PASSWORD
 
+from village_brain.auth.login_queue import LoginQueue
 from village_brain.core.config import AuthSettings
 
 LIMITED = AuthSettings(
@@ -63,4 +66,17 @@ def test_a_good_login_clears_the_accounts_count(client: TestClient) -> None:
     fail(client, "operator", 2)
     assert attempt(client, "operator", PASSWORD).status_code == 200
     fail(client, "operator", 2)
+    assert attempt(client, "operator", PASSWORD).status_code == 200
+
+
+def test_logins_beyond_those_under_way_get_429_and_cost_no_failure(app, client) -> None:
+    """A full login queue refuses at once, without checking, and so without counting."""
+    gate = app.state.ctx.auth
+    app.state.ctx.auth = dataclasses.replace(gate, queue=LoginQueue(0))
+    for _ in range(5):
+        response = attempt(client, "operator")
+        assert response.status_code == 429
+        assert response.headers["Retry-After"] == "1"
+        assert "too many logins at once" in response.json()["error"]
+    app.state.ctx.auth = gate
     assert attempt(client, "operator", PASSWORD).status_code == 200

@@ -45,6 +45,22 @@ def test_logins_leave_no_password_in_the_log(client: TestClient, caplog) -> None
     assert client.cookies.get("vb_session") not in caplog.text
 
 
+def test_a_password_typed_into_the_name_field_is_not_logged(client: TestClient, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    for _ in range(2):
+        client.post("/api/v1/auth/login", json={"name": "Meadow-Lark-93", "password": "x"})
+    assert "Meadow-Lark-93" not in caplog.text
+    # A tag, the same for the same name, still shows that one thing was tried twice.
+    [first, second] = [r.getMessage() for r in caplog.records if "unknown name" in r.message]
+    assert first == second
+
+
+def test_a_failed_login_to_an_account_names_the_account(client: TestClient, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    client.post("/api/v1/auth/login", json={"name": "operator", "password": "wrong-guess-42"})
+    assert "'operator'" in caplog.text and "unknown name" not in caplog.text
+
+
 def test_error_messages_do_not_echo_a_rejected_token(client: TestClient) -> None:
     response = client.get("/api/v1/devices", headers=bearer("vbt_secret-looking-guess"))
     assert "secret-looking-guess" not in response.text

@@ -1,20 +1,20 @@
-"""The real app served by uvicorn on a free loopback port, in a thread of the test process."""
+"""The real app served the way `village-brain serve` serves it, on a free loopback port."""
 
 from __future__ import annotations
 
-import threading
-import time
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import uvicorn
 from fastapi import FastAPI
 
 from village_brain.api.app import create_app
 from village_brain.broker.ports import pick_free_port
 from village_brain.core.config import DashboardSettings
 from village_brain.service import Service
+from village_brain.serving import HttpServer
 
 
 @dataclass(frozen=True)
@@ -30,24 +30,21 @@ def serve_http(
     """Serve the service's API and dashboard until the block ends."""
     port = pick_free_port("127.0.0.1")
     app = create_app(service.api_context(), dashboard)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        # Live feeds stay open; do not let them hold up the end of a test run.
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="dashboard-http", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"the HTTP server did not start on port {port}")
-        time.sleep(0.02)
+    server = HttpServer(app, "127.0.0.1", port)
+    server.start()
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", app)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.stop()
+
+
+@contextmanager
+def stalled_live_client(url: str) -> Iterator[socket.socket]:
+    """A client that asks for the live feed and then never reads, like a phone put to sleep."""
+    address = urlsplit(url)
+    with socket.socket() as client:
+        # A small window, so the server soon has to keep what the client does not take.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect((address.hostname, address.port))
+        client.sendall(b"GET /api/v1/live HTTP/1.1\r\nHost: village\r\n\r\n")
+        yield client

@@ -16,7 +16,7 @@ TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 
 from chromium import LAUNCH_ARGS, ensure_chromium  # noqa: E402
-from integration.harness import Publisher, make_service, wait_until  # noqa: E402
+from integration.harness import Publisher, make_service  # noqa: E402
 from live_server import serve_http  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from village_data import demo_devices, register, telemetry  # noqa: E402
@@ -24,6 +24,7 @@ from village_data import demo_devices, register, telemetry  # noqa: E402
 from village_brain.service import Service  # noqa: E402
 
 from support.mosquitto import start_private_mosquitto  # noqa: E402
+from support.waiting import wait_until  # noqa: E402
 
 OUT = TESTS.parent / "docs" / "screenshots"
 DAY_MS = 86_400_000

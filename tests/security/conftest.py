@@ -26,10 +26,12 @@ def start_broker(tmp_path: Path) -> Iterator[Callable[..., ConfiguredMosquitto]]
     started: list[ConfiguredMosquitto] = []
 
     def start(
-        extra_global: list[str] | None = None, extra_listener: list[str] | None = None
+        extra_global: list[str] | None = None,
+        extra_listener: list[str] | None = None,
+        config: Path | None = None,
     ) -> ConfiguredMosquitto:
         broker = ConfiguredMosquitto(
-            tmp_path / f"broker-{len(started)}", extra_global or [], extra_listener or []
+            tmp_path / f"broker-{len(started)}", extra_global or [], extra_listener or [], config
         )
         started.append(broker)
         return broker

@@ -33,13 +33,7 @@ def secured(tmp_path, start_broker):
         passwd.write(f"operator:{hash_password('op-pw')}\n")
     with (tmp_path / "files" / "acl").open("a") as acl:
         acl.write("\nuser operator\ntopic write village/+/+/command/#\n")
-    broker = start_broker(
-        extra_global=[
-            "allow_anonymous false",
-            f"password_file {tmp_path / 'files' / 'passwd'}",
-            f"acl_file {tmp_path / 'files' / 'acl'}",
-        ]
-    )
+    broker = start_broker(config=tmp_path / "files" / "mosquitto.conf")
     return broker, passwords
 
 
@@ -51,9 +45,25 @@ def ingest(secured, start_service):
     )
 
 
-def device(secured, name, password=None):
+def device(secured, name, password=None, client_id=None, will=None):
     broker, passwords = secured
-    return Device(broker.port, name, username=name, password=password or passwords[name])
+    password = password or passwords[name]
+    return Device(broker.port, client_id or name, username=name, password=password, will=will)
+
+
+def status_watcher(secured):
+    """The ingest user's view of every device's status topic, Last Wills included."""
+    broker, _ = secured
+    watcher = Device(broker.port, "watcher", **INGEST)
+    subscribed = threading.Event()
+    watcher.client.on_subscribe = lambda *_: subscribed.set()
+    watcher.client.subscribe("village/+/+/status", qos=1)
+    assert subscribed.wait(5)
+    return watcher
+
+
+def offline_will(name):
+    return f"village/xiashan/{name}/status", json.dumps({"online": False})
 
 
 def reading(value):
@@ -113,3 +123,48 @@ def test_the_ingest_user_may_not_publish_readings(secured):
     result = ingest_client.publish("village/xiashan/gauge-1/telemetry", reading(2.0))
     assert result == "Not authorized"
     ingest_client.close()
+
+
+def test_a_device_using_another_devices_client_id_does_not_knock_it_offline(secured):
+    watcher = status_watcher(secured)
+    gauge_2 = device(secured, "gauge-2", will=offline_will("gauge-2"))
+    impostor = device(secured, "gauge-1", client_id="gauge-2")
+    assert impostor.refused is None
+    online = json.dumps({"online": True})
+    assert gauge_2.publish("village/xiashan/gauge-2/status", online) == "Success"
+    wait_until(lambda: watcher.payloads, what="gauge-2's status")
+    # Had the impostor taken gauge-2's session, gauge-2's Will would have come first.
+    assert watcher.payloads == [("village/xiashan/gauge-2/status", online)]
+    assert gauge_2.disconnects == []
+    for client in (impostor, gauge_2, watcher):
+        client.close()
+
+
+def test_a_client_id_stands_for_the_user_who_logged_in(secured):
+    """The broker names each session after its user: a second login as gauge-1, whatever
+    client id it sends, replaces gauge-1's own session and nobody else's."""
+    watcher = status_watcher(secured)
+    gauge_1 = device(secured, "gauge-1", will=offline_will("gauge-1"))
+    gauge_2 = device(secured, "gauge-2", will=offline_will("gauge-2"))
+    second = device(secured, "gauge-1", client_id="gauge-2")
+    wait_until(lambda: watcher.payloads, what="gauge-1's Will")
+    assert watcher.payloads == [offline_will("gauge-1")]
+    assert second.publish("village/xiashan/gauge-1/status", "{}") == "Success"
+    assert gauge_2.disconnects == []
+    for client in (second, gauge_2, gauge_1, watcher):
+        client.close()
+
+
+def test_ingest_keeps_its_queued_readings_under_its_user_name(secured, start_service):
+    """Sessions are keyed by user name, so ingest's mqtt.client_id no longer names its session:
+    readings queued while it was away reach it however it calls itself."""
+    broker, _ = secured
+    url = f"mqtt://127.0.0.1:{broker.port}"
+    strict = {"registration": "strict"}
+    first = start_service(url, mqtt=INGEST | {"client_id": "ingest-a"}, ingest=strict)
+    first.stop()
+    gauge = device(secured, "gauge-1")
+    assert gauge.publish("village/xiashan/gauge-1/telemetry", reading(4.2)) == "Success"
+    again = start_service(url, mqtt=INGEST | {"client_id": "ingest-b"}, ingest=strict)
+    wait_until(lambda: again.series.latest("gauge-1"), what="the reading queued meanwhile")
+    gauge.close()

@@ -1,6 +1,8 @@
-"""Device credentials: issued once, kept as hashes, turned into the broker's passwd and ACL."""
+"""Device credentials: issued once, kept as hashes, turned into the broker's passwd, ACL and
+config."""
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -94,6 +96,23 @@ def test_the_password_file_holds_hashes_readable_only_by_its_owner(tmp_path):
     users = dict(line.split(":", 1) for line in passwd.read_text().splitlines())
     assert verify_password(password, users["gauge-1"]) and verify_password("pw", users["ingest"])
     assert passwd.stat().st_mode & 0o077 == 0
+
+
+def test_the_broker_config_refuses_anonymous_clients_and_names_sessions_by_user(
+    tmp_path, monkeypatch
+):
+    register(tmp_path, ("gauge-1", "xiashan"))
+    monkeypatch.chdir(tmp_path)
+    write_broker_files(settings_for(tmp_path, username="ingest", password="pw"), Path("b"))
+    lines = (tmp_path / "b" / "mosquitto.conf").read_text().splitlines()
+    assert "allow_anonymous true" not in lines and "allow_anonymous false" in lines
+    # Absolute, so the broker finds them wherever it is started from.
+    assert f"password_file {tmp_path / 'b' / 'passwd'}" in lines
+    assert f"acl_file {tmp_path / 'b' / 'acl'}" in lines
+    # A listener option: it must follow the listener, or Mosquitto opens a default one for it.
+    listener = next(i for i, line in enumerate(lines) if line.startswith("listener "))
+    assert lines[listener + 1] == "use_username_as_clientid true"
+    assert lines.count("use_username_as_clientid true") == 1
 
 
 def test_broker_files_need_a_user_for_ingest(tmp_path):

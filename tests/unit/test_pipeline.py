@@ -8,6 +8,7 @@ from village_brain.core.catalog import default_catalog
 from village_brain.ingest.codecs import default_registry
 from village_brain.ingest.pipeline import DeviceDirectory, InboundMessage, Limits, Pipeline
 from village_brain.ingest.validate import TimeWindow
+from village_brain.store.registry import BatchRecord, RegistryStore
 
 NOW = 1_764_403_200_000
 TOPIC = "village/xiashan/gauge-1/telemetry"
@@ -131,3 +132,64 @@ def test_too_many_readings_keeps_the_first_ones():
     outcome = small.process(message({"batch": batch}))
     assert len(outcome.readings) == 10
     assert [r.reason for r in outcome.rejections] == ["too_many_readings"]
+
+
+class ExplodingCodec:
+    """A codec with a bug: the kind of failure no rule of the pipeline foresees."""
+
+    name = "exploding"
+    content_types = ("application/x-exploding",)
+
+    def sniffs(self, payload: bytes) -> bool:
+        return False
+
+    def decode(self, payload: bytes, received_ms: int):
+        raise ZeroDivisionError("division by zero")
+
+
+def test_a_failure_no_rule_foresaw_refuses_that_message_as_internal_error():
+    catalog = default_catalog()
+    codecs = default_registry(catalog)
+    codecs.register(ExplodingCodec())
+    broken = Pipeline(
+        catalog,
+        codecs,
+        DeviceDirectory({"gauge-1": "xiashan"}, auto_register=True),
+        Limits(65_536, 1000, TimeWindow(300_000, 7 * 86_400_000)),
+    )
+    msg = InboundMessage(TOPIC, b'{"values": {"rssi": -70}}', NOW, "application/x-exploding")
+    outcome = broken.process(msg)
+    assert outcome.readings == []
+    [rejection] = outcome.rejections
+    assert rejection.reason == "internal_error"
+    assert "ZeroDivisionError: division by zero" in rejection.detail
+    assert (rejection.device, rejection.excerpt) == ("gauge-1", '{"values": {"rssi": -70}}')
+
+
+def test_a_sensor_name_that_utf8_cannot_encode_is_made_storable_in_the_rejection(tmp_path):
+    # JSON may escape a lone surrogate, which the standard library decodes and UTF-8 refuses.
+    outcome = pipeline().process(message(b'{"values": {"\\ud800x": {"u": 1}}}'))
+    registry = RegistryStore(tmp_path / "registry.sqlite3")
+    registry.commit(BatchRecord(rejections=outcome.rejections))
+    [stored] = registry.rejections()
+    assert stored.reason == "wrong_type" and stored.sensor == "\\ud800x"
+
+
+def test_event_data_nested_too_deep_is_refused_before_it_reaches_the_store():
+    payload = b'{"type": "door_opened", "data": {"a": ' + b"[" * 300 + b"]" * 300 + b"}}"
+    outcome = pipeline().process(message(payload, "village/xiashan/gauge-1/event"))
+    assert outcome.event is None
+    assert [r.reason for r in outcome.rejections] == ["too_deep"]
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({"type": "door_opened", "data": {"n": [1, {"big": 2**64}]}}, "bad_payload"),
+        ({"type": "door_opened", "ts": 10**400}, "bad_timestamp"),
+        ({"type": "door_opened", "ts": "1" * 400}, "bad_timestamp"),
+    ],
+)
+def test_event_numbers_too_large_to_store_refuse_the_event(event, reason):
+    outcome = pipeline().process(message(event, "village/xiashan/gauge-1/event"))
+    assert outcome.event is None and [r.reason for r in outcome.rejections] == [reason]

@@ -4,7 +4,7 @@ import pytest
 
 from village_brain.core.devices import Device, Presence
 from village_brain.core.records import Rejection
-from village_brain.store.registry import BatchRecord, Event, RegistryStore
+from village_brain.store.registry import BatchRecord, Event, RegistryStore, StoredEvent
 
 
 @pytest.fixture
@@ -78,4 +78,6 @@ def test_a_redelivered_event_is_stored_once(registry):
     event = Event("xiashan", "g1", 1000, "button_pressed", {"button": 1})
     registry.commit(BatchRecord(events=[event]))
     registry.commit(BatchRecord(events=[event]))
-    assert registry.events("g1") == [event]
+    assert registry.events("g1") == [
+        StoredEvent("xiashan", "g1", 1000, "button_pressed", '{"button": 1}')
+    ]

@@ -13,6 +13,8 @@ from village_brain.ingest.writer import BatchWriter
 from village_brain.store.registry import RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
+from support.waiting import wait_until
+
 
 class FlakySeriesStore(SqliteSeriesStore):
     """A real store that fails its first writes, as a disk or server outage would."""
@@ -28,7 +30,25 @@ class FlakySeriesStore(SqliteSeriesStore):
         return super().write(readings)
 
 
-def make_writer(tmp_path, failures: int = 0):
+class PickyRegistry(RegistryStore):
+    """A real registry that cannot write one kind of event, as a store refuses data it cannot
+    represent; and, while `failures` lasts, fails as a store does when it is down."""
+
+    def __init__(self, path, failures: int = 0, error: type[Exception] = OSError) -> None:
+        super().__init__(path)
+        self.failures = failures
+        self.error = error
+
+    def commit(self, batch):
+        if self.failures:
+            self.failures -= 1
+            raise self.error("registry unavailable")
+        if any(e.type == "unwritable" for e in batch.events):
+            raise ValueError("cannot represent this event")
+        super().commit(batch)
+
+
+def make_writer(tmp_path, failures: int = 0, registry: RegistryStore | None = None):
     catalog = default_catalog()
     pipeline = Pipeline(
         catalog,
@@ -37,7 +57,7 @@ def make_writer(tmp_path, failures: int = 0):
         Limits(65_536, 1000, TimeWindow(300_000, 7 * 86_400_000)),
     )
     series = FlakySeriesStore(tmp_path / "s.sqlite3", failures)
-    registry = RegistryStore(tmp_path / "r.sqlite3")
+    registry = registry or RegistryStore(tmp_path / "r.sqlite3")
     acks: list[tuple[int, int]] = []
     writer = BatchWriter(
         pipeline,
@@ -51,10 +71,22 @@ def make_writer(tmp_path, failures: int = 0):
     return writer, series, acks
 
 
+NOW = 1_764_403_200_000
+
+
 def reading_message(mid: int) -> InboundMessage:
-    now = 1_764_403_200_000
-    payload = json.dumps({"ts": now - mid, "values": {"water_level": mid / 100}}).encode()
-    return InboundMessage("village/xiashan/g1/telemetry", payload, now, mid=mid, qos=1)
+    payload = json.dumps({"ts": NOW - mid, "values": {"water_level": mid / 100}}).encode()
+    return InboundMessage("village/xiashan/g1/telemetry", payload, NOW, mid=mid, qos=1)
+
+
+def event_message(mid: int, event_type: str) -> InboundMessage:
+    payload = json.dumps({"type": event_type}).encode()
+    return InboundMessage("village/xiashan/g1/event", payload, NOW, mid=mid, qos=1)
+
+
+def stored_values(series: SqliteSeriesStore) -> list[float]:
+    rows = series.db.reader().execute("SELECT value FROM points ORDER BY ts DESC")
+    return [value for (value,) in rows]
 
 
 def run_until_idle(writer: BatchWriter) -> None:
@@ -103,3 +135,71 @@ def test_listeners_see_each_committed_batch(tmp_path):
     writer.inbox.put(reading_message(7))
     run_until_idle(writer)
     assert seen == [0.07]
+
+
+def test_messages_the_store_cannot_write_are_refused_alone_and_the_rest_are_stored(tmp_path):
+    registry = PickyRegistry(tmp_path / "r.sqlite3")
+    writer, series, acks = make_writer(tmp_path, registry=registry)
+    unwritable = {3, 8}
+    for mid in range(1, 11):
+        writer.inbox.put(
+            event_message(mid, "unwritable") if mid in unwritable else reading_message(mid)
+        )
+    run_until_idle(writer)
+    assert [mid for mid, _ in acks] == list(range(1, 11))
+    assert stored_values(series) == [mid / 100 for mid in range(1, 11) if mid not in unwritable]
+    rejections = registry.rejections()
+    assert [r.reason for r in rejections] == ["internal_error"] * 2
+    assert all("ValueError" in r.detail and r.topic.endswith("/event") for r in rejections)
+    assert writer.stats.rejected == {"internal_error": 2}
+    assert writer.stats.messages == 10
+
+
+def test_an_unexpected_store_error_is_retried_like_an_outage_and_loses_nothing(tmp_path):
+    # Fails the batch, the first message alone, and the rejection meant to replace it: a
+    # store that cannot take even a rejection is down, whatever it raises.
+    registry = PickyRegistry(tmp_path / "r.sqlite3", failures=3, error=RuntimeError)
+    writer, series, acks = make_writer(tmp_path, registry=registry)
+    writer.inbox.put(reading_message(1))
+    writer.inbox.put(reading_message(2))
+    stop = threading.Event()
+    thread = threading.Thread(target=writer.run, args=(stop,))
+    thread.start()
+    try:
+        wait_until(lambda: len(acks) == 2, what="both messages acknowledged")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert registry.failures == 0
+    assert sorted(stored_values(series)) == [0.01, 0.02]
+    assert registry.rejections() == []
+
+
+def test_an_exception_escaping_the_loop_restarts_the_writer_without_losing_a_message(tmp_path):
+    writer, series, acks = make_writer(tmp_path)
+    record_ack = writer.ack
+    failed = []
+
+    def ack_failing_once(mid: int, qos: int, generation: int) -> None:
+        if not failed:
+            failed.append(mid)
+            raise RuntimeError("the connection's ack went wrong")
+        record_ack(mid, qos, generation)
+
+    writer.ack = ack_failing_once
+    writer.inbox.put(reading_message(1))
+    writer.inbox.put(reading_message(2))
+    stop = threading.Event()
+    thread = threading.Thread(target=writer.run, args=(stop,))
+    thread.start()
+    try:
+        wait_until(lambda: len(acks) == 2, what="the held messages after the restart")
+        writer.inbox.put(reading_message(3))
+        wait_until(lambda: len(acks) == 3, what="a message after the restart")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert failed == [1] and [mid for mid, _ in acks] == [1, 2, 3]
+    assert writer.stats.writer_restarts == 1
+    assert writer.waiting() == 0
+    assert sorted(stored_values(series)) == [0.01, 0.02, 0.03]

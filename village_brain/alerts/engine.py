@@ -67,6 +67,8 @@ class AlertEngine:
         self.dispatcher = Dispatcher(self.store, self._webhooks.get, _policy(settings), clock)
         self._seed_presence()
         self._open = {(a.rule_id, a.device, a.subject): a for a in self.store.open_alerts()}
+        self._unrecorded: dict[Key, list[Change]] = {}
+        self._refused: set[Key] = set()
         self._restore()
         self._stop = threading.Event()
         self._timer = threading.Thread(target=self._run_timer, name="alert-timer", daemon=True)
@@ -103,6 +105,7 @@ class AlertEngine:
         now = self.clock() if now is None else now
         with self._lock:
             self._apply(self.evaluator.tick(now))
+            self._close_orphans(now)
             self._remind(now)
 
     def _run_timer(self) -> None:
@@ -116,19 +119,39 @@ class AlertEngine:
             except Exception:
                 log.exception("alert timer failed")
 
-    def _apply(self, changes: list[Change]) -> None:
-        for change in changes:
-            try:
-                if change.action == "fire":
-                    self._fire(change)
-                else:
-                    self._resolve(change.key, change.at_ms, change.value, change.reason)
-            except Exception:
-                log.exception("could not record alert change %s %s", change.action, change.key)
+    # --- recording changes ---------------------------------------------------------------
+    #
+    # Memory follows the database: a change is written first and only then applied to
+    # `_open`, so a failed write (a full disk) leaves memory as it was. The evaluator has
+    # already moved on, so the change waits in `_unrecorded` and is tried again before the
+    # next evaluation, in order behind any earlier change of the same key.
 
-    def _fire(self, change: Change) -> None:
+    def _apply(self, changes: list[Change]) -> None:
+        self._retry_unrecorded()
+        for change in changes:
+            queued = self._unrecorded.get(change.key)
+            if queued is not None:
+                self._unrecorded[change.key] = _queue_behind(queued, change)
+            elif not self._record(change):
+                self._unrecorded[change.key] = [change]
+
+    def _retry_unrecorded(self) -> None:
+        for key, queued in list(self._unrecorded.items()):
+            while queued and (
+                queued[0].rule.id not in self.evaluator.rules or self._record(queued[0])
+            ):
+                queued.pop(0)
+            if not queued:
+                del self._unrecorded[key]
+
+    def _record(self, change: Change) -> bool:
+        if change.action == "fire":
+            return self._fire(change)
+        return self._resolve(change.key, change.at_ms, change.value, change.reason)
+
+    def _fire(self, change: Change) -> bool:
         if change.key in self._open:
-            return
+            return True
         rule = change.rule
         new = NewAlert(
             rule.id,
@@ -142,16 +165,27 @@ class AlertEngine:
             change.at_ms,
             change.value,
         )
-        alert = self.store.fire(new, self._outgoing)
+        alert = self._write(change.key, "firing", lambda: self.store.fire(new, self._outgoing))
+        if alert is None:
+            return False
         self._open[change.key] = alert
         self._announce("fired", alert)
+        return True
 
-    def _resolve(self, key: Key, at_ms: int, value: float | None, reason: str) -> None:
-        alert = self._open.pop(key, None)
-        if alert is not None:
-            self._announce(
-                "resolved", self.store.resolve(alert.id, at_ms, value, reason, self._outgoing)
-            )
+    def _resolve(self, key: Key, at_ms: int, value: float | None, reason: str) -> bool:
+        alert = self._open.get(key)
+        if alert is None:
+            return True
+        resolved = self._write(
+            key,
+            "resolution",
+            lambda: self.store.resolve(alert.id, at_ms, value, reason, self._outgoing),
+        )
+        if resolved is None:
+            return False
+        del self._open[key]
+        self._announce("resolved", resolved)
+        return True
 
     def _remind(self, now: int) -> None:
         for key, alert in list(self._open.items()):
@@ -162,8 +196,28 @@ class AlertEngine:
                 rule.repeat_every if rule and rule.repeat_every else self.settings.repeat_every
             )
             if now - (alert.notified_ms or alert.started_ms) >= every:
-                self._open[key] = self.store.remind(alert.id, now, self._outgoing)
-                self.dispatcher.wake()
+                # Unwritten, the reminder is simply due again at the next tick.
+                reminded = self._write(
+                    key, "reminder", lambda a=alert: self.store.remind(a.id, now, self._outgoing)
+                )
+                if reminded is not None:
+                    self._open[key] = reminded
+                    self.dispatcher.wake()
+
+    def _write(self, key: Key, what: str, write: Callable[[], Alert]) -> Alert | None:
+        """`write()`, or None when the database refused it (logged once per key until a write
+        of that key succeeds again)."""
+        try:
+            alert = write()
+        except Exception:
+            if key not in self._refused:
+                log.exception("could not record the %s of alert %s; will try again", what, key)
+                self._refused.add(key)
+            return None
+        if key in self._refused:
+            self._refused.discard(key)
+            log.info("recorded the %s of alert %s after the database refused it", what, key)
+        return alert
 
     def acknowledge(self, alert_id: int, by: str, comment: str) -> Alert:
         """Raises KeyError when there is no such alert, AlertConflict unless it is firing."""
@@ -232,18 +286,20 @@ class AlertEngine:
             return gone
 
     def _reload(self) -> None:
-        now = self.clock()
-        for key in self.evaluator.set_rules(self.rules()):
-            self._resolve(key, now, None, "the rule was removed or disabled")
+        self.evaluator.set_rules(self.rules())
         self._restore()
 
     def _restore(self) -> None:
         live = self.evaluator.firing()
         keys = [(k, a.village) for k, a in self._open.items() if k not in live]
         self.evaluator.restore(keys, self.clock())
-        # Alerts whose rule no longer exists cannot clear by themselves: close them now.
+        self._close_orphans(self.clock())
+
+    def _close_orphans(self, now: int) -> None:
+        """Alerts whose rule no longer exists cannot clear by themselves: close them now (and,
+        when the database refuses, at the next tick)."""
         for key in [k for k in self._open if k[0] not in self.evaluator.rules]:
-            self._resolve(key, self.clock(), None, "the rule was removed or disabled")
+            self._resolve(key, now, None, "the rule was removed or disabled")
 
     # --- webhooks ------------------------------------------------------------------------
 
@@ -290,6 +346,17 @@ class AlertEngine:
             if seen is not None:
                 self.evaluator.note_sensors(device.id, device.sensors)
                 self.evaluator.seen(device.id, device.village, seen)
+
+
+def _queue_behind(queued: list[Change], change: Change) -> list[Change]:
+    """Changes of one key waiting to be written, with `change` after them. At most two wait:
+    a fire and resolve (or resolve and fire) that both happened; a later flap back to the
+    first one's state cancels out, so a long outage cannot pile them up."""
+    if queued[-1].action == change.action:
+        return queued
+    if len(queued) >= 2:
+        return queued[:1]
+    return [*queued, change]
 
 
 def _policy(settings: AlertSettings) -> RetryPolicy:

@@ -9,7 +9,7 @@ import msgspec
 AlertState = Literal["firing", "acknowledged", "resolved"]
 EntryKind = Literal["fired", "acknowledged", "resolved", "reminded"]
 WebhookKind = Literal["standard", "dingtalk", "wecom", "feishu"]
-DeliveryState = Literal["pending", "delivered", "failed"]
+DeliveryState = Literal["pending", "sending", "delivered", "failed"]
 EVENT_TYPES: tuple[str, ...] = ("alert.firing", "alert.acknowledged", "alert.resolved")
 
 

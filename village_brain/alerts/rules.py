@@ -6,6 +6,7 @@ through `parse_rule`, so a rule means the same wherever it was written.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from functools import cache
 from importlib import resources
@@ -18,6 +19,17 @@ from village_brain.core.catalog import Catalog
 from village_brain.core.ids import id_problem
 from village_brain.core.timefmt import parse_duration_ms
 
+# No rule needs to wait or look back longer than this; beyond it a duration is a typo.
+MAX_DURATION_MS = 366 * 86_400_000
+# Duration fields: the attribute, and its name in rules.
+DURATIONS = (
+    ("for_", "for"),
+    ("within", "within"),
+    ("silent_for", "silent_for"),
+    ("clear_after", "clear_after"),
+    ("repeat_every", "repeat_every"),
+)
+NUMBERS = ("above", "below", "clear_below", "clear_above", "rise", "fall")
 Severity = Literal["critical", "major", "minor", "warning", "info"]
 Kind = Literal["threshold", "rate", "no_data", "boolean", "event"]
 SEVERITIES: tuple[str, ...] = ("critical", "major", "minor", "warning", "info")
@@ -73,25 +85,38 @@ class RuleError(ValueError):
 
 
 def parse_rule(raw: dict[str, Any], catalog: Catalog) -> Rule:
-    where = f"rule {raw.get('id', '(no id)')!r}"
+    where = f"rule {str(raw.get('id', '(no id)'))[:64]!r}"
     try:
         rule = msgspec.convert(raw, Rule)
     except msgspec.ValidationError as exc:
         raise RuleError(f"{where}: {exc}") from None
-    problem = id_problem("rule", rule.id) or _problem(rule, catalog)
+    problem = _id_problem("rule", rule.id) or _problem(rule, catalog)
     if problem:
         raise RuleError(f"{where}: {problem}")
     return rule
 
 
+def _id_problem(kind: str, text: str) -> str | None:
+    problem = id_problem(kind, text)
+    # The id pattern ends in `$`, which also matches before a final line break.
+    if problem is None and text.endswith("\n"):
+        return f"{kind} id {text!r} ends with a line break"
+    return problem
+
+
 def _problem(rule: Rule, catalog: Catalog) -> str | None:
-    for name in ("for_", "within", "silent_for", "clear_after", "repeat_every"):
+    for name in NUMBERS:
+        value = getattr(rule, name)
+        if value is not None and not math.isfinite(value):
+            return f"{name} must be a finite number, not {value}"
+    for name, field in DURATIONS:
         text = getattr(rule, name)
-        if text is not None:
-            try:
-                parse_duration_ms(text)
-            except ValueError as exc:
-                return str(exc)
+        problem = None if text is None else _duration_problem(field, text)
+        if problem:
+            return problem
+    for kind, text in (("village", rule.village), ("device", rule.device)):
+        if text is not None and (problem := _id_problem(kind, text)):
+            return problem
     if rule.sensor is not None and catalog.get(rule.sensor) is None:
         return f"sensor type {rule.sensor!r} is not in the catalog"
     if rule.while_on is not None and catalog.get(rule.while_on) is None:
@@ -99,6 +124,18 @@ def _problem(rule: Rule, catalog: Catalog) -> str | None:
     if rule.during is not None and not _window_ok(rule.during):
         return f"during {rule.during!r} must be night, day or local hours such as 22:00-05:00"
     return _KIND_CHECKS[rule.kind](rule)
+
+
+def _duration_problem(field: str, text: str) -> str | None:
+    try:
+        ms = parse_duration_ms(text)
+    except ValueError as exc:
+        return f"{field}: {exc}"
+    except OverflowError:
+        ms = MAX_DURATION_MS + 1
+    if ms > MAX_DURATION_MS:
+        return f"{field} {text[:40]!r} is too long: at most 366d"
+    return None
 
 
 def _window_ok(text: str) -> bool:
@@ -160,7 +197,7 @@ def _check_no_data(rule: Rule) -> str | None:
 def _check_event(rule: Rule) -> str | None:
     if rule.event is None:
         return "an event rule needs event (the event type, such as smoke_alarm)"
-    return id_problem("event type", rule.event)
+    return _id_problem("event type", rule.event)
 
 
 _KIND_CHECKS = {
@@ -178,7 +215,13 @@ def parse_rules_text(text: str, source: str, catalog: Catalog) -> list[Rule]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: {exc}") from None
-    rules = [parse_rule(entry, catalog) for entry in raw.get("rule", [])]
+    entries = raw.get("rule", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise RuleError(f"{source}: write each rule as a [[rule]] table")
+    try:
+        rules = [parse_rule(entry, catalog) for entry in entries]
+    except RuleError as exc:
+        raise RuleError(f"{source}: {exc}") from None
     if raw.get("include_defaults"):
         own = {r.id for r in rules}
         rules = [r for r in default_rules(catalog) if r.id not in own] + rules
@@ -203,6 +246,6 @@ def load_rules(path: Path | None, catalog: Catalog) -> list[Rule]:
         return default_rules(catalog)
     try:
         text = path.read_text("utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"rules file {path}: {exc}") from None
     return parse_rules_text(text, f"rules file {path}", catalog)

@@ -8,26 +8,33 @@ import httpx
 
 from village_brain.alerts.chat import FORMATTERS, refusal
 from village_brain.alerts.records import AttemptResult, Delivery, Webhook
+from village_brain.alerts.redact import hide_keys
 from village_brain.alerts.signing import standard_signature
-from village_brain.alerts.targets import TargetRefused, check_target
+from village_brain.alerts.targets import TargetRefused, check_url
 
 ERROR_CHARS = 300
 
 
 def attempt(
-    client: httpx.Client, webhook: Webhook, delivery: Delivery, now_ms: int, allow_private: bool
+    client: httpx.Client, webhook: Webhook, delivery: Delivery, now_ms: int
 ) -> AttemptResult:
+    """One try. `client` is a transport.delivery_client, which checks where it connects."""
     try:
-        check_target(webhook.url, allow_private)
+        check_url(webhook.url)
         if webhook.kind == "standard":
             return _standard(client, webhook, delivery, now_ms)
         return _robot(client, webhook, delivery, now_ms)
     except TargetRefused as exc:
-        return AttemptResult(False, error=str(exc))
+        return _failed(None, str(exc))
     except httpx.TimeoutException:
-        return AttemptResult(False, error="the receiver did not answer in time")
-    except httpx.HTTPError as exc:
-        return AttemptResult(False, error=f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
+        return _failed(None, "the receiver did not answer in time")
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        return _failed(None, f"{type(exc).__name__}: {exc}")
+
+
+def _failed(status: int | None, error: str) -> AttemptResult:
+    # Stored and shown in the API: never with the keys a robot's URL carries.
+    return AttemptResult(False, status, hide_keys(error)[:ERROR_CHARS])
 
 
 def _standard(
@@ -44,7 +51,7 @@ def _standard(
     response = client.post(webhook.url, content=body, headers=headers)
     if response.is_success:
         return AttemptResult(True, response.status_code)
-    return AttemptResult(False, response.status_code, _http_error(response))
+    return _failed(response.status_code, _http_error(response))
 
 
 def _robot(
@@ -55,12 +62,14 @@ def _robot(
     )
     response = client.post(url, json=message)
     if not response.is_success:
-        return AttemptResult(False, response.status_code, _http_error(response))
+        return _failed(response.status_code, _http_error(response))
     try:
         problem = refusal(response.json())
     except ValueError:
         problem = "the robot did not answer with JSON"
-    return AttemptResult(problem is None, response.status_code, problem)
+    if problem is not None:
+        return _failed(response.status_code, problem)
+    return AttemptResult(True, response.status_code)
 
 
 def _http_error(response: httpx.Response) -> str:

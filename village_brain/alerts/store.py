@@ -85,7 +85,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_status INTEGER,
     last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_ms);
+DROP INDEX IF EXISTS outbox_due;
+CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (state, webhook_id, next_attempt_ms, id);
 """
 
 _ALERT_COLUMNS = ", ".join(Alert.__struct_fields__)
@@ -287,31 +288,74 @@ class AlertStore:
             return gone > 0
 
     # --- outbox --------------------------------------------------------------------------
+    #
+    # Each webhook has its own queue: the head of a webhook's queue is its pending row due
+    # first, and only a webhook with no row in 'sending' (being attempted) offers its head.
+    # The heads are found by walking the webhook ids in the outbox_queue index, one look-up
+    # per webhook, so a dead receiver's backlog of thousands of rows costs nothing here and
+    # never stands in front of another webhook's messages.
 
-    def due(self, now_ms: int, limit: int = 100) -> list[Delivery]:
-        rows = self.db.reader().execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM outbox WHERE state = 'pending' "
-            "AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?",
-            (now_ms, limit),
+    _HEADS = """
+        WITH RECURSIVE hooks (webhook_id) AS (
+            SELECT min(webhook_id) FROM outbox WHERE state = 'pending'
+            UNION ALL
+            SELECT (SELECT min(webhook_id) FROM outbox
+                    WHERE state = 'pending' AND webhook_id > hooks.webhook_id)
+            FROM hooks WHERE hooks.webhook_id IS NOT NULL
+        ),
+        heads (id) AS (
+            SELECT (SELECT id FROM outbox
+                    WHERE state = 'pending' AND webhook_id = hooks.webhook_id
+                    ORDER BY next_attempt_ms, id LIMIT 1)
+            FROM hooks
+            WHERE hooks.webhook_id IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM outbox
+                WHERE state = 'sending' AND webhook_id = hooks.webhook_id)
         )
-        return [Delivery(*row) for row in rows]
+    """
+
+    def claim_due(self, now_ms: int, limit: int) -> list[Delivery]:
+        """Take up to `limit` due rows, at most one per webhook and none of a webhook that has
+        one in flight, earliest due first, and mark them 'sending'. A row is attempted only
+        by whoever claimed it; `record_attempt` hands it back."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                f"{self._HEADS} SELECT {_DELIVERY_COLUMNS} FROM outbox JOIN heads USING (id) "
+                "WHERE next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?",
+                (now_ms, limit),
+            ).fetchall()
+            deliveries = [msgspec.structs.replace(Delivery(*row), state="sending") for row in rows]
+            conn.executemany(
+                "UPDATE outbox SET state = 'sending' WHERE id = ?", [(d.id,) for d in deliveries]
+            )
+        return deliveries
 
     def next_due_ms(self) -> int | None:
+        """When the earliest head of a webhook with nothing in flight is due."""
         row = self.db.reader().execute(
-            "SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending'"
+            f"{self._HEADS} SELECT min(next_attempt_ms) FROM outbox JOIN heads USING (id)"
         )
         return row.fetchone()[0]
+
+    def release_claims(self) -> int:
+        """Put rows left 'sending' by a stopped process back in their queues. Whether their
+        attempt reached the receiver is unknown, so they are sent again: at least once."""
+        with self.db.transaction() as conn:
+            return conn.execute(
+                "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+            ).rowcount
 
     def record_attempt(
         self, delivery_id: int, result: AttemptResult, at_ms: int, retry_at_ms: int | None
     ) -> None:
-        """Note one attempt: delivered, retry at `retry_at_ms`, or (None) given up."""
+        """Note one attempt of a claimed row: delivered, retry at `retry_at_ms`, or (None)
+        given up."""
         state = "delivered" if result.ok else ("pending" if retry_at_ms is not None else "failed")
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE outbox SET state = ?, attempts = attempts + 1, last_attempt_ms = ?, "
                 "next_attempt_ms = ?, delivered_ms = ?, last_status = ?, last_error = ? "
-                "WHERE id = ?",
+                "WHERE id = ? AND state = 'sending'",
                 (
                     state,
                     at_ms,

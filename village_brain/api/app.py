@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import Depends, FastAPI, Response
 
 from village_brain import __version__
 from village_brain.api import (
@@ -20,6 +17,7 @@ from village_brain.api import (
 )
 from village_brain.api.auth import caller
 from village_brain.api.context import ApiContext
+from village_brain.api.errors import install_error_handlers
 from village_brain.api.schemas import Health
 from village_brain.auth.gate import Principal
 from village_brain.core.config import DashboardSettings
@@ -39,37 +37,30 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_webhooks.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_users.router)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    install_error_handlers(app)
 
-    @app.get("/healthz", response_model=Health, response_model_exclude_none=True, tags=["health"])
-    def healthz(who: Annotated[Principal | None, Depends(caller)]) -> Health:
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        response_model_exclude_none=True,
+        tags=["health"],
+        responses={503: {"model": Health, "description": "Ingest is stalled."}},
+    )
+    def healthz(who: Annotated[Principal | None, Depends(caller)], response: Response) -> Health:
+        snap = ctx.stats()
+        status = "stalled" if snap.stalled else "ok"
+        if snap.stalled:
+            response.status_code = 503
         if who is None:
             # Open to probes, but how ingest is doing is for those who may read.
-            return Health(status="ok")
-        snap = ctx.stats()
+            return Health(status=status)
         return Health(
-            status="ok",
+            status=status,
             broker_connected=snap.broker_connected,
             pending_messages=snap.pending_messages,
+            writer_restarts=snap.writer_restarts,
         )
 
     # Last, so the API routes above are matched before the dashboard's pages.
     mount_dashboard(app, ctx, dashboard or DashboardSettings())
     return app
-
-
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse(
-        {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
-    )
-
-
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    parts = []
-    for error in exc.errors():
-        where = " ".join(str(p) for p in error["loc"])
-        parts.append(f"{where}: {error['msg']}")
-    return JSONResponse({"error": "; ".join(parts)}, status_code=422)

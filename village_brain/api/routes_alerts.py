@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from village_brain.alerts.engine import AlertEngine
@@ -17,6 +17,9 @@ from village_brain.core.timefmt import format_ms
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[VIEWER])
 Ctx = Annotated[ApiContext, Depends(context)]
+# SQLite row ids are 64-bit: a larger number names no alert, and cannot even be looked up.
+MAX_ROW_ID = 2**63 - 1
+AlertId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The alert's id.")]
 StateFilter = Literal["active", "firing", "acknowledged", "resolved"]
 SeverityFilter = Literal["critical", "major", "minor", "warning", "info"]
 
@@ -56,7 +59,7 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", summary="One alert")
-def get_alert(ctx: Ctx, alert_id: int) -> dict[str, Any]:
+def get_alert(ctx: Ctx, alert_id: AlertId) -> dict[str, Any]:
     alerts = engine(ctx)
     return alerts.describe(_find(alerts, alert_id))
 
@@ -64,7 +67,7 @@ def get_alert(ctx: Ctx, alert_id: int) -> dict[str, Any]:
 @router.post(
     "/alerts/{alert_id}/ack", summary="Acknowledge a firing alert", dependencies=[OPERATOR]
 )
-def acknowledge(ctx: Ctx, alert_id: int, ack: AckIn) -> dict[str, Any]:
+def acknowledge(ctx: Ctx, alert_id: AlertId, ack: AckIn) -> dict[str, Any]:
     alerts = engine(ctx)
     try:
         return alerts.describe(alerts.acknowledge(alert_id, ack.by.strip(), ack.comment))
@@ -75,7 +78,7 @@ def acknowledge(ctx: Ctx, alert_id: int, ack: AckIn) -> dict[str, Any]:
 
 
 @router.get("/alerts/{alert_id}/timeline", response_model=list[TimelineOut])
-def timeline(ctx: Ctx, alert_id: int) -> list[TimelineOut]:
+def timeline(ctx: Ctx, alert_id: AlertId) -> list[TimelineOut]:
     alerts = engine(ctx)
     _find(alerts, alert_id)
     return [

@@ -14,7 +14,13 @@ from village_brain.api.auth import (
     check_origin,
     gate,
 )
-from village_brain.auth.gate import LoginRefused, LoginThrottled, Principal, csrf_token
+from village_brain.auth.gate import (
+    LoginBusy,
+    LoginRefused,
+    LoginThrottled,
+    Principal,
+    csrf_token,
+)
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -40,7 +46,7 @@ def login(request: Request, response: Response, body: LoginIn) -> MeOut:
     doors = gate(request)
     try:
         who = doors.login(body.name, body.password, address)
-    except LoginThrottled as exc:
+    except (LoginThrottled, LoginBusy) as exc:
         headers = {"Retry-After": str(exc.retry_after_s)}
         raise HTTPException(429, str(exc), headers=headers) from None
     except LoginRefused:

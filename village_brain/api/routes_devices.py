@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException
 
 from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
-from village_brain.api.queries import step_param, time_range
+from village_brain.api.event_data import shown_data
+from village_brain.api.queries import (
+    DevicePath,
+    EndParam,
+    KindFilter,
+    Limit,
+    SensorPath,
+    StartParam,
+    StepParam,
+    VillageFilter,
+    step_param,
+    time_range,
+)
 from village_brain.api.schemas import (
     BucketOut,
     DeviceLatest,
@@ -27,7 +39,9 @@ Ctx = Annotated[ApiContext, Depends(context)]
 
 
 @router.get("", response_model=list[DeviceOut], summary="All devices with location and presence")
-def list_devices(ctx: Ctx, village: str | None = None, kind: str | None = None) -> list[DeviceOut]:
+def list_devices(
+    ctx: Ctx, village: VillageFilter = None, kind: KindFilter = None
+) -> list[DeviceOut]:
     now = now_ms()
     rows = [
         row
@@ -39,12 +53,12 @@ def list_devices(ctx: Ctx, village: str | None = None, kind: str | None = None) 
 
 
 @router.get("/{device}", response_model=DeviceOut, summary="One device")
-def get_device(ctx: Ctx, device: str) -> DeviceOut:
+def get_device(ctx: Ctx, device: DevicePath) -> DeviceOut:
     return _device_out(ctx, _find(ctx, device), now_ms())
 
 
 @router.get("/{device}/latest", response_model=DeviceLatest, summary="Newest value of each sensor")
-def latest(ctx: Ctx, device: str) -> DeviceLatest:
+def latest(ctx: Ctx, device: DevicePath) -> DeviceLatest:
     _find(ctx, device)
     now = now_ms()
     readings = []
@@ -71,13 +85,11 @@ def latest(ctx: Ctx, device: str) -> DeviceLatest:
 )
 def series(
     ctx: Ctx,
-    device: str,
-    sensor: str,
-    start: Annotated[
-        str | None, Query(description="RFC 3339 or epoch ms; default end − 24 h")
-    ] = None,
-    end: Annotated[str | None, Query(description="RFC 3339 or epoch ms; default now")] = None,
-    step: Annotated[str | None, Query(description="Bucket width such as 1m, 5m, 1h")] = None,
+    device: DevicePath,
+    sensor: SensorPath,
+    start: StartParam = None,
+    end: EndParam = None,
+    step: StepParam = None,
 ) -> SeriesOut:
     _find(ctx, device)
     sensor_type = ctx.catalog.get(sensor)
@@ -104,14 +116,21 @@ _BUCKET_FIELDS = ("start_ms", "min", "max", "mean", "count", "last")
 
 
 @router.get("/{device}/events", response_model=list[EventOut], summary="Recent events")
-def events(
-    ctx: Ctx, device: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[EventOut]:
+def events(ctx: Ctx, device: DevicePath, limit: Limit = 100) -> list[EventOut]:
     _find(ctx, device)
-    return [
-        EventOut(time=format_ms(e.ts_ms), ts_ms=e.ts_ms, type=e.type, data=e.data)
-        for e in ctx.registry.events(device, limit)
-    ]
+    found = []
+    for event in ctx.registry.events(device, limit):
+        data, data_text = shown_data(event.data_json)
+        found.append(
+            EventOut(
+                time=format_ms(event.ts_ms),
+                ts_ms=event.ts_ms,
+                type=event.type,
+                data=data,
+                data_text=data_text,
+            )
+        )
+    return found
 
 
 def _find(ctx: ApiContext, device: str) -> DeviceRow:

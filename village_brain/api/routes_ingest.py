@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
+from village_brain.api.queries import DeviceFilter, Limit, ReasonFilter
 from village_brain.api.schemas import RejectionOut, SensorTypeOut, StatsOut
 from village_brain.core.timefmt import format_ms
 
@@ -40,9 +41,9 @@ def stats(ctx: Ctx) -> StatsOut:
 )
 def rejections(
     ctx: Ctx,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    reason: str | None = None,
-    device: str | None = None,
+    limit: Limit = 100,
+    reason: ReasonFilter = None,
+    device: DeviceFilter = None,
 ) -> list[RejectionOut]:
     return [
         RejectionOut(

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from village_brain.alerts.records import EVENT_TYPES, Delivery, Webhook
+from village_brain.alerts.redact import hide_keys
 from village_brain.alerts.signing import new_secret, valid_secret
 from village_brain.alerts.targets import TargetRefused
 from village_brain.api.auth import ADMIN
 from village_brain.api.auth_redact import shown_url
 from village_brain.api.context import ApiContext, context
-from village_brain.api.routes_alerts import SeverityFilter, engine
+from village_brain.api.routes_alerts import MAX_ROW_ID, SeverityFilter, engine
 from village_brain.core.timefmt import format_ms, now_ms
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"], dependencies=[ADMIN])
@@ -56,7 +57,9 @@ class DeliveryOut(BaseModel):
     alert_id: int
     msg_id: str
     event_type: str
-    state: str = Field(description="pending, delivered or failed (given up).")
+    state: str = Field(
+        description="pending, sending (being attempted), delivered or failed (given up)."
+    )
     attempts: int
     created: str
     next_attempt: str | None
@@ -116,9 +119,9 @@ def delete_webhook(ctx: Ctx, webhook_id: str) -> Response:
 @router.get("/deliveries", response_model=list[DeliveryOut], summary="The outbox, newest first")
 def list_deliveries(
     ctx: Ctx,
-    state: Literal["pending", "delivered", "failed"] | None = None,
+    state: Literal["pending", "sending", "delivered", "failed"] | None = None,
     webhook: str | None = None,
-    alert: int | None = None,
+    alert: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     found = engine(ctx).store.deliveries(state, webhook, alert, limit)
@@ -158,5 +161,6 @@ def _delivery_out(d: Delivery) -> DeliveryOut:
         last_attempt=_time(d.last_attempt_ms),
         delivered=_time(d.delivered_ms),
         last_status=d.last_status,
-        last_error=d.last_error,
+        # Errors are kept without keys; older rows may still hold some.
+        last_error=hide_keys(d.last_error) if d.last_error else None,
     )

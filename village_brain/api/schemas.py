@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -10,9 +12,19 @@ class ErrorBody(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: Literal["ok", "stalled"] = Field(
+        description="stalled (with HTTP 503): messages have waited longer than "
+        "ingest.stall_after and nothing was committed meanwhile."
+    )
     broker_connected: bool | None = Field(None, description="Shown to those who may read.")
-    pending_messages: int | None = Field(None, description="Shown to those who may read.")
+    pending_messages: int | None = Field(
+        None, description="Received and not yet acknowledged; shown to those who may read."
+    )
+    writer_restarts: int | None = Field(
+        None,
+        description="Times the ingest writer failed and was restarted since start; shown to "
+        "those who may read.",
+    )
 
 
 class Location(BaseModel):
@@ -114,3 +126,9 @@ class EventOut(BaseModel):
     ts_ms: int
     type: str
     data: dict[str, object]
+    data_text: str | None = Field(
+        None,
+        description="The stored data as text (cut at 2000 characters) when it cannot be shown "
+        "as an object: nested more than 64 deep, holding NaN or infinity, or not a JSON "
+        "object. data is then {}.",
+    )

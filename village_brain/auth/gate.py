@@ -6,12 +6,13 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from village_brain.auth.accounts import Account, AccountStore
-from village_brain.auth.hashing import digest, password_matches, spend_like_a_check
+from village_brain.auth.hashing import digest, log_tag, password_matches, spend_like_a_check
+from village_brain.auth.login_queue import LoginBusy, LoginQueue
 from village_brain.auth.roles import Role
-from village_brain.auth.throttle import LoginThrottle
+from village_brain.auth.throttle import Attempt, LoginThrottle, LoginThrottled
 from village_brain.core.config import AuthSettings
 from village_brain.core.timefmt import now_ms, parse_duration_ms
 
@@ -33,10 +34,7 @@ class LoginRefused(Exception):
     """Wrong name or password; which of the two is not said."""
 
 
-class LoginThrottled(Exception):
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many failed logins; try again in {retry_after_s} s")
-        self.retry_after_s = retry_after_s
+__all__ = ["Gate", "LoginBusy", "LoginRefused", "LoginThrottled", "Principal", "csrf_token"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,7 @@ class Gate:
     anonymous_role: Role | None = None
     throttle: LoginThrottle | None = None
     wall_ms: Callable[[], int] = now_ms
+    queue: LoginQueue = field(default_factory=LoginQueue)
 
     @classmethod
     def closed(cls) -> Gate:
@@ -89,19 +88,17 @@ class Gate:
         return _principal(account, session) if account else None
 
     def login(self, name: str, password: str, address: str) -> Principal:
-        """A new session for the account, or LoginRefused / LoginThrottled."""
-        wait = self.throttle.wait_s(name, address) if self.throttle else 0
-        if wait:
-            log.warning("login: %r from %s refused, too many failures", name, address)
-            raise LoginThrottled(wait)
-        if not self._password_ok(name, password):
-            if self.throttle:
-                self.throttle.failed(name, address)
-            log.warning("login: wrong name or password for %r from %s", name, address)
-            raise LoginRefused()
+        """A new session for the account, or LoginRefused / LoginThrottled / LoginBusy."""
+        with self.queue.place():
+            attempt = self._let_through(name, address)
+            if not self._password_ok(name, password):
+                log.warning(
+                    "login: wrong name or password for %s from %s", self._shown(name), address
+                )
+                raise LoginRefused()
+        if self.throttle and attempt:
+            self.throttle.succeeded(attempt)
         assert self.accounts is not None
-        if self.throttle:
-            self.throttle.succeeded(name)
         account = self.accounts.account(name)
         assert account is not None
         now = self.wall_ms()
@@ -112,6 +109,22 @@ class Gate:
     def logout(self, session: str) -> None:
         if self.accounts:
             self.accounts.close_session(session)
+
+    def _let_through(self, name: str, address: str) -> Attempt | None:
+        if self.throttle is None:
+            return None
+        try:
+            return self.throttle.attempt(name, address)
+        except LoginThrottled:
+            log.warning("login: %s from %s refused, too many failures", self._shown(name), address)
+            raise
+
+    def _shown(self, name: str) -> str:
+        """The name for the log: people type passwords into the name field, so a name that is
+        no account's appears only as a tag that tells repeated attempts apart."""
+        if self.accounts is not None and self.accounts.account(name) is not None:
+            return repr(name)
+        return f"an unknown name (tag {log_tag(name)})"
 
     def _password_ok(self, name: str, password: str) -> bool:
         stored = self.accounts.password_hash(name) if self.accounts else None

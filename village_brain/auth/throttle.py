@@ -3,6 +3,13 @@
 Once either count reaches its limit, every login for that account or from that address is
 refused, even with the right password, until the oldest counted failure leaves the window:
 otherwise a guesser would learn the password from the one attempt that is not refused.
+
+An attempt is counted as a failure when it is let through, before its password is checked,
+and taken back if the password was right. So however many guesses arrive at once, no more
+than the limit are checked: counted only afterwards, they would all pass the check together.
+
+Names are whatever a visitor types, so the counts kept are bounded: past TRACKED_AT_MOST
+accounts and addresses, the ones whose last failure is oldest are forgotten first.
 """
 
 from __future__ import annotations
@@ -10,11 +17,28 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
-# Keys whose failures have all expired are dropped once this many are tracked.
-_SWEEP_AT = 10_000
+TRACKED_AT_MOST = 10_000
+
+_Key = tuple[str, str]
+
+
+class LoginThrottled(Exception):
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A login let through, counted in advance as a failure of its account and its address."""
+
+    account: _Key
+    address: _Key
+    at: float
 
 
 class LoginThrottle:
@@ -24,35 +48,43 @@ class LoginThrottle:
         per_account: int,
         per_address: int,
         clock: Callable[[], float] = time.monotonic,
+        tracked_at_most: int = TRACKED_AT_MOST,
     ) -> None:
         self.window_s = window_s
         self._limits = {"account": per_account, "address": per_address}
         self._clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._tracked_at_most = tracked_at_most
+        # Least recently failed first, so the stalest counts are the ones forgotten.
+        self._failures: OrderedDict[_Key, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def wait_s(self, account: str, address: str) -> int:
-        """Seconds until a login for this account from this address may be tried; 0: now."""
+    def attempt(self, account: str, address: str) -> Attempt:
+        """Let one login through and count it as failed; LoginThrottled if either count is full."""
+        keys = _keys(account, address)
         now = self._clock()
         with self._lock:
-            waits = [self._wait(key, now) for key in _keys(account, address)]
-        return max(waits)
+            wait = max(self._wait(key, now) for key in keys)
+            if wait:
+                raise LoginThrottled(wait)
+            for key in keys:
+                self._count(key, now)
+        return Attempt(*keys, now)
 
-    def failed(self, account: str, address: str) -> None:
-        now = self._clock()
+    def succeeded(self, attempt: Attempt) -> None:
+        """The account's count starts afresh; the address keeps its earlier failures, or one
+        account of one's own would reset the count for guessing at everyone else's."""
         with self._lock:
-            if len(self._failures) >= _SWEEP_AT:
-                self._sweep(now)
-            for key in _keys(account, address):
-                self._failures.setdefault(key, deque()).append(now)
+            self._failures.pop(attempt.account, None)
+            failures = self._failures.get(attempt.address)
+            if failures is not None and attempt.at in failures:
+                failures.remove(attempt.at)
 
-    def succeeded(self, account: str) -> None:
-        """The account's count starts afresh; the address's does not, or one account of one's own
-        would reset the count for guessing at everyone else's."""
+    def tracked(self) -> int:
+        """How many accounts and addresses have failures counted."""
         with self._lock:
-            self._failures.pop(("account", account.casefold()), None)
+            return len(self._failures)
 
-    def _wait(self, key: tuple[str, str], now: float) -> int:
+    def _wait(self, key: _Key, now: float) -> int:
         failures = self._failures.get(key)
         if not failures:
             return 0
@@ -62,10 +94,24 @@ class LoginThrottle:
             return 0
         return max(1, math.ceil(failures[0] + self.window_s - now))
 
-    def _sweep(self, now: float) -> None:
+    def _count(self, key: _Key, now: float) -> None:
+        failures = self._failures.get(key)
+        if failures is None:
+            self._make_room(now)
+            failures = self._failures[key] = deque(maxlen=self._limits[key[0]])
+        else:
+            self._failures.move_to_end(key)
+        failures.append(now)
+
+    def _make_room(self, now: float) -> None:
         cutoff = now - self.window_s
-        self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > cutoff}
+        while self._failures:
+            key, failures = next(iter(self._failures.items()))
+            expired = not failures or failures[-1] <= cutoff
+            if not expired and len(self._failures) < self._tracked_at_most:
+                return
+            del self._failures[key]
 
 
-def _keys(account: str, address: str) -> tuple[tuple[str, str], tuple[str, str]]:
+def _keys(account: str, address: str) -> tuple[_Key, _Key]:
     return ("account", account.casefold()), ("address", address)

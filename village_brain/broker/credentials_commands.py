@@ -14,6 +14,7 @@ from pathlib import Path
 
 from village_brain.broker.acl import DeviceGrant, render_acl, render_passwd
 from village_brain.broker.credentials import hash_password, new_password
+from village_brain.broker.settings import load_recommended_settings, render_secured_config
 from village_brain.core.catalog import load_catalog
 from village_brain.core.config import ConfigError, Settings
 from village_brain.core.devices import load_devices_file
@@ -39,10 +40,13 @@ def add_commands(commands: argparse._SubParsersAction, settings_from: SettingsFr
     creds.set_defaults(run=lambda args: _credentials(settings_from(args), args.rotate), **defaults)
 
     files = commands.add_parser(
-        "broker-files", help="write Mosquitto's password file and ACL from the registry"
+        "broker-files",
+        help="write Mosquitto's password file, ACL and config with device logins",
     )
     _common(files)
-    files.add_argument("--out", type=Path, required=True, help="directory for passwd and acl")
+    files.add_argument(
+        "--out", type=Path, required=True, help="directory for passwd, acl and mosquitto.conf"
+    )
     files.set_defaults(run=lambda args: _broker_files(settings_from(args), args.out), **defaults)
 
 
@@ -83,7 +87,8 @@ def issue_credentials(settings: Settings, rotate: list[str]) -> list[tuple[str, 
 
 
 def write_broker_files(settings: Settings, out: Path) -> list[str]:
-    """Write `passwd` and `acl` into `out`; returns the devices left without a password."""
+    """Write `passwd`, `acl` and `mosquitto.conf` into `out`; returns the devices left
+    without a password."""
     user, password = settings.mqtt.username, settings.mqtt.password
     if not user or password is None:
         raise ConfigError("set mqtt.username and mqtt.password: ingest needs its own broker user")
@@ -100,6 +105,9 @@ def write_broker_files(settings: Settings, out: Path) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     _write_private(out / "passwd", render_passwd(hashes))
     (out / "acl").write_text(render_acl(user, grants), encoding="utf-8")
+    where = out.resolve()
+    config = render_secured_config(load_recommended_settings(), where / "passwd", where / "acl")
+    (out / "mosquitto.conf").write_text(config, encoding="utf-8")
     return sorted(set(devices) - set(hashes))
 
 
@@ -125,7 +133,12 @@ def _credentials(settings: Settings, rotate: list[str]) -> int:
 
 def _broker_files(settings: Settings, out: Path) -> int:
     missing = write_broker_files(settings, out)
-    print(f"wrote {out / 'passwd'} and {out / 'acl'}", file=sys.stderr)
+    print(f"wrote {out / 'passwd'}, {out / 'acl'} and {out / 'mosquitto.conf'}", file=sys.stderr)
+    print(
+        "the first time, install mosquitto.conf as the broker's main config and restart the "
+        "broker; later, a reload (SIGHUP) rereads passwd and acl",
+        file=sys.stderr,
+    )
     if missing:
         print(
             f"no password yet (cannot connect): {', '.join(missing)}; "

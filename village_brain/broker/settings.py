@@ -41,22 +41,67 @@ def load_recommended_settings(path: Path = RECOMMENDED_CONFIG) -> list[Setting]:
 def render_embedded_config(
     settings: list[Setting], host: str, port: int, persistence_dir: Path, user: str
 ) -> str:
-    """Mosquitto config text: the policy settings bound to this machine's address and paths."""
-    lines = [f"{option} {value}".rstrip() for option, value in settings]
-    lines = [
-        line
-        for line, (option, _) in zip(lines, settings, strict=True)
-        if option not in _MACHINE_SPECIFIC
-    ]
+    """Mosquitto config text: the policy settings bound to this machine's address and paths.
+
+    Ours takes the place of the first listener (any others are left out), so options that
+    belong to a listener, such as `use_username_as_clientid`, stay under it.
+    """
+    listener = f"listener {port} {host}"
+    lines: list[str] = []
+    for option, value in settings:
+        if option == "listener" and listener not in lines:
+            lines.append(listener)
+        elif option not in _MACHINE_SPECIFIC:
+            lines.append(f"{option} {value}".rstrip())
+    if listener not in lines:
+        lines.append(listener)
     # Older Mosquitto releases append the file name without a separator.
     lines += [
-        f"listener {port} {host}",
         f"persistence_location {persistence_dir}/",
         # When started as root Mosquitto would switch to the 'mosquitto' user,
         # who cannot write to a data directory owned by us.
         f"user {user}",
     ]
     return "\n".join(lines) + "\n"
+
+
+SECURED_HEADER = """\
+# Written by `village-brain broker-files`; edits here are lost at the next run.
+# The settings of deploy/mosquitto.conf (each explained there) with device logins on:
+# no anonymous clients, the password file and ACL beside this file, and every
+# client's id replaced by its user name, so that no device can take over another's
+# session (and fire its Last Will) by connecting with that device's client id.
+"""
+
+
+def render_secured_config(settings: list[Setting], passwd: Path, acl: Path) -> str:
+    """The recommended settings as a main config that admits only the users in `passwd`.
+
+    `use_username_as_clientid` is a listener option in Mosquitto 2: it goes right under each
+    listener, because before the first one it would open a default listener of its own.
+    """
+    if not any(option == "listener" for option, _ in settings):
+        raise ValueError("the recommended settings name no listener")
+    lines: list[str] = []
+    for option, value in settings:
+        if option in _LOGIN_OPTIONS:
+            continue
+        lines.append(f"{option} {value}".rstrip())
+        if option == "listener":
+            lines.append("use_username_as_clientid true")
+    lines += [
+        "",
+        "# --- Device logins (docs/security.md) ---",
+        "allow_anonymous false",
+        f"password_file {passwd}",
+        f"acl_file {acl}",
+    ]
+    return SECURED_HEADER + "\n".join(lines) + "\n"
+
+
+_LOGIN_OPTIONS = frozenset(
+    {"allow_anonymous", "password_file", "acl_file", "use_username_as_clientid"}
+)
 
 
 _DAY = 86_400

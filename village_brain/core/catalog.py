@@ -67,12 +67,18 @@ class Catalog:
 
     @classmethod
     def from_toml(cls, text: str, source: str = "sensor catalog") -> Catalog:
-        raw = tomllib.loads(text)
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{source}: {exc}") from None
         types = []
         for sensor_id, fields in raw.items():
             problem = id_problem("sensor type", sensor_id)
             if problem:
                 raise ValueError(f"{source}: {problem}")
+            if not isinstance(fields, dict):
+                detail = f"write sensor type {sensor_id!r} as a [{sensor_id}] table"
+                raise ValueError(f"{source}: {detail}")
             try:
                 sensor = msgspec.convert({"id": sensor_id, **fields}, SensorType)
                 sensor.interval_ms  # noqa: B018 - fail at load, not at first use
@@ -91,4 +97,8 @@ def default_catalog() -> Catalog:
 def load_catalog(path: Path | None) -> Catalog:
     if path is None:
         return default_catalog()
-    return Catalog.from_toml(path.read_text("utf-8"), str(path))
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"catalog file {path}: {exc}") from None
+    return Catalog.from_toml(text, f"catalog file {path}")

@@ -110,9 +110,19 @@ class IngestSettings(Section):
     flood_min_readings: int = Field(
         3_600, ge=1, description="Readings of one sensor per window that are never throttled."
     )
+    stall_after: str = Field(
+        "2m",
+        description="Messages waiting this long with nothing committed (a store outage, a "
+        'stuck writer) make /healthz answer 503 "stalled".',
+    )
 
     _check_durations = field_validator(
-        "max_clock_skew", "max_backfill", "batch_max_wait", "rejection_log_keep", "flood_window"
+        "max_clock_skew",
+        "max_backfill",
+        "batch_max_wait",
+        "rejection_log_keep",
+        "flood_window",
+        "stall_after",
     )(_duration)
 
 
@@ -322,8 +332,9 @@ class ConfigError(Exception):
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Load settings from file and environment, apply flag overrides, and validate them all."""
-    if config_file is not None and not config_file.is_file():
-        raise ConfigError(f"config file {config_file} does not exist")
+    named = config_file or _env_config_file()
+    if named is not None and not named.is_file():
+        raise ConfigError(f"config file {named} does not exist (or is not a file)")
     token = _config_file.set(config_file)
     try:
         settings = Settings()
@@ -331,8 +342,15 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return Settings.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_explain(exc)) from None
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, or not TOML
+        raise ConfigError(f"config file {named}: {exc}; fix it and start again") from None
     finally:
         _config_file.reset(token)
+
+
+def _env_config_file() -> Path | None:
+    path = os.environ.get("VILLAGE_BRAIN_CONFIG")
+    return Path(path) if path else None
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

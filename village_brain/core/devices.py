@@ -34,10 +34,13 @@ def load_devices_file(path: Path, known_sensors: set[str]) -> list[Device]:
     """Read a devices file: one `[[device]]` table per device. Errors name the device and field."""
     try:
         raw = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"devices file {path}: {exc}") from None
+    entries = raw.get("device", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"devices file {path}: write each device as a [[device]] table")
     devices = []
-    for index, entry in enumerate(raw.get("device", []), start=1):
+    for index, entry in enumerate(entries, start=1):
         where = f"devices file {path}, device #{index} ({entry.get('id', 'no id')})"
         try:
             device = msgspec.convert(entry, Device)

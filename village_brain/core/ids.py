@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
+ID_PATTERN = r"^[a-z0-9_-]{1,64}$"
+_ID = re.compile(ID_PATTERN)
 
 
 def id_problem(kind: str, text: str) -> str | None:

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_EPOCH_MS = re.compile(r"^-?[0-9]+$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+# Far beyond any setting or rule, and small enough that a time plus a duration stays well
+# inside a 64-bit integer and the dates datetime can show.
+MAX_DURATION_MS = 365_000 * 86_400_000
+# 9999-12-31T23:59:59.999Z, the last time RFC 3339 can write and `format_ms` can show. A time
+# further from 1970 than this, either way, is no time at all; refusing it early keeps its
+# arithmetic bounded.
+MAX_TIME_MS = 253_402_300_799_999
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def is_time_ms(ms: float) -> bool:
+    """Whether epoch milliseconds are close enough to 1970 to be a time (see MAX_TIME_MS)."""
+    return -MAX_TIME_MS <= ms <= MAX_TIME_MS
 
 
 def now_ms() -> int:
@@ -22,7 +36,11 @@ def parse_duration_ms(text: str) -> int:
             f"{text!r} is not a duration: write a number and a unit, such as 30s, 5m, 2h or 7d"
         )
     amount, unit = match.groups()
-    ms = round(float(amount) * _UNIT_MS[unit])
+    exact = float(amount) * _UNIT_MS[unit]
+    # Also catches infinity: float() of a few hundred digits overflows to it.
+    if not exact <= MAX_DURATION_MS:
+        raise ValueError(f"{text[:40]!r} is too long a duration: at most 365000d")
+    ms = round(exact)
     if ms <= 0:
         raise ValueError(f"{text!r} is not a duration: it must be more than zero")
     return ms
@@ -42,15 +60,18 @@ def parse_rfc3339_ms(text: str) -> int:
 def parse_time_ms(text: str) -> int:
     """Parse epoch milliseconds (all digits) or an RFC 3339 date-time."""
     stripped = text.strip()
-    if stripped.lstrip("-").isdigit():
+    if _EPOCH_MS.match(stripped):
+        if len(stripped.lstrip("-")) > 20:  # longer than any 64-bit integer
+            raise ValueError(f"{stripped[:24]!r}... is too long to be epoch milliseconds")
         return int(stripped)
     return parse_rfc3339_ms(stripped)
 
 
 def format_ms(ts_ms: int) -> str:
     """Epoch milliseconds as RFC 3339 in UTC, with milliseconds."""
+    # In whole milliseconds: through a float of seconds, late dates lose their last digit.
     return (
-        datetime.fromtimestamp(ts_ms / 1000, UTC)
+        (_EPOCH + timedelta(milliseconds=ts_ms))
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z")
     )

@@ -25,6 +25,8 @@ from village_brain.ingest.topics import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
 
+UNREADABLE_TOPIC = "(topic is not UTF-8)"
+
 
 def split_mqtt_url(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
@@ -173,12 +175,19 @@ class MqttReceiver:
             log.warning("lost the broker %s:%d (%s); reconnecting", self.host, self.port, reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        # Whatever is raised here ends paho's network thread, and with it all ingest.
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # brokers should refuse such topics; some do not
+            topic = UNREADABLE_TOPIC  # the pipeline then refuses it as bad_topic
         content_type = None
         if self._v5 and msg.properties is not None:
             content_type = getattr(msg.properties, "ContentType", None)
+            if not isinstance(content_type, str):
+                content_type = None
         self._deliver(
             InboundMessage(
-                topic=msg.topic,
+                topic=topic,
                 payload=msg.payload,
                 received_ms=time.time_ns() // 1_000_000,
                 content_type=content_type,

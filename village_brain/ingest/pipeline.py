@@ -1,9 +1,13 @@
 """One MQTT message in, readings and rejections out: the ingest's rules in one place.
 
-No I/O happens here, so every rule can be tested with plain values.
+No I/O happens here, so every rule can be tested with plain values. Whatever a message holds,
+processing it ends in an Outcome: a failure no rule foresaw refuses that message alone
+(`internal_error`), so one message can never stop the ingest.
 """
 
 from __future__ import annotations
+
+import logging
 
 import msgspec
 
@@ -11,14 +15,19 @@ from village_brain.core.catalog import Catalog
 from village_brain.core.devices import Device
 from village_brain.core.ids import id_problem
 from village_brain.core.records import PayloadError, Problem, Reading, Rejection
-from village_brain.core.timefmt import parse_time_ms
+from village_brain.core.timefmt import is_time_ms, parse_time_ms
 from village_brain.ingest.codecs import CodecRegistry
+from village_brain.ingest.codecs.jsontext import check_depth
 from village_brain.ingest.flood import EVENT_KEY, STATUS_KEY, FloodGuard
 from village_brain.ingest.topics import Address, parse_topic
 from village_brain.ingest.validate import TimeWindow, check_reading
 from village_brain.store.registry import Event
 
+log = logging.getLogger(__name__)
+
 EXCERPT_BYTES = 200
+_SHOWN_ERROR_CHARS = 160
+_EVENT_INT_BITS = 63  # integers in event data must fit a signed 64-bit integer
 
 
 class InboundMessage(msgspec.Struct, frozen=True):
@@ -93,10 +102,31 @@ class Pipeline:
 
     def process(self, msg: InboundMessage) -> Outcome:
         outcome = Outcome()
+        try:
+            self._process(msg, outcome)
+        except Exception as exc:  # a case no rule foresaw: refuse this message, keep going
+            log.exception("internal error on a message to %s; it was refused", msg.topic[:256])
+            return self.refusal(msg, exc, outcome.new_device)
+        return outcome
+
+    def refusal(
+        self, msg: InboundMessage, exc: BaseException, new_device: Device | None = None
+    ) -> Outcome:
+        """The message refused as a whole because processing or storing it raised `exc`."""
+        try:
+            address = parse_topic(msg.topic)
+        except Exception:  # the topic may be what failed
+            address = None
+        problem = Problem("internal_error", _internal_detail(exc))
+        outcome = Outcome(new_device=new_device)
+        self._reject(outcome, msg, problem, address if isinstance(address, Address) else None)
+        return outcome
+
+    def _process(self, msg: InboundMessage, outcome: Outcome) -> None:
         address = parse_topic(msg.topic)
         if isinstance(address, Problem):
             self._reject(outcome, msg, address, None)
-            return outcome
+            return
         if len(msg.payload) > self.limits.max_payload_bytes:
             problem = Problem(
                 "payload_too_large",
@@ -104,11 +134,11 @@ class Pipeline:
                 f"{self.limits.max_payload_bytes:,}",
             )
             self._reject(outcome, msg, problem, address)
-            return outcome
+            return
         admitted = self.directory.admit(address)
         if isinstance(admitted, Problem):
             self._reject(outcome, msg, admitted, address)
-            return outcome
+            return
         outcome.new_device = admitted
         if address.channel == "telemetry":
             outcome.seen = (address.device, msg.received_ms)
@@ -117,7 +147,6 @@ class Pipeline:
             self._status(outcome, msg, address)
         else:
             self._event(outcome, msg, address)
-        return outcome
 
     def _telemetry(self, outcome: Outcome, msg: InboundMessage, address: Address) -> None:
         try:
@@ -189,18 +218,39 @@ class Pipeline:
     def _reject(
         outcome: Outcome, msg: InboundMessage, problem: Problem, address: Address | None
     ) -> None:
+        sensor = problem.sensor
         outcome.rejections.append(
             Rejection(
                 at_ms=msg.received_ms,
                 reason=problem.reason,
-                detail=problem.detail,
-                topic=msg.topic[:256],
+                detail=_storable(problem.detail),
+                topic=_storable(msg.topic[:256]),
                 village=address.village if address else None,
                 device=address.device if address else None,
-                sensor=problem.sensor,
+                sensor=_storable(sensor[:64]) if sensor is not None else None,
                 excerpt=msg.payload[:EXCERPT_BYTES].decode("utf-8", "replace"),
             )
         )
+
+
+def _storable(text: str) -> str:
+    """Text that any store can take: JSON may carry lone surrogates, which UTF-8 cannot."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _internal_detail(exc: BaseException) -> str:
+    try:
+        said = str(exc)
+    except Exception:  # an exception may fail even to describe itself
+        said = ""
+    said = said[:_SHOWN_ERROR_CHARS] + ("..." if len(said) > _SHOWN_ERROR_CHARS else "")
+    return (
+        f"the server could not process this message ({type(exc).__name__}"
+        f"{': ' + said if said else ''}); it was set aside so the rest are not held up, "
+        "please report it with the excerpt"
+    )
 
 
 class _EventPayload(msgspec.Struct, forbid_unknown_fields=False):
@@ -211,7 +261,10 @@ class _EventPayload(msgspec.Struct, forbid_unknown_fields=False):
 
 def _decode_event(msg: InboundMessage, address: Address) -> Event | Problem:
     try:
+        check_depth(msg.payload)  # the data is stored and served as JSON: keep it shallow
         payload = msgspec.json.decode(msg.payload, type=_EventPayload)
+    except PayloadError as exc:
+        return Problem(exc.reason, exc.detail)
     except msgspec.ValidationError as exc:
         return Problem("bad_payload", f"event must be an object with a 'type': {exc}")
     except msgspec.DecodeError as exc:
@@ -223,8 +276,28 @@ def _decode_event(msg: InboundMessage, address: Address) -> Event | Problem:
         ts_ms = msg.received_ms if payload.ts is None else _event_time(payload.ts)
     except ValueError as exc:
         return Problem("bad_timestamp", str(exc))
+    if _has_huge_integer(payload.data):
+        detail = "an integer in the event's data does not fit in 64 bits; send it as text"
+        return Problem("bad_payload", detail)
     return Event(address.village, address.device, ts_ms, payload.type, payload.data)
 
 
 def _event_time(ts: int | str) -> int:
-    return ts if isinstance(ts, int) else parse_time_ms(ts)
+    ms = ts if isinstance(ts, int) else parse_time_ms(ts)
+    if not is_time_ms(ms):
+        raise ValueError("'ts' is too far from 1970 to be a time")
+    return ms
+
+
+def _has_huge_integer(data: dict[str, object]) -> bool:
+    """Whether the data holds an integer some JSON reader or writer would refuse."""
+    pending: list[object] = [data]  # depth is already bounded; a list keeps the stack flat
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif type(value) is int and value.bit_length() > _EVENT_INT_BITS:
+            return True
+    return False

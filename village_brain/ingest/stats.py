@@ -21,6 +21,8 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
     broker_connected: bool
     last_commit_ms: int | None
     throttled_devices: list[str] = []
+    stalled: bool = False  # messages wait and nothing was committed for the stall limit
+    writer_restarts: int = 0
 
 
 class IngestStats:
@@ -39,6 +41,9 @@ class IngestStats:
         self.last_commit_ms: int | None = None
         self._commits: deque[tuple[float, int]] = deque()
         self._throttled: dict[str, int] = {}  # device -> arrival time of its last refused reading
+        self.writer_restarts = 0
+        # When the writer last showed it keeps up: a commit, or an empty inbox.
+        self._progress = time.monotonic()
 
     def record_batch(self, messages: int, readings: int, stored: int, reasons: list[str]) -> None:
         now = time.monotonic()
@@ -48,9 +53,18 @@ class IngestStats:
             self.duplicates += readings - stored
             self.rejected.update(reasons)
             self.last_commit_ms = time.time_ns() // 1_000_000
+            self._progress = now
             self._commits.append((now, stored))
             while self._commits and now - self._commits[0][0] > self.RATE_WINDOW_S:
                 self._commits.popleft()
+
+    def note_idle(self) -> None:
+        """Called by the writer when it finds nothing waiting."""
+        self._progress = time.monotonic()
+
+    def note_restart(self) -> None:
+        with self._lock:
+            self.writer_restarts += 1
 
     def note_throttled(self, device: str, at_ms: int) -> None:
         """Called by the flood guard for each reading it refuses."""
@@ -69,8 +83,17 @@ class IngestStats:
             recent = sum(n for t, n in self._commits if now - t <= self.RATE_WINDOW_S)
         return recent / self.RATE_WINDOW_S
 
-    def snapshot(self, pending: int, connected: bool) -> StatsSnapshot:
+    def snapshot(
+        self, pending: int, connected: bool, stall_after_s: float | None = None
+    ) -> StatsSnapshot:
+        """`pending`: messages received and not yet acknowledged. With `stall_after_s`, the
+        snapshot says whether they have waited that long without any commit."""
         rate = self.rate()
+        stalled = (
+            stall_after_s is not None
+            and pending > 0
+            and time.monotonic() - self._progress > stall_after_s
+        )
         with self._lock:
             return StatsSnapshot(
                 started_ms=self.started_ms,
@@ -84,4 +107,6 @@ class IngestStats:
                 broker_connected=connected,
                 last_commit_ms=self.last_commit_ms,
                 throttled_devices=self._recently_throttled(),
+                stalled=stalled,
+                writer_restarts=self.writer_restarts,
             )

@@ -11,7 +11,8 @@ import msgspec
 
 from village_brain.core.catalog import Catalog, SensorType
 from village_brain.core.records import Problem, RawReading, Reading
-from village_brain.core.timefmt import format_ms
+from village_brain.core.timefmt import format_ms, is_time_ms
+from village_brain.ingest.codecs.jsontext import describe
 
 
 class TimeWindow(msgspec.Struct, frozen=True):
@@ -91,6 +92,9 @@ def _to_canonical(sensor: SensorType, value: float, unit: str | None) -> float |
             sensor.id,
         )
     converted = value * conversion.factor + conversion.offset
+    if not math.isfinite(converted):  # 1e308 km is no longer a number in metres
+        detail = f"{sensor.id} value {value:g} {unit} is too large to convert to {sensor.unit}"
+        return Problem("not_finite", detail, sensor.id)
     if sensor.kind == "number" and not sensor.in_range(converted):
         return _out_of_range(sensor, converted, value, unit)
     return converted
@@ -109,10 +113,12 @@ def _out_of_range(sensor: SensorType, converted: float, sent: float, unit: str |
 
 def _time_problem(ts_ms: int, received_ms: int, window: TimeWindow) -> tuple[str, str]:
     if ts_ms > received_ms + window.max_clock_skew_ms:
-        ahead_s = (ts_ms - received_ms) / 1000
+        # Dividing a time of hundreds of digits overflows; the codecs refuse those, but a
+        # codec of someone else's might not.
+        ahead = f"{(ts_ms - received_ms) / 1000:.0f} s" if is_time_ms(ts_ms) else "far"
         return (
             "timestamp_future",
-            f"timestamp {_when(ts_ms)} is {ahead_s:.0f} s ahead of the server clock; "
+            f"timestamp {_when(ts_ms)} is {ahead} ahead of the server clock; "
             f"at most {window.max_clock_skew_ms / 1000:.0f} s is tolerated; check the clock",
         )
     return (
@@ -126,9 +132,11 @@ def _when(ts_ms: int) -> str:
     try:
         return format_ms(ts_ms)
     except (OverflowError, OSError, ValueError):
-        return f"{ts_ms} ms"
+        return f"{ts_ms} ms" if ts_ms.bit_length() <= 64 else describe(ts_ms)
 
 
 def _show(value: object) -> str:
+    if type(value) is int:
+        return describe(value)  # repr refuses integers of thousands of digits
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

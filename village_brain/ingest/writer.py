@@ -1,7 +1,11 @@
 """The writer: batches messages, commits their readings, then acknowledges them to the broker.
 
 Acknowledging only after the commit is what makes a crash lose nothing: whatever was not
-acknowledged, the broker delivers again. A store that fails is retried, never skipped.
+acknowledged, the broker delivers again. A store that is down is retried, never skipped. A
+message the store refuses for its own content is not retried with it: the batch is then
+committed in halves until only the message at fault is left, which is refused
+(`internal_error`) and acknowledged, so it cannot hold up the rest. Should anything still
+escape the loop, the loop restarts (see docs/ingest.md).
 """
 
 from __future__ import annotations
@@ -10,18 +14,24 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from village_brain.core.records import Reading
 from village_brain.ingest.pipeline import InboundMessage, Outcome, Pipeline
 from village_brain.ingest.stats import IngestStats
-from village_brain.store.base import SeriesStore
+from village_brain.store.base import SeriesStore, is_outage
 from village_brain.store.registry import BatchRecord, RegistryStore
 
 log = logging.getLogger(__name__)
 
 Ack = Callable[[int, int, int], None]
 Listener = Callable[[Sequence[Reading], BatchRecord], None]
+
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
+RESTART_FIRST_S = 0.1
+RESTART_MAX_S = 30.0
 
 
 class BatchWriter:
@@ -45,21 +55,58 @@ class BatchWriter:
         self.inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
         self.listeners: list[Listener] = []
         self._chores: list[list] = []  # [interval_s, next_due, chore]
+        # Taken from the inbox and not yet acknowledged, oldest first: what a restart resumes.
+        self._in_hand: deque[InboundMessage] = deque()
+        self._committed_since_restart = True
 
     def every(self, interval_s: float, chore: Callable[[], None]) -> None:
         """Run `chore` in this thread between batches: the store has one writer, this one."""
         self._chores.append([interval_s, 0.0, chore])
 
+    def waiting(self) -> int:
+        """Messages received and not yet acknowledged."""
+        return self.inbox.qsize() + len(self._in_hand)
+
     def run(self, stop: threading.Event) -> None:
+        """Write until `stop` is set; an exception escaping the loop restarts it."""
+        delay = RESTART_FIRST_S
+        while True:
+            try:
+                self._work(stop)
+                return
+            except Exception:
+                # Restarting beats dying: a dead writer stops all ingest, silently.
+                delay = RESTART_FIRST_S if self._committed_since_restart else delay
+                self._committed_since_restart = False
+                self.stats.note_restart()
+                log.critical(
+                    "the ingest writer failed with %d messages in hand; restarting it in %.1f s",
+                    len(self._in_hand),
+                    delay,
+                    exc_info=True,
+                )
+                if stop.wait(delay):
+                    return
+                delay = min(delay * 2, RESTART_MAX_S)
+
+    def _work(self, stop: threading.Event) -> None:
+        if self._in_hand:
+            # What the failed loop held, one message at a time: one that fails again is
+            # refused alone, and the broker's redelivery is not needed.
+            for msg in list(self._in_hand):
+                if not self._commit([msg], [self.pipeline.process(msg)], stop):
+                    return
         while not stop.is_set():
             batch = self._take_batch()
-            if batch:
-                self._commit_until_done(batch, stop)
+            if not batch:
+                self.stats.note_idle()
+            elif not self._handle(batch, stop):
+                return  # stopped while the store was down
             self._run_chores()
         # Drain what already arrived so a clean stop acknowledges all it can.
         leftover = self._take_batch(wait_first=False)
         if leftover:
-            self._commit_until_done(leftover, stop)
+            self._handle(leftover, stop)
 
     def _take_batch(self, wait_first: bool = True) -> list[InboundMessage]:
         try:
@@ -78,25 +125,81 @@ class BatchWriter:
                 break
         return batch
 
-    def _commit_until_done(self, batch: list[InboundMessage], stop: threading.Event) -> None:
-        outcomes = [self.pipeline.process(msg) for msg in batch]
+    def _handle(self, batch: list[InboundMessage], stop: threading.Event) -> bool:
+        self._in_hand.extend(batch)
+        return self._commit(batch, [self.pipeline.process(msg) for msg in batch], stop)
+
+    def _commit(
+        self, batch: list[InboundMessage], outcomes: list[Outcome], stop: threading.Event
+    ) -> bool:
+        """Store, then acknowledge; False when stopped while the store was down."""
         readings = [r for o in outcomes for r in o.readings]
         record = _registry_changes(outcomes)
-        delay = 0.5
+        delay = RETRY_FIRST_S
         while True:
             try:
-                stored = self.series.write(readings)
-                self.registry.commit(record)
-                break
-            except Exception:  # a store outage must not drop the batch: keep it and retry
+                stored = self._write(readings, record)
+            except Exception as exc:
+                if not is_outage(exc):
+                    if len(batch) > 1:
+                        log.warning(
+                            "a batch of %d messages could not be stored (%s); storing it in "
+                            "halves to find the message at fault",
+                            len(batch),
+                            _named(exc),
+                        )
+                        # Halves, not one by one: a poison message costs a few commits, not
+                        # one per message. What the failed attempt wrote, the dedupe rule
+                        # absorbs; the earlier half goes first, so acks stay in order.
+                        half = len(batch) // 2
+                        return self._commit(batch[:half], outcomes[:half], stop) and (
+                            self._commit(batch[half:], outcomes[half:], stop)
+                        )
+                    refused = self._refuse(batch[0], outcomes[0], exc)
+                    if refused is not None:
+                        self._finish(batch, [], 0, refused)
+                        return True
+                # A store outage must not drop the batch: keep it and retry.
                 log.exception(
                     "store write failed; retrying in %.1f s (nothing acknowledged)", delay
                 )
                 if stop.wait(delay):
-                    return
-                delay = min(delay * 2, 30.0)
+                    return False
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            self._finish(batch, readings, stored, record)
+            return True
+
+    def _write(self, readings: list[Reading], record: BatchRecord) -> int:
+        stored = self.series.write(readings)
+        self.registry.commit(record)
+        return stored
+
+    def _refuse(self, msg: InboundMessage, outcome: Outcome, exc: Exception) -> BatchRecord | None:
+        """Store the message as refused for `exc`; None if even that fails.
+
+        A plain rejection is always storable, so when it fails too, the store is at fault
+        (down, with an error of a kind not known to mean so), and the message is kept.
+        """
+        record = _registry_changes([self.pipeline.refusal(msg, exc, outcome.new_device)])
+        try:
+            self._write([], record)
+        except Exception:
+            return None
+        log.error(
+            "a message to %s could not be stored (%s); it was refused as internal_error",
+            msg.topic[:256],
+            _named(exc),
+        )
+        return record
+
+    def _finish(
+        self, batch: list[InboundMessage], readings: list[Reading], stored: int, record: BatchRecord
+    ) -> None:
         for msg in batch:
             self.ack(msg.mid, msg.qos, msg.generation)
+            self._in_hand.popleft()  # the batch is always the oldest of the messages in hand
+        self._committed_since_restart = True
         self.stats.record_batch(
             len(batch), len(readings), stored, [r.reason for r in record.rejections]
         )
@@ -117,6 +220,13 @@ class BatchWriter:
                 chore()
             except Exception:
                 log.exception("maintenance task failed")
+
+
+def _named(exc: BaseException) -> str:
+    try:
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    except Exception:  # an exception may fail even to describe itself
+        return type(exc).__name__
 
 
 def _registry_changes(outcomes: list[Outcome]) -> BatchRecord:

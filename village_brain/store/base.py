@@ -7,12 +7,36 @@ acknowledges MQTT messages right after it.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Protocol
 
 import msgspec
 
 from village_brain.core.records import Reading
+
+# SQLite errors about the data being written rather than about the database.
+_SQLITE_CONTENT_ERRORS = (
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.DataError,
+    sqlite3.NotSupportedError,
+)
+
+
+class StoreUnavailable(Exception):
+    """The store cannot take this write now; the same write can succeed later."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether a failed write means the store is down, so the write must be retried.
+
+    Anything else (a value the store cannot represent, text it cannot encode) says the data
+    itself cannot be written, and retrying it would only hold up everything behind it.
+    """
+    if isinstance(exc, OSError | StoreUnavailable):
+        return True
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, _SQLITE_CONTENT_ERRORS)
 
 
 class LatestValue(msgspec.Struct, frozen=True):

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from village_brain.core.records import Reading
+from village_brain.store.base import StoreUnavailable
 from village_brain.store.sqlite_db import Database
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ CREATE TABLE IF NOT EXISTS spool (
 WARN_AT_PERCENT = (50, 80, 95)
 
 
-class SpoolFull(Exception):
+class SpoolFull(StoreUnavailable):
     """The spool has no room for the batch; nothing of it was kept."""
 
 

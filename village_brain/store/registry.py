@@ -63,6 +63,19 @@ class Event(msgspec.Struct, frozen=True):
     data: dict[str, object] = {}
 
 
+class StoredEvent(msgspec.Struct, frozen=True):
+    """An event as read back, its data as the JSON text it was stored as.
+
+    Rows may predate today's checks at ingest, so the reader decides how to show the data.
+    """
+
+    village: str
+    device: str
+    ts_ms: int
+    type: str
+    data_json: str
+
+
 class BatchRecord(msgspec.Struct):
     """Everything one ingest batch changes in the registry, committed in one transaction."""
 
@@ -166,13 +179,13 @@ class RegistryStore:
         )
         return [Rejection(*row) for row in rows]
 
-    def events(self, device: str, limit: int = 100) -> list[Event]:
+    def events(self, device: str, limit: int = 100) -> list[StoredEvent]:
         rows = self.db.reader().execute(
             "SELECT village, device, ts_ms, type, data FROM events WHERE device = ? "
             "ORDER BY ts_ms DESC LIMIT ?",
             (device, limit),
         )
-        return [Event(v, d, ts, t, json.loads(data)) for v, d, ts, t, data in rows]
+        return [StoredEvent(*row) for row in rows]
 
     def prune_rejections(self, keep_rows: int, older_than_ms: int) -> int:
         """Bound the dead-letter log by age and by count."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from village_brain.core.records import Decoded, PayloadError, Problem, RawReading, Value
-from village_brain.core.timefmt import parse_rfc3339_ms
+from village_brain.core.timefmt import is_time_ms, parse_rfc3339_ms
 from village_brain.ingest.codecs.jsontext import as_float, describe, first_byte, load_json, shown
 
 # A time a reading may inherit: known, absent (time of receipt), or unreadable, in which case
@@ -110,14 +110,19 @@ def _time_or(raw: object, fallback: Inherited, owner: str) -> Inherited:
     if raw is None:
         return fallback
     if type(raw) is int:  # a boolean is not a time
-        return raw
-    if isinstance(raw, str):
+        ms = raw
+    elif isinstance(raw, str):
         try:
-            return parse_rfc3339_ms(raw)
+            ms = parse_rfc3339_ms(raw)
         except ValueError as exc:
             return Problem("bad_timestamp", f"'ts' of {owner}: {exc}")
-    detail = (
-        f"'ts' of {owner} is {describe(raw)}: use epoch milliseconds (an integer) "
-        "or an RFC 3339 time with a zone"
-    )
-    return Problem("bad_timestamp", detail)
+    else:
+        detail = (
+            f"'ts' of {owner} is {describe(raw)}: use epoch milliseconds (an integer) "
+            "or an RFC 3339 time with a zone"
+        )
+        return Problem("bad_timestamp", detail)
+    if is_time_ms(ms):
+        return ms
+    # 9999-12-31T23:59:59-14:00 is readable, and still later than the year 9999.
+    return Problem("bad_timestamp", f"'ts' of {owner} is {describe(raw)}: too far from 1970")

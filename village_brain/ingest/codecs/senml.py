@@ -6,6 +6,7 @@ import math
 
 from village_brain.core.catalog import Catalog
 from village_brain.core.records import Decoded, PayloadError, Problem, RawReading, Value
+from village_brain.core.timefmt import is_time_ms
 from village_brain.ingest.codecs.jsontext import (
     as_float,
     describe,
@@ -127,6 +128,10 @@ def _time_ms(record: dict, base: BaseFields, received_ms: int) -> int | Problem 
         return Problem("bad_timestamp", detail)
     if seconds == 0:
         return None  # "now": the pipeline stamps it with the time of receipt
+    ms = seconds * 1000
+    if not is_time_ms(ms):
+        detail = f"'t' resolves to {seconds:g} s: too far from 1970 to be a time"
+        return Problem("bad_timestamp", detail)
     if seconds < _RELATIVE_BELOW_S:
-        return received_ms + round(seconds * 1000)
-    return round(seconds * 1000)
+        return received_ms + round(ms)
+    return round(ms)

@@ -82,7 +82,7 @@ def _check_version(raw: object, index: int) -> None:
         raise PayloadError("bad_payload", detail)
     if raw > HIGHEST_VERSION:
         detail = (
-            f"record[{index}] has SenML version {raw}; this server reads versions up to "
+            f"record[{index}] has SenML version {describe(raw)}; this server reads versions up to "
             f"{HIGHEST_VERSION}, so the pack was refused"
         )
         raise PayloadError("bad_payload", detail)
