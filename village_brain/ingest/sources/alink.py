@@ -66,6 +66,10 @@ class Alink:
         self._options = options
         self._table = table
 
+    def reply_filters(self) -> list[str]:
+        """Where replies go: each request topic plus `_reply`."""
+        return [f + "_reply" for f in self.subscriptions()]
+
     def subscriptions(self) -> list[str]:
         return [
             "/sys/+/+/thing/event/+/post",

@@ -28,6 +28,12 @@ class Source:
         self.filters: list[str] = list(adapter.subscriptions())
         self._known = set(self.filters)
 
+    def reply_filters(self) -> list[str]:
+        """Where this source answers devices, for the broker's ACL (adapters that answer
+        define `reply_filters`; the others send nothing)."""
+        declared = getattr(self.adapter, "reply_filters", None)
+        return list(declared()) if declared is not None else []
+
     def reads(self, topic: str) -> bool:
         return any(topic_matches_sub(f, topic) for f in self.filters)
 

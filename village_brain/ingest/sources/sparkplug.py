@@ -201,6 +201,11 @@ class Sparkplug:
     def subscriptions(self) -> list[str]:
         return [f"{NAMESPACE}/{group}/#" for group in self._options.groups] or [f"{NAMESPACE}/#"]
 
+    def reply_filters(self) -> list[str]:
+        """Where rebirth requests go: each edge node's NCMD topic."""
+        groups = self._options.groups or ["+"]
+        return [f"{NAMESPACE}/{group}/NCMD/+" for group in groups]
+
     def translate(
         self, topic: str, payload: bytes, received_ms: int, content_type: str | None
     ) -> Translation:
