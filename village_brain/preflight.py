@@ -17,6 +17,7 @@ from typing import TypeVar
 from village_brain.core.catalog import Catalog, load_catalog
 from village_brain.core.config import ConfigError, Settings
 from village_brain.core.devices import Device, load_devices_file
+from village_brain.ingest.sources.router import build_sources
 
 T = TypeVar("T")
 
@@ -31,6 +32,7 @@ def check_inputs(settings: Settings) -> None:
     if catalog is not None:
         _collect(problems, lambda: load_devices(settings, catalog))
         _collect(problems, lambda: _load_rules(settings, catalog))
+        _collect(problems, lambda: build_sources(settings.ingest.sources, catalog))
     if problems:
         raise ConfigError("\n".join(["the configuration has problems:", *problems]))
 

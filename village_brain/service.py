@@ -18,7 +18,7 @@ from village_brain.auth.demo import forget_demo_accounts
 from village_brain.auth.gate import Gate
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog, load_catalog
-from village_brain.core.config import Settings
+from village_brain.core.config import ConfigError, Settings
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms, parse_duration_ms
@@ -26,7 +26,9 @@ from village_brain.ingest.codecs import default_registry
 from village_brain.ingest.flood import FloodGuard
 from village_brain.ingest.mqtt_client import MqttReceiver
 from village_brain.ingest.pipeline import DeviceDirectory, Limits, Pipeline
+from village_brain.ingest.sources.router import Sources, build_sources
 from village_brain.ingest.stats import IngestStats, StatsSnapshot
+from village_brain.ingest.topics import SUBSCRIPTIONS
 from village_brain.ingest.validate import TimeWindow
 from village_brain.ingest.writer import BatchWriter
 from village_brain.preflight import load_devices
@@ -58,14 +60,20 @@ class Service:
         )
         self.stats = IngestStats()
         self._stall_after_s = parse_duration_ms(settings.ingest.stall_after) / 1000
+        try:
+            sources = build_sources(settings.ingest.sources, self.catalog)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         self.writer = BatchWriter(
-            _pipeline(settings, self.catalog, self.directory, self.stats),
+            _pipeline(settings, self.catalog, self.directory, self.stats, sources),
             self.series,
             self.registry,
             self.stats,
             ack=lambda mid, qos, generation: self.receiver.ack(mid, qos, generation),
             max_messages=settings.ingest.batch_max_messages,
             max_wait_s=parse_duration_ms(settings.ingest.batch_max_wait) / 1000,
+            publish=lambda reply: self.receiver.publish(reply),
+            subscribe=lambda topics: self.receiver.subscribe(topics),
         )
         self.receiver = MqttReceiver(
             mqtt_url,
@@ -80,6 +88,7 @@ class Service:
             ca_file=settings.mqtt.ca_file,
             client_cert=settings.mqtt.client_cert,
             client_key=settings.mqtt.client_key,
+            subscriptions=SUBSCRIPTIONS + sources.subscriptions(),
         )
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
@@ -214,7 +223,11 @@ def _alert_engine(
 
 
 def _pipeline(
-    settings: Settings, catalog: Catalog, directory: DeviceDirectory, stats: IngestStats
+    settings: Settings,
+    catalog: Catalog,
+    directory: DeviceDirectory,
+    stats: IngestStats,
+    sources: Sources,
 ) -> Pipeline:
     ingest = settings.ingest
     limits = Limits(
@@ -226,7 +239,7 @@ def _pipeline(
         ),
     )
     flood = _flood_guard(settings, catalog, stats)
-    return Pipeline(catalog, default_registry(catalog), directory, limits, flood)
+    return Pipeline(catalog, default_registry(catalog), directory, limits, flood, sources)
 
 
 def _flood_guard(settings: Settings, catalog: Catalog, stats: IngestStats) -> FloodGuard | None:

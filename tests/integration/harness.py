@@ -80,7 +80,8 @@ def make_service(
     """A service whose API treats callers who show no credentials as `anyone_as`: suites about
     other things than who may act call it plainly; tests/auth passes None and logs in."""
     mqtt_settings = {"url": url, "client_id": client_id, **overrides.pop("mqtt", {})}
-    settings = load_settings(mqtt=mqtt_settings, store={"data_dir": data_dir}, **overrides)
+    store_settings = {"data_dir": data_dir, **overrides.pop("store", {})}
+    settings = load_settings(mqtt=mqtt_settings, store=store_settings, **overrides)
     service = Service(settings, url, mqtt_version)
     service.auth = service.auth.letting_anyone(anyone_as)
     return service

@@ -85,7 +85,26 @@ def test_the_acl_confines_each_device_to_its_own_topics(tmp_path):
         "topic write village/xiashan/gauge-1/event\n"
         "topic read village/xiashan/gauge-1/command/#\n"
     ) in acl
-    assert "user ingest\ntopic read village/+/+/telemetry\n" in acl
+    assert "user ingest\ntopic read village/#\n" in acl
+
+
+def test_the_acl_lets_ingest_read_its_sources_and_answer_where_they_expect(tmp_path):
+    sources = [
+        {"adapter": "zigbee2mqtt", "village": "xiashan"},
+        {"adapter": "alink", "village": "xiashan"},
+    ]
+    settings = load_settings(
+        store={"data_dir": tmp_path / "data"},
+        mqtt={"username": "ingest", "password": "pw"},
+        ingest={"sources": sources},
+    )
+    write_broker_files(settings, tmp_path / "b")
+    acl = (tmp_path / "b" / "acl").read_text()
+    ingest = acl.split("user ingest\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert "topic read zigbee2mqtt/#" in ingest
+    assert "topic read /sys/+/+/thing/event/+/post" in ingest
+    assert "topic write /sys/+/+/thing/event/+/post_reply" in ingest
+    assert not [line for line in ingest if line.startswith("topic write zigbee2mqtt")]
 
 
 def test_the_password_file_holds_hashes_readable_only_by_its_owner(tmp_path):

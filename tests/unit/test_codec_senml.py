@@ -174,6 +174,11 @@ def test_an_integer_time_too_big_for_a_double_is_a_bad_timestamp():
     assert (problem.reason, problem.sensor) == ("bad_timestamp", "pm10")
 
 
+def test_a_time_whose_milliseconds_overflow_a_double_is_a_bad_timestamp():
+    (problem,) = decode([{"n": "pm10", "v": 3, "t": 1e308}]).problems
+    assert (problem.reason, problem.sensor) == ("bad_timestamp", "pm10")
+
+
 # Names, units and values.
 
 

@@ -71,7 +71,8 @@ def test_an_unknown_device_is_registered_in_auto_mode():
     outcome = pipeline().process(
         message({"values": {"rssi": -70}}, "village/xiashan/new/telemetry")
     )
-    assert outcome.new_device.id == "new" and outcome.new_device.source == "auto"
+    [device] = outcome.new_devices
+    assert device.id == "new" and device.source == "auto"
     assert len(outcome.readings) == 1
 
 
@@ -90,13 +91,13 @@ def test_a_device_publishing_under_another_village_is_rejected():
 
 
 def test_telemetry_marks_the_device_seen_at_receipt():
-    assert pipeline().process(message({"values": {"rssi": -70}})).seen == ("gauge-1", NOW)
+    assert pipeline().process(message({"values": {"rssi": -70}})).seen == [("gauge-1", NOW)]
 
 
 @pytest.mark.parametrize(("payload", "status"), [(b"online", "online"), (b" OFFLINE\n", "offline")])
 def test_status_messages_set_presence(payload, status):
     outcome = pipeline().process(message(payload, "village/xiashan/gauge-1/status"))
-    assert outcome.status == ("gauge-1", status, NOW)
+    assert outcome.statuses == [("gauge-1", status, NOW)]
 
 
 def test_an_unknown_status_word_is_rejected():
@@ -111,7 +112,8 @@ def test_an_event_is_kept_with_its_type_time_and_data():
             "village/xiashan/gauge-1/event",
         )
     )
-    assert (outcome.event.type, outcome.event.ts_ms, outcome.event.data) == (
+    [event] = outcome.events
+    assert (event.type, event.ts_ms, event.data) == (
         "door_opened",
         NOW - 1000,
         {"door": "pump"},
@@ -178,7 +180,7 @@ def test_a_sensor_name_that_utf8_cannot_encode_is_made_storable_in_the_rejection
 def test_event_data_nested_too_deep_is_refused_before_it_reaches_the_store():
     payload = b'{"type": "door_opened", "data": {"a": ' + b"[" * 300 + b"]" * 300 + b"}}"
     outcome = pipeline().process(message(payload, "village/xiashan/gauge-1/event"))
-    assert outcome.event is None
+    assert outcome.events == []
     assert [r.reason for r in outcome.rejections] == ["too_deep"]
 
 
@@ -192,4 +194,4 @@ def test_event_data_nested_too_deep_is_refused_before_it_reaches_the_store():
 )
 def test_event_numbers_too_large_to_store_refuse_the_event(event, reason):
     outcome = pipeline().process(message(event, "village/xiashan/gauge-1/event"))
-    assert outcome.event is None and [r.reason for r in outcome.rejections] == [reason]
+    assert outcome.events == [] and [r.reason for r in outcome.rejections] == [reason]

@@ -144,3 +144,9 @@ def test_the_command_line_says_what_to_fix_without_a_traceback(tmp_path, command
 def test_checking_a_data_dir_leaves_nothing_behind(tmp_path):
     assert data_dir_problem(tmp_path / "new" / "data") is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_source_is_named_with_its_table(tmp_path):
+    text = '[[ingest.sources]]\nadapter = "zigbee2mqtt"\nvillage = "x"\nbase_topik = "z2m"\n'
+    problems = _problems(tmp_path, text)
+    assert "ingest.sources[0] (zigbee2mqtt)" in problems and "base_topik" in problems

@@ -155,4 +155,5 @@ def _device_out(ctx: ApiContext, row: DeviceRow, now: int) -> DeviceOut:
         status=presence.status,
         last_seen=format_ms(presence.last_seen_ms) if presence.last_seen_ms else None,
         registered_by=device.source,
+        foreign_id=device.foreign_id,
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from fastapi import APIRouter, Depends
 
 from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
 from village_brain.api.queries import DeviceFilter, Limit, ReasonFilter
-from village_brain.api.schemas import RejectionOut, SensorTypeOut, StatsOut
+from village_brain.api.schemas import RejectionOut, SensorTypeOut, SourceOut, StatsOut
 from village_brain.core.timefmt import format_ms
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"], dependencies=[VIEWER])
@@ -31,6 +32,10 @@ def stats(ctx: Ctx) -> StatsOut:
         broker_connected=snap.broker_connected,
         last_commit=format_ms(snap.last_commit_ms) if snap.last_commit_ms else None,
         throttled_devices=snap.throttled_devices,
+        by_source={
+            name: SourceOut(**msgspec.structs.asdict(counts))
+            for name, counts in snap.by_source.items()
+        },
     )
 
 

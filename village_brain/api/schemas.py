@@ -44,6 +44,9 @@ class DeviceOut(BaseModel):
     status: str | None = Field(description="Last status message: online, offline or none yet.")
     last_seen: str | None = Field(description="Last telemetry received, RFC 3339 UTC.")
     registered_by: str = Field(description="file, api or auto (first message).")
+    foreign_id: str = Field(
+        "", description="The device's id in its own family (a DevEUI, a Tasmota topic), if any."
+    )
 
 
 class LatestOut(BaseModel):
@@ -108,6 +111,16 @@ class StatsOut(BaseModel):
     throttled_devices: list[str] = Field(
         default=[], description="Devices refused as rate_limited in the last 10 minutes."
     )
+    by_source: dict[str, SourceOut] = Field(
+        default={}, description="Messages per source: native is our own village/... layout."
+    )
+
+
+class SourceOut(BaseModel):
+    messages: int
+    rejected: int = Field(description="Rejections of this source's messages and readings.")
+    quiet: int = Field(description="The family's own messages that carry nothing to store.")
+    skipped_fields: int = Field(description="Fields no field table maps to a sensor type.")
 
 
 class RejectionOut(BaseModel):

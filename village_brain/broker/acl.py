@@ -29,9 +29,16 @@ def downlink_filter(village: str, device: str) -> str:
     return f"{device_prefix(village, device)}/command/#"
 
 
-def render_acl(ingest_user: str, devices: Iterable[DeviceGrant]) -> str:
-    blocks = [_ingest_block(ingest_user), *(_device_block(grant) for grant in devices)]
-    return HEADER + "\n".join(blocks)
+def render_acl(
+    ingest_user: str,
+    devices: Iterable[DeviceGrant],
+    source_reads: Iterable[str] = (),
+    source_writes: Iterable[str] = (),
+) -> str:
+    """`source_reads` and `source_writes`: the topic filters ingest's sources read, and the
+    ones they answer on (an Alink reply, a Sparkplug rebirth request)."""
+    ingest = _ingest_block(ingest_user, list(source_reads), list(source_writes))
+    return HEADER + "\n".join([ingest, *(_device_block(grant) for grant in devices)])
 
 
 def render_passwd(hashes: Mapping[str, str]) -> str:
@@ -42,8 +49,11 @@ def render_passwd(hashes: Mapping[str, str]) -> str:
     return "".join(f"{user}:{hashed}\n" for user, hashed in sorted(hashes.items()))
 
 
-def _ingest_block(user: str) -> str:
-    lines = [f"user {user}", *(f"topic read {ROOT}/+/+/{channel}" for channel in CHANNELS)]
+def _ingest_block(user: str, reads: list[str], writes: list[str]) -> str:
+    # All of our root, so a stray topic reaches ingest and is refused where people see it.
+    lines = [f"user {user}", f"topic read {ROOT}/#"]
+    lines += [f"topic read {topic}" for topic in dict.fromkeys(reads)]
+    lines += [f"topic write {topic}" for topic in dict.fromkeys(writes)]
     return "\n".join(lines) + "\n"
 
 

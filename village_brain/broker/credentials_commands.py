@@ -19,6 +19,7 @@ from village_brain.core.catalog import load_catalog
 from village_brain.core.config import ConfigError, Settings
 from village_brain.core.devices import load_devices_file
 from village_brain.core.timefmt import now_ms
+from village_brain.ingest.sources.router import build_sources
 from village_brain.store.credentials import CredentialStore
 from village_brain.store.registry import RegistryStore
 
@@ -104,7 +105,10 @@ def write_broker_files(settings: Settings, out: Path) -> list[str]:
     grants = [DeviceGrant(d, devices[d]) for d in sorted(hashes) if d in devices]
     out.mkdir(parents=True, exist_ok=True)
     _write_private(out / "passwd", render_passwd(hashes))
-    (out / "acl").write_text(render_acl(user, grants), encoding="utf-8")
+    sources = build_sources(settings.ingest.sources, load_catalog(settings.store.catalog_file))
+    reads = [f for source in sources for f in source.filters]
+    writes = [f for source in sources for f in source.reply_filters()]
+    (out / "acl").write_text(render_acl(user, grants, reads, writes), encoding="utf-8")
     where = out.resolve()
     config = render_secured_config(load_recommended_settings(), where / "passwd", where / "acl")
     (out / "mosquitto.conf").write_text(config, encoding="utf-8")

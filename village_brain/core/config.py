@@ -115,6 +115,12 @@ class IngestSettings(Section):
         description="Messages waiting this long with nothing committed (a store outage, a "
         'stuck writer) make /healthz answer 503 "stalled".',
     )
+    sources: list[dict[str, Any]] = Field(
+        [],
+        description="Device families read on their own topics, as [[ingest.sources]] tables: "
+        "adapter = one of docs/adapters.md plus its options. Our own village/... layout is "
+        "always read as well.",
+    )
 
     _check_durations = field_validator(
         "max_clock_skew",

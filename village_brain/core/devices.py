@@ -20,6 +20,7 @@ class Device(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     lon: float | None = None
     sensors: tuple[str, ...] = ()
     source: str = "file"  # file, api or auto (registered on first message)
+    foreign_id: str = ""  # its id in its own family's dialect, when a source registered it
 
 
 class Presence(msgspec.Struct, frozen=True):

@@ -21,6 +21,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from village_brain.ingest.pipeline import InboundMessage
+from village_brain.ingest.sources.base import Reply
 from village_brain.ingest.topics import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,16 @@ class MqttReceiver:
         ca_file: Path | None = None,
         client_cert: Path | None = None,
         client_key: Path | None = None,
+        subscriptions: list[str] | None = None,
     ) -> None:
         self.host, self.port = split_mqtt_url(url)
+        self._subscriptions = list(dict.fromkeys(subscriptions or SUBSCRIPTIONS))
+        self._subscriptions_lock = threading.Lock()
+        # SUBSCRIBEs sent and SUBACKs received on this connection: equal once the broker
+        # has every subscription, so nothing published from then on is missed.
+        self._subscribes_sent = 0
+        self._subscribes_acked = 0
+        self._session_up = False  # CONNACK received and our subscriptions sent on it
         self._deliver = deliver
         self._v5 = mqtt_version == "5"
         self._session_expiry_s = session_expiry_s
@@ -112,6 +121,27 @@ class MqttReceiver:
         self.client.loop_stop()
         self.connected.clear()
 
+    def subscribe(self, topics: list[str]) -> None:
+        """Also receive `topics`, now and after every reconnect (a source learnt them)."""
+        with self._subscriptions_lock:
+            new = [t for t in topics if t not in self._subscriptions]
+            self._subscriptions += new
+            # Before the session is up, the connect handler subscribes to the whole list.
+            if not (new and self._session_up):
+                return
+            self._subscribes_sent += 1
+        options = SubscribeOptions(qos=1) if self._v5 else 1
+        self.client.subscribe([(topic, options) for topic in new])
+
+    def subscriptions_settled(self) -> bool:
+        """Whether the broker has confirmed every subscription asked for so far."""
+        with self._subscriptions_lock:
+            return self.connected.is_set() and self._subscribes_acked >= self._subscribes_sent
+
+    def publish(self, reply: Reply) -> None:
+        """Send a device family's expected answer; paho queues it while we are disconnected."""
+        self.client.publish(reply.topic, reply.payload, qos=reply.qos)
+
     def ack(self, mid: int, qos: int, generation: int) -> None:
         if qos > 0 and generation == self.generation:
             self.client.ack(mid, qos)
@@ -131,13 +161,17 @@ class MqttReceiver:
         self.generation += 1
         # Subscribing here, not once at start, means a reconnect always resubscribes.
         options = SubscribeOptions(qos=1) if self._v5 else 1
-        client.subscribe([(topic, options) for topic in SUBSCRIPTIONS])
+        with self._subscriptions_lock:
+            topics = list(self._subscriptions)
+            self._subscribes_sent, self._subscribes_acked = 1, 0
+            self._session_up = True
+        client.subscribe([(topic, options) for topic in topics])
         log.info(
             "connected to broker %s:%d (session %s); subscribed to %s",
             self.host,
             self.port,
             "resumed" if flags.session_present else "new",
-            ", ".join(SUBSCRIPTIONS),
+            ", ".join(topics[:8]) + (f" and {len(topics) - 8} more" if len(topics) > 8 else ""),
         )
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
@@ -152,6 +186,8 @@ class MqttReceiver:
     def _on_subscribe(
         self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list, _props: object
     ) -> None:
+        with self._subscriptions_lock:
+            self._subscribes_acked += 1
         refused = [r for r in reasons if getattr(r, "is_failure", False)]
         if refused:
             log.error("broker refused the subscription: %s", refused)
@@ -169,6 +205,8 @@ class MqttReceiver:
         _props: object,
     ) -> None:
         self.connected.clear()
+        with self._subscriptions_lock:
+            self._session_up = False
         if self._stopping:
             log.info("disconnected from broker %s:%d", self.host, self.port)
         else:

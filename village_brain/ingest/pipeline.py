@@ -14,12 +14,14 @@ import msgspec
 from village_brain.core.catalog import Catalog
 from village_brain.core.devices import Device
 from village_brain.core.ids import id_problem
-from village_brain.core.records import PayloadError, Problem, Reading, Rejection
+from village_brain.core.records import PayloadError, Problem, RawReading, Reading, Rejection
 from village_brain.core.timefmt import is_time_ms, parse_time_ms
 from village_brain.ingest.codecs import CodecRegistry
 from village_brain.ingest.codecs.jsontext import check_depth
 from village_brain.ingest.flood import EVENT_KEY, STATUS_KEY, FloodGuard
-from village_brain.ingest.topics import Address, parse_topic
+from village_brain.ingest.sources.base import DeviceReport, Reply
+from village_brain.ingest.sources.router import NATIVE, Sources
+from village_brain.ingest.topics import NATIVE_PREFIX, Address, parse_topic
 from village_brain.ingest.validate import TimeWindow, check_reading
 from village_brain.store.registry import Event
 
@@ -47,12 +49,20 @@ class Limits(msgspec.Struct, frozen=True):
 
 
 class Outcome(msgspec.Struct):
+    """What one message changes. Our own topics name one device; a source's message may
+    speak for several (a gateway's batch, an edge node going offline with its devices)."""
+
     readings: list[Reading] = msgspec.field(default_factory=list)
     rejections: list[Rejection] = msgspec.field(default_factory=list)
-    new_device: Device | None = None
-    seen: tuple[str, int] | None = None
-    status: tuple[str, str, int] | None = None  # device, online/offline, received_ms
-    event: Event | None = None
+    new_devices: list[Device] = msgspec.field(default_factory=list)
+    seen: list[tuple[str, int]] = msgspec.field(default_factory=list)
+    statuses: list[tuple[str, str, int]] = msgspec.field(default_factory=list)  # device, word, ms
+    events: list[Event] = msgspec.field(default_factory=list)
+    replies: list[Reply] = msgspec.field(default_factory=list)  # sent once this is committed
+    subscribe: list[str] = msgspec.field(default_factory=list)  # topic filters a source learnt
+    source: str = NATIVE
+    quiet: bool = False  # a source's message that carries nothing for us
+    skipped: int = 0  # fields no field table maps
 
 
 class DeviceDirectory:
@@ -65,7 +75,7 @@ class DeviceDirectory:
     def add(self, device: str, village: str) -> None:
         self._village_of[device] = village
 
-    def admit(self, address: Address) -> Device | Problem | None:
+    def admit(self, address: Address, foreign_id: str = "") -> Device | Problem | None:
         """None when known, a new Device to register, or why the device is refused."""
         village = self._village_of.get(address.device)
         if village == address.village:
@@ -82,7 +92,9 @@ class DeviceDirectory:
                 f"device {address.device!r} is not registered and registration is strict",
             )
         self._village_of[address.device] = address.village
-        return Device(id=address.device, village=address.village, source="auto")
+        return Device(
+            id=address.device, village=address.village, source="auto", foreign_id=foreign_id
+        )
 
 
 class Pipeline:
@@ -93,12 +105,14 @@ class Pipeline:
         directory: DeviceDirectory,
         limits: Limits,
         flood: FloodGuard | None = None,
+        sources: Sources | None = None,
     ) -> None:
         self.catalog = catalog
         self.codecs = codecs
         self.directory = directory
         self.limits = limits
         self.flood = flood
+        self.sources = sources or Sources([])
 
     def process(self, msg: InboundMessage) -> Outcome:
         outcome = Outcome()
@@ -106,11 +120,11 @@ class Pipeline:
             self._process(msg, outcome)
         except Exception as exc:  # a case no rule foresaw: refuse this message, keep going
             log.exception("internal error on a message to %s; it was refused", msg.topic[:256])
-            return self.refusal(msg, exc, outcome.new_device)
+            return self.refusal(msg, exc, outcome.new_devices)
         return outcome
 
     def refusal(
-        self, msg: InboundMessage, exc: BaseException, new_device: Device | None = None
+        self, msg: InboundMessage, exc: BaseException, new_devices: list[Device] | None = None
     ) -> Outcome:
         """The message refused as a whole because processing or storing it raised `exc`."""
         try:
@@ -118,35 +132,95 @@ class Pipeline:
         except Exception:  # the topic may be what failed
             address = None
         problem = Problem("internal_error", _internal_detail(exc))
-        outcome = Outcome(new_device=new_device)
+        # Devices registered before the failure stay registered: the directory already has them.
+        outcome = Outcome(new_devices=list(new_devices or ()))
         self._reject(outcome, msg, problem, address if isinstance(address, Address) else None)
         return outcome
 
     def _process(self, msg: InboundMessage, outcome: Outcome) -> None:
+        if not msg.topic.startswith(NATIVE_PREFIX):
+            self._from_source(msg, outcome)
+            return
         address = parse_topic(msg.topic)
+        if address is None:
+            outcome.quiet = True  # our own downlink (PROTOCOL §2): not ingest's to read
+            return
         if isinstance(address, Problem):
             self._reject(outcome, msg, address, None)
             return
-        if len(msg.payload) > self.limits.max_payload_bytes:
-            problem = Problem(
-                "payload_too_large",
-                f"payload is {len(msg.payload):,} bytes; the limit is "
-                f"{self.limits.max_payload_bytes:,}",
-            )
-            self._reject(outcome, msg, problem, address)
+        if self._too_large(outcome, msg, address):
             return
         admitted = self.directory.admit(address)
         if isinstance(admitted, Problem):
             self._reject(outcome, msg, admitted, address)
             return
-        outcome.new_device = admitted
+        if admitted is not None:
+            outcome.new_devices.append(admitted)
         if address.channel == "telemetry":
-            outcome.seen = (address.device, msg.received_ms)
+            outcome.seen.append((address.device, msg.received_ms))
             self._telemetry(outcome, msg, address)
         elif address.channel == "status":
             self._status(outcome, msg, address)
         else:
             self._event(outcome, msg, address)
+
+    def _too_large(self, outcome: Outcome, msg: InboundMessage, address: Address | None) -> bool:
+        if len(msg.payload) <= self.limits.max_payload_bytes:
+            return False
+        problem = Problem(
+            "payload_too_large",
+            f"payload is {len(msg.payload):,} bytes; the limit is "
+            f"{self.limits.max_payload_bytes:,}",
+        )
+        self._reject(outcome, msg, problem, address)
+        return True
+
+    def _from_source(self, msg: InboundMessage, outcome: Outcome) -> None:
+        """A message on another family's topics: its source's adapter reads it, then the
+        same rules as for our own format apply to every device it speaks for."""
+        source = self.sources.source_for(msg.topic)
+        if source is None:
+            detail = f"topic {msg.topic[:200]!r} is not ours and no configured source reads it"
+            self._reject(outcome, msg, Problem("bad_topic", detail), None)
+            return
+        outcome.source = source.name
+        if self._too_large(outcome, msg, None):
+            return
+        translation = source.adapter.translate(
+            msg.topic, msg.payload, msg.received_ms, msg.content_type
+        )
+        outcome.replies = translation.replies
+        outcome.subscribe = self.sources.learn(source, translation.subscribe)
+        outcome.quiet = translation.quiet
+        for problem in translation.problems:
+            self._reject(outcome, msg, problem, None)
+        for report in translation.reports:
+            self._report(outcome, msg, report)
+
+    def _report(self, outcome: Outcome, msg: InboundMessage, report: DeviceReport) -> None:
+        address = Address(report.village, report.device, "telemetry")
+        admitted = self.directory.admit(address, report.foreign_id)
+        if isinstance(admitted, Problem):
+            self._reject(outcome, msg, admitted, address)
+            return
+        if admitted is not None:
+            outcome.new_devices.append(admitted)
+        for problem in report.problems:
+            self._reject(outcome, msg, problem, address)
+        outcome.skipped += len(report.skipped)
+        if report.readings:
+            outcome.seen.append((report.device, msg.received_ms))
+            self._check_readings(outcome, msg, address, report.readings)
+        if report.presence is not None and not self._flooding(
+            outcome, msg, address, STATUS_KEY, msg.received_ms
+        ):
+            outcome.statuses.append((report.device, report.presence, msg.received_ms))
+        if report.event is not None:
+            event = _reported_event(report, msg.received_ms)
+            if isinstance(event, Problem):
+                self._reject(outcome, msg, event, address)
+            else:
+                self._keep_event(outcome, msg, address, event)
 
     def _telemetry(self, outcome: Outcome, msg: InboundMessage, address: Address) -> None:
         try:
@@ -154,14 +228,18 @@ class Pipeline:
         except PayloadError as exc:
             self._reject(outcome, msg, Problem(exc.reason, exc.detail), address)
             return
-        raws = decoded.readings
+        for problem in decoded.problems:
+            self._reject(outcome, msg, problem, address)
+        self._check_readings(outcome, msg, address, decoded.readings)
+
+    def _check_readings(
+        self, outcome: Outcome, msg: InboundMessage, address: Address, raws: list[RawReading]
+    ) -> None:
         limit = self.limits.max_readings_per_message
         if len(raws) > limit:
             detail = f"message has {len(raws):,} readings; only the first {limit:,} were kept"
             self._reject(outcome, msg, Problem("too_many_readings", detail), address)
             raws = raws[:limit]
-        for problem in decoded.problems:
-            self._reject(outcome, msg, problem, address)
         for raw in raws:
             result = check_reading(
                 raw,
@@ -184,13 +262,18 @@ class Pipeline:
             return
         if self._flooding(outcome, msg, address, STATUS_KEY, msg.received_ms):
             return
-        outcome.status = (address.device, word, msg.received_ms)
+        outcome.statuses.append((address.device, word, msg.received_ms))
 
     def _event(self, outcome: Outcome, msg: InboundMessage, address: Address) -> None:
         event = _decode_event(msg, address)
         if isinstance(event, Problem):
             self._reject(outcome, msg, event, address)
             return
+        self._keep_event(outcome, msg, address, event)
+
+    def _keep_event(
+        self, outcome: Outcome, msg: InboundMessage, address: Address, event: Event
+    ) -> None:
         window = self.limits.window
         if not (
             msg.received_ms - window.max_backfill_ms
@@ -202,7 +285,7 @@ class Pipeline:
             return
         if self._flooding(outcome, msg, address, EVENT_KEY, event.ts_ms):
             return
-        outcome.event = event
+        outcome.events.append(event)
 
     def _flooding(
         self, outcome: Outcome, msg: InboundMessage, address: Address, key: str, ts_ms: int
@@ -280,6 +363,18 @@ def _decode_event(msg: InboundMessage, address: Address) -> Event | Problem:
         detail = "an integer in the event's data does not fit in 64 bits; send it as text"
         return Problem("bad_payload", detail)
     return Event(address.village, address.device, ts_ms, payload.type, payload.data)
+
+
+def _reported_event(report: DeviceReport, received_ms: int) -> Event | Problem:
+    reported = report.event
+    assert reported is not None
+    problem = id_problem("event type", reported.type)
+    if problem:
+        return Problem("bad_payload", problem)
+    if _has_huge_integer(reported.data):
+        return Problem("bad_payload", "an integer in the event's data does not fit in 64 bits")
+    ts_ms = received_ms if reported.ts_ms is None else reported.ts_ms
+    return Event(report.village, report.device, ts_ms, reported.type, reported.data)
 
 
 def _event_time(ts: int | str) -> int:

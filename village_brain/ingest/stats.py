@@ -5,8 +5,25 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Iterable
 
 import msgspec
+
+
+class SourceStats(msgspec.Struct):
+    """One source's share of the traffic (our own village/... layout is `native`)."""
+
+    messages: int = 0
+    rejected: int = 0  # rejections of its messages and readings
+    quiet: int = 0  # messages of the family's own that carry nothing for us
+    skipped_fields: int = 0  # fields no field table maps
+
+
+class SourceTally(msgspec.Struct, frozen=True):
+    source: str
+    rejected: int
+    quiet: bool
+    skipped: int
 
 
 class StatsSnapshot(msgspec.Struct, frozen=True):
@@ -23,6 +40,7 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
     throttled_devices: list[str] = []
     stalled: bool = False  # messages wait and nothing was committed for the stall limit
     writer_restarts: int = 0
+    by_source: dict[str, SourceStats] = {}
 
 
 class IngestStats:
@@ -42,6 +60,7 @@ class IngestStats:
         self._commits: deque[tuple[float, int]] = deque()
         self._throttled: dict[str, int] = {}  # device -> arrival time of its last refused reading
         self.writer_restarts = 0
+        self._sources: dict[str, SourceStats] = {}
         # When the writer last showed it keeps up: a commit, or an empty inbox.
         self._progress = time.monotonic()
 
@@ -57,6 +76,15 @@ class IngestStats:
             self._commits.append((now, stored))
             while self._commits and now - self._commits[0][0] > self.RATE_WINDOW_S:
                 self._commits.popleft()
+
+    def record_sources(self, tallies: Iterable[SourceTally]) -> None:
+        with self._lock:
+            for tally in tallies:
+                counts = self._sources.setdefault(tally.source, SourceStats())
+                counts.messages += 1
+                counts.rejected += tally.rejected
+                counts.quiet += tally.quiet
+                counts.skipped_fields += tally.skipped
 
     def note_idle(self) -> None:
         """Called by the writer when it finds nothing waiting."""
@@ -109,4 +137,8 @@ class IngestStats:
                 throttled_devices=self._recently_throttled(),
                 stalled=stalled,
                 writer_restarts=self.writer_restarts,
+                by_source={
+                    name: SourceStats(**msgspec.structs.asdict(counts))
+                    for name, counts in self._sources.items()
+                },
             )

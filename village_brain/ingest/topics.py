@@ -12,7 +12,11 @@ from village_brain.core.records import Problem
 Channel = Literal["telemetry", "status", "event"]
 CHANNELS: tuple[Channel, ...] = ("telemetry", "status", "event")
 ROOT = "village"
-SUBSCRIPTIONS = [f"{ROOT}/+/+/{channel}" for channel in CHANNELS]
+NATIVE_PREFIX = ROOT + "/"
+# All of `village/#`, not only the channels: a message on a topic that does not fit is then
+# refused as bad_topic where people can see it, instead of never reaching us at all.
+SUBSCRIPTIONS = [f"{ROOT}/#"]
+DOWNLINK = "command"  # village/{village}/{device}/command/...: to devices, not from them
 
 
 class Address(msgspec.Struct, frozen=True):
@@ -21,8 +25,11 @@ class Address(msgspec.Struct, frozen=True):
     channel: Channel
 
 
-def parse_topic(topic: str) -> Address | Problem:
+def parse_topic(topic: str) -> Address | Problem | None:
+    """Where a message on our own layout comes from; None for our downlink, not ours to read."""
     parts = topic.split("/")
+    if len(parts) >= 4 and parts[0] == ROOT and parts[3] == DOWNLINK:
+        return None
     if len(parts) != 4 or parts[0] != ROOT or parts[3] not in CHANNELS:
         return Problem(
             "bad_topic",

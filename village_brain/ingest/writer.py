@@ -19,13 +19,16 @@ from collections.abc import Callable, Sequence
 
 from village_brain.core.records import Reading
 from village_brain.ingest.pipeline import InboundMessage, Outcome, Pipeline
-from village_brain.ingest.stats import IngestStats
+from village_brain.ingest.sources.base import Reply
+from village_brain.ingest.stats import IngestStats, SourceTally
 from village_brain.store.base import SeriesStore, is_outage
 from village_brain.store.registry import BatchRecord, RegistryStore
 
 log = logging.getLogger(__name__)
 
 Ack = Callable[[int, int, int], None]
+Publish = Callable[[Reply], None]
+Subscribe = Callable[[list[str]], None]
 Listener = Callable[[Sequence[Reading], BatchRecord], None]
 
 RETRY_FIRST_S = 0.5
@@ -44,12 +47,16 @@ class BatchWriter:
         ack: Ack,
         max_messages: int = 500,
         max_wait_s: float = 0.02,
+        publish: Publish | None = None,
+        subscribe: Subscribe | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.series = series
         self.registry = registry
         self.stats = stats
         self.ack = ack
+        self.publish = publish
+        self.subscribe = subscribe
         self.max_messages = max_messages
         self.max_wait_s = max_wait_s
         self.inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
@@ -157,7 +164,7 @@ class BatchWriter:
                         )
                     refused = self._refuse(batch[0], outcomes[0], exc)
                     if refused is not None:
-                        self._finish(batch, [], 0, refused)
+                        self._finish(batch, [], 0, refused, [])
                         return True
                 # A store outage must not drop the batch: keep it and retry.
                 log.exception(
@@ -167,7 +174,7 @@ class BatchWriter:
                     return False
                 delay = min(delay * 2, RETRY_MAX_S)
                 continue
-            self._finish(batch, readings, stored, record)
+            self._finish(batch, readings, stored, record, outcomes)
             return True
 
     def _write(self, readings: list[Reading], record: BatchRecord) -> int:
@@ -181,7 +188,7 @@ class BatchWriter:
         A plain rejection is always storable, so when it fails too, the store is at fault
         (down, with an error of a kind not known to mean so), and the message is kept.
         """
-        record = _registry_changes([self.pipeline.refusal(msg, exc, outcome.new_device)])
+        record = _registry_changes([self.pipeline.refusal(msg, exc, outcome.new_devices)])
         try:
             self._write([], record)
         except Exception:
@@ -194,8 +201,15 @@ class BatchWriter:
         return record
 
     def _finish(
-        self, batch: list[InboundMessage], readings: list[Reading], stored: int, record: BatchRecord
+        self,
+        batch: list[InboundMessage],
+        readings: list[Reading],
+        stored: int,
+        record: BatchRecord,
+        outcomes: list[Outcome],
     ) -> None:
+        # Before the acks, so that a message counts as done only once what it asked for is.
+        self._after_commit(outcomes)
         for msg in batch:
             self.ack(msg.mid, msg.qos, msg.generation)
             self._in_hand.popleft()  # the batch is always the oldest of the messages in hand
@@ -203,11 +217,27 @@ class BatchWriter:
         self.stats.record_batch(
             len(batch), len(readings), stored, [r.reason for r in record.rejections]
         )
+        self.stats.record_sources(
+            SourceTally(o.source, len(o.rejections), o.quiet, o.skipped) for o in outcomes
+        )
         for listener in self.listeners:
             try:
                 listener(readings, record)
             except Exception:
                 log.exception("a listener failed on a committed batch")
+
+    def _after_commit(self, outcomes: list[Outcome]) -> None:
+        """Answers the device families expect, and the topics sources learnt: only now that
+        what they answer is committed (an Alink device takes its reply as a receipt)."""
+        for outcome in outcomes:
+            if self.publish is not None:
+                for reply in outcome.replies:
+                    try:
+                        self.publish(reply)
+                    except Exception:
+                        log.exception("could not send a reply to %s", reply.topic[:256])
+            if outcome.subscribe and self.subscribe is not None:
+                self.subscribe(outcome.subscribe)
 
     def _run_chores(self) -> None:
         now = time.monotonic()
@@ -232,15 +262,11 @@ def _named(exc: BaseException) -> str:
 def _registry_changes(outcomes: list[Outcome]) -> BatchRecord:
     record = BatchRecord()
     for outcome in outcomes:
-        if outcome.new_device is not None:
-            record.new_devices.append(outcome.new_device)
-        if outcome.seen is not None:
-            device, ms = outcome.seen
+        record.new_devices.extend(outcome.new_devices)
+        for device, ms in outcome.seen:
             record.seen[device] = max(ms, record.seen.get(device, 0))
-        if outcome.status is not None:
-            device, status, ms = outcome.status
+        for device, status, ms in outcome.statuses:
             record.statuses[device] = (status, ms)
-        if outcome.event is not None:
-            record.events.append(outcome.event)
+        record.events.extend(outcome.events)
         record.rejections.extend(outcome.rejections)
     return record

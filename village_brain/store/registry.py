@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS devices (
     lon REAL,
     sensors TEXT NOT NULL DEFAULT '[]',
     source TEXT NOT NULL DEFAULT 'file',
+    foreign_id TEXT NOT NULL DEFAULT '',
     last_seen_ms INTEGER,
     status TEXT,
     status_ms INTEGER
@@ -92,13 +93,22 @@ class DeviceRow(msgspec.Struct, frozen=True):
 
 
 _DEVICE_COLUMNS = (
-    "id, village, kind, name, place, lat, lon, sensors, source, last_seen_ms, status, status_ms"
+    "id, village, kind, name, place, lat, lon, sensors, source, foreign_id, last_seen_ms, "
+    "status, status_ms"
 )
 
 
 class RegistryStore:
     def __init__(self, path: Path, synchronous: str = "full") -> None:
         self.db = Database(path, SCHEMA, synchronous)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a registry made by an earlier version up to this schema."""
+        with self.db.transaction() as conn:
+            have = {row[1] for row in conn.execute("PRAGMA table_info(devices)")}
+            if "foreign_id" not in have:
+                conn.execute("ALTER TABLE devices ADD COLUMN foreign_id TEXT NOT NULL DEFAULT ''")
 
     def upsert_devices(self, devices: Iterable[Device]) -> None:
         with self.db.transaction() as conn:
@@ -107,11 +117,13 @@ class RegistryStore:
     @staticmethod
     def _upsert(conn: sqlite3.Connection, devices: Iterable[Device]) -> None:
         conn.executemany(
-            "INSERT INTO devices (id, village, kind, name, place, lat, lon, sensors, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "INSERT INTO devices (id, village, kind, name, place, lat, lon, sensors, source, "
+            "foreign_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
             "village=excluded.village, kind=excluded.kind, name=excluded.name, "
             "place=excluded.place, lat=excluded.lat, lon=excluded.lon, "
-            "sensors=excluded.sensors, source=excluded.source",
+            "sensors=excluded.sensors, source=excluded.source, "
+            # A devices file knows nothing of foreign ids: keep the one a source recorded.
+            "foreign_id=coalesce(nullif(excluded.foreign_id, ''), devices.foreign_id)",
             [
                 (
                     d.id,
@@ -123,6 +135,7 @@ class RegistryStore:
                     d.lon,
                     json.dumps(d.sensors),
                     d.source,
+                    d.foreign_id,
                 )
                 for d in devices
             ],
@@ -202,7 +215,7 @@ class RegistryStore:
 
 
 def _device_row(row: tuple) -> DeviceRow:
-    (dev_id, village, kind, name, place, lat, lon, sensors, source, seen, status, status_ms) = row
+    (dev_id, village, kind, name, place, lat, lon, sensors, source, foreign, *presence) = row
     device = Device(
         id=dev_id,
         village=village,
@@ -213,5 +226,6 @@ def _device_row(row: tuple) -> DeviceRow:
         lon=lon,
         sensors=tuple(json.loads(sensors)),
         source=source,
+        foreign_id=foreign,
     )
-    return DeviceRow(device, Presence(seen, status, status_ms))
+    return DeviceRow(device, Presence(*presence))

@@ -117,11 +117,16 @@ def describe(value: object) -> str:
         return "a list"
     if isinstance(value, str):
         return repr(value[:_SHOWN_CHARS])
+    if isinstance(value, bytes):  # binary formats (CBOR) carry values JSON has no word for
+        return "a byte string"
     if type(value) is int and not -_LONGEST_SHOWN_INT < value < _LONGEST_SHOWN_INT:
         # Python refuses to print integers of thousands of digits, and nobody wants to read one.
         digits = math.floor(value.bit_length() * math.log10(2)) + 1
         return f"an integer of about {digits:,} digits"
-    return json.dumps(value)
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return f"a {type(value).__name__}"
 
 
 def shown(name: str) -> str:

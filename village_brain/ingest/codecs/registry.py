@@ -10,6 +10,7 @@ from village_brain.ingest.codecs.base import Codec
 from village_brain.ingest.codecs.jsontext import first_byte
 from village_brain.ingest.codecs.native import NativeCodec
 from village_brain.ingest.codecs.senml import SenmlCodec
+from village_brain.ingest.codecs.senml_cbor import SenmlCborCodec
 
 
 class CodecRegistry:
@@ -58,7 +59,7 @@ class CodecRegistry:
 
 
 def default_registry(catalog: Catalog) -> CodecRegistry:
-    return CodecRegistry([NativeCodec(), SenmlCodec(catalog)])
+    return CodecRegistry([NativeCodec(), SenmlCodec(catalog), SenmlCborCodec(catalog)])
 
 
 def _normal(content_type: str) -> str:

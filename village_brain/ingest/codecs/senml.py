@@ -34,7 +34,14 @@ class SenmlCodec:
         return first_byte(payload) == ord("[")
 
     def decode(self, payload: bytes, received_ms: int) -> Decoded:
-        pack = _pack(load_json(payload))
+        return self.read_pack(_pack(load_json(payload)), received_ms)
+
+    def read_pack(self, pack: list, received_ms: int) -> Decoded:
+        """The readings of a pack's records, keyed by their JSON names whichever format
+        carried them (SenML CBOR maps its integer labels to these names first)."""
+        if not pack:
+            detail = "the SenML pack is empty: it needs at least one record"
+            raise PayloadError("bad_payload", detail)
         base = BaseFields()
         decoded = Decoded()
         for index, record in enumerate(pack):
@@ -86,8 +93,6 @@ def _pack(pack: object) -> list:
     if not isinstance(pack, list):
         detail = f"a SenML pack must be a JSON array, not {describe(pack)}"
         raise PayloadError("bad_payload", detail)
-    if not pack:
-        raise PayloadError("bad_payload", "the SenML pack is empty: it needs at least one record")
     return pack
 
 
@@ -118,7 +123,7 @@ def _value_count_detail(fields: list[str], record: dict, base: BaseFields) -> st
 def _time_ms(record: dict, base: BaseFields, received_ms: int) -> int | Problem | None:
     raw = record.get("t", 0)
     seconds = base.time + as_float(raw) if is_number(raw) else math.nan
-    if not math.isfinite(seconds):
+    if not math.isfinite(seconds * 1000):  # finite seconds can still overflow in milliseconds
         detail = f"'t' must be a finite number of seconds, not {describe(raw)}"
         return Problem("bad_timestamp", detail)
     if seconds == 0:
