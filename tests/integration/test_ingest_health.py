@@ -97,4 +97,6 @@ def test_a_writer_that_fails_is_restarted_and_ingest_goes_on(own_broker, device,
     assert points(running) == 2
     status, body = health(running)
     assert (status, body["status"], body["writer_restarts"]) == (200, "ok", 1)
+    stats = running.api.get("/api/v1/ingest/stats").json()
+    assert (stats["stalled"], stats["writer_restarts"]) == (False, 1)
     assert body["pending_messages"] == 0 and len(failures) == 1

@@ -32,6 +32,8 @@ def stats(ctx: Ctx) -> StatsOut:
         broker_connected=snap.broker_connected,
         last_commit=format_ms(snap.last_commit_ms) if snap.last_commit_ms else None,
         throttled_devices=snap.throttled_devices,
+        stalled=snap.stalled,
+        writer_restarts=snap.writer_restarts,
         by_source={
             name: SourceOut(**msgspec.structs.asdict(counts))
             for name, counts in snap.by_source.items()

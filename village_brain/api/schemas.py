@@ -111,6 +111,10 @@ class StatsOut(BaseModel):
     throttled_devices: list[str] = Field(
         default=[], description="Devices refused as rate_limited in the last 10 minutes."
     )
+    stalled: bool = Field(
+        False, description="Messages wait and nothing was committed for ingest.stall_after."
+    )
+    writer_restarts: int = Field(0, description="Times the ingest writer failed and restarted.")
     by_source: dict[str, SourceOut] = Field(
         default={}, description="Messages per source: native is our own village/... layout."
     )
