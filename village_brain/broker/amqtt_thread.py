@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import Any
 
-from amqtt.broker import Broker
+from village_brain.broker.amqtt_mqtt5_refusal import Mqtt311Broker
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class AmqttThread:
 
     async def _serve(self) -> None:
         self._stop_requested = asyncio.Event()
-        broker = Broker(self._config())
+        broker = Mqtt311Broker(self._config())
         await broker.start()
         self._ready.set()
         try:
