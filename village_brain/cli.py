@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from village_brain.core.config import ConfigError, Settings, load_settings
+from village_brain.core.hostport import split_host_port
 from village_brain.preflight import check_inputs
 
 if TYPE_CHECKING:
@@ -44,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--mqtt-url", help="broker to use (mqtt://host:port); default: embedded")
     serve.add_argument("--data-dir", type=Path, help="where the store keeps its files")
     serve.add_argument("--http", metavar="HOST:PORT", help="where the API and dashboard listen")
+    serve.add_argument(
+        "--mqtt-listen",
+        metavar="HOST:PORT",
+        help="where the embedded broker listens for devices (default 0.0.0.0:1883)",
+    )
     serve.add_argument("--demo", action="store_true", help="also run a simulated village")
     serve.add_argument("--devices", type=int, default=24, help="simulated devices with --demo")
     serve.set_defaults(run=_serve)
@@ -53,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument(
         "--reference", action="store_true", help="print every setting with its default instead"
     )
-    config.set_defaults(run=_config, mqtt_url=None, data_dir=None, http=None, demo=False)
+    config.set_defaults(
+        run=_config, mqtt_url=None, mqtt_listen=None, data_dir=None, http=None, demo=False
+    )
 
     sim = commands.add_parser("simulate", help="publish a believable village to a broker")
     sim.add_argument("--mqtt-url", required=True, help="broker, e.g. mqtt://127.0.0.1:1883")
@@ -77,17 +85,24 @@ def _parser() -> argparse.ArgumentParser:
 def _settings_from(args: argparse.Namespace) -> Settings:
     http = {}
     if args.http:
-        host, _, port = args.http.rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError(f"--http {args.http!r}: write HOST:PORT, e.g. 127.0.0.1:8080")
-        http = {"host": host, "port": int(port)}
+        host, port = _address_flag("--http", args.http, "127.0.0.1:8080")
+        http = {"host": host, "port": port}
+    if args.mqtt_listen:
+        _address_flag("--mqtt-listen", args.mqtt_listen, "0.0.0.0:1883")
     overrides = {
-        "mqtt": {"url": args.mqtt_url},
+        "mqtt": {"url": args.mqtt_url, "listen": args.mqtt_listen},
         "store": {"data_dir": args.data_dir},
         "http": http,
         "demo": args.demo or None,
     }
     return load_settings(args.config, **overrides)
+
+
+def _address_flag(flag: str, value: str, example: str) -> tuple[str, int]:
+    try:
+        return split_host_port(value)
+    except ValueError as exc:
+        raise ConfigError(f"{flag} {exc}, e.g. {example}") from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -101,7 +116,12 @@ def _serve(args: argparse.Namespace) -> int:
     with StopSignals() as signals, ExitStack() as stack:
         url, version = settings.mqtt.url, "5"
         if url is None:
-            broker = stack.enter_context(start_embedded_broker(settings.store.data_dir))
+            host, port = settings.mqtt.listen_address
+            broker = stack.enter_context(
+                start_embedded_broker(
+                    settings.store.data_dir, host, port, free_port_if_taken=settings.demo
+                )
+            )
             url, version = broker.url, broker.mqtt_version
         service = Service(settings, url, version)
         service.start()

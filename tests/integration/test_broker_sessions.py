@@ -16,6 +16,7 @@ import pytest
 
 from village_brain.broker import start_embedded_broker
 from village_brain.broker.amqtt_thread import AmqttThread
+from village_brain.broker.embedded import ListenAddressError
 from village_brain.broker.mosquitto import MosquittoError, MosquittoProcess
 
 from support.mqtt_clients import Endpoint, Subscriber, publish_qos1, unique_name
@@ -142,7 +143,17 @@ def test_more_than_a_thousand_queued_messages_all_arrive(endpoint: Endpoint) -> 
 # --- The embedded broker of `village-brain serve` ----------------------------
 
 
-def test_embedded_broker_moves_to_a_free_port_when_the_requested_one_is_taken(
+def test_embedded_broker_refuses_a_taken_port_naming_what_holds_it(tmp_path: Path) -> None:
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        taken = occupant.getsockname()[1]
+        with pytest.raises(ListenAddressError, match=rf"port {taken} is in use by .*\(pid \d+\)"):
+            start_embedded_broker(tmp_path, port=taken)
+    assert not (tmp_path / "broker").exists()
+
+
+def test_embedded_broker_moves_to_a_free_port_when_told_to_and_the_port_is_taken(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with socket.socket() as occupant:
@@ -151,7 +162,7 @@ def test_embedded_broker_moves_to_a_free_port_when_the_requested_one_is_taken(
         taken = occupant.getsockname()[1]
         with (
             caplog.at_level(logging.WARNING),
-            start_embedded_broker(tmp_path, port=taken) as broker,
+            start_embedded_broker(tmp_path, port=taken, free_port_if_taken=True) as broker,
         ):
             port = int(broker.url.rsplit(":", 1)[1])
             assert port != taken

@@ -36,7 +36,9 @@ def add_users_command(commands: argparse._SubParsersAction, settings_from: Setti
     remove = _action(actions, "remove", "remove an account with its tokens and logins")
     remove.add_argument("name")
     remove.set_defaults(action=_remove)
-    users.set_defaults(run=lambda args: _run(args, settings_from), mqtt_url=None, http=None)
+    users.set_defaults(
+        run=lambda args: _run(args, settings_from), mqtt_url=None, mqtt_listen=None, http=None
+    )
 
 
 def _action(actions: argparse._SubParsersAction, name: str, text: str) -> argparse.ArgumentParser:

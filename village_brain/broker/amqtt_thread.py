@@ -7,7 +7,9 @@ import logging
 import threading
 from typing import Any
 
-from amqtt.broker import Broker
+from village_brain.broker.amqtt_mqtt5_refusal import Mqtt311Broker
+from village_brain.broker.ports import connectable_host
+from village_brain.core.hostport import join_host_port
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +33,12 @@ class AmqttThread:
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        """Where clients on this machine reach it (listening on 0.0.0.0 is reached on 127.0.0.1)."""
+        return f"mqtt://{join_host_port(connectable_host(self.host), self.port)}"
 
     def _config(self) -> dict[str, Any]:
         return {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "listeners": {"default": {"type": "tcp", "bind": join_host_port(self.host, self.port)}},
             "session_expiry_interval": self._session_expiry_seconds,
             "plugins": {"village_brain.broker.amqtt_auth.AcceptAllClients": {}},
         }
@@ -50,7 +53,7 @@ class AmqttThread:
         if self._failure is not None:
             self._thread.join(timeout)
             raise AmqttError(f"amqtt failed to start on {self.host}:{self.port}: {self._failure}")
-        logger.info("amqtt listening on %s", self.url)
+        logger.info("amqtt listening on %s", join_host_port(self.host, self.port))
 
     def stop(self, timeout: float = 10.0) -> None:
         loop, stop_requested, thread = self._loop, self._stop_requested, self._thread
@@ -77,7 +80,7 @@ class AmqttThread:
 
     async def _serve(self) -> None:
         self._stop_requested = asyncio.Event()
-        broker = Broker(self._config())
+        broker = Mqtt311Broker(self._config())
         await broker.start()
         self._ready.set()
         try:

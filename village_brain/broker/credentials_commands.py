@@ -28,7 +28,7 @@ REGISTRY_FILE = "registry.sqlite3"
 
 
 def add_commands(commands: argparse._SubParsersAction, settings_from: SettingsFrom) -> None:
-    defaults = {"mqtt_url": None, "http": None, "demo": False}
+    defaults = {"mqtt_url": None, "mqtt_listen": None, "http": None, "demo": False}
     devices = commands.add_parser("devices", help="device administration")
     device_commands = devices.add_subparsers(required=True, metavar="COMMAND")
     creds = device_commands.add_parser(

@@ -8,20 +8,25 @@ promises much less, and `guarantees` says so in the log.
 
 from __future__ import annotations
 
+import errno
 import logging
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
 from village_brain.broker.amqtt_thread import AmqttThread
+from village_brain.broker.device_address import devices_line, interface_addresses
 from village_brain.broker.mosquitto import MosquittoProcess, find_mosquitto
-from village_brain.broker.ports import pick_free_port, port_is_free
+from village_brain.broker.port_holder import port_holder
+from village_brain.broker.ports import connectable_host, listen_problem, pick_free_port
 from village_brain.broker.settings import (
     Setting,
     client_expiration_seconds,
     load_recommended_settings,
     setting,
 )
+from village_brain.core.config import ConfigError
+from village_brain.core.hostport import join_host_port
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +36,13 @@ AMQTT_GUARANTEES = (
     "acknowledged (ingest crashed before committing, or took over 5 s to ack) is dropped "
     "rather than sent again; install Mosquitto for at-least-once delivery."
 )
+
+
+_LISTEN_FLAG = "--mqtt-listen HOST:PORT (setting mqtt.listen)"
+
+
+class ListenAddressError(ConfigError):
+    """The embedded broker cannot listen where it was told to; the message says what to do."""
 
 
 class _Runner(Protocol):
@@ -69,24 +81,59 @@ class EmbeddedBroker:
 
 
 def start_embedded_broker(
-    data_dir: Path, host: str = "127.0.0.1", port: int = 1883
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 1883,
+    *,
+    free_port_if_taken: bool = False,
 ) -> EmbeddedBroker:
-    """Start Mosquitto (if installed) or amqtt on host:port, or on a free port if that is taken."""
-    if not port_is_free(host, port):
-        wanted, port = port, pick_free_port(host)
-        logger.warning(
-            "port %d on %s is already in use (another broker?); the embedded broker "
-            "listens on port %d instead",
-            wanted,
-            host,
-            port,
-        )
+    """Start Mosquitto (if installed) or amqtt listening on host:port.
+
+    Devices are configured with one address, so a port in use is an error (ListenAddressError)
+    rather than a different port at every start; `free_port_if_taken` (the demo, whose devices
+    are simulated) moves to a free port instead and says so.
+    """
+    port = _usable_port(host, port, free_port_if_taken)
     settings = load_recommended_settings()
     binary = find_mosquitto()
     if binary is not None:
-        return _start_mosquitto(binary, settings, data_dir, host, port)
-    logger.warning("mosquitto is not installed; falling back to the amqtt broker")
-    return _start_amqtt(settings, host, port)
+        broker = _start_mosquitto(binary, settings, data_dir, host, port)
+    else:
+        logger.warning("mosquitto is not installed; falling back to the amqtt broker")
+        broker = _start_amqtt(settings, host, port)
+    logger.info("%s", devices_line(host, port, interface_addresses()))
+    return broker
+
+
+def _usable_port(host: str, port: int, free_port_if_taken: bool) -> int:
+    problem = listen_problem(host, port)
+    if problem is None:
+        return port
+    where = join_host_port(host, port)
+    if problem.errno != errno.EADDRINUSE:
+        reason = problem.strerror or str(problem)
+        raise ListenAddressError(
+            f"the embedded broker cannot listen on {where} ({reason}); is {host} an address "
+            f"of this machine? Choose another address with {_LISTEN_FLAG}"
+        )
+    holder = port_holder(port)
+    by = f" by {holder}" if holder else ""
+    if free_port_if_taken:
+        free = pick_free_port(host)
+        logger.warning(
+            "port %d on %s is in use%s; for the demo the embedded broker listens on port %d "
+            "instead",
+            port,
+            host,
+            by,
+            free,
+        )
+        return free
+    raise ListenAddressError(
+        f"the embedded broker cannot listen on {where}: port {port} is in use{by}. If that is "
+        f"a broker, use it with --mqtt-url mqtt://{join_host_port(connectable_host(host), port)}; "
+        f"otherwise stop it, or choose another address with {_LISTEN_FLAG}"
+    )
 
 
 def _start_mosquitto(

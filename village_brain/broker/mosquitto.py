@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from village_brain.broker.ports import wait_until_accepting
+from village_brain.broker.ports import connectable_host, wait_until_accepting
 from village_brain.broker.settings import (
     Setting,
     load_recommended_settings,
     render_embedded_config,
 )
+from village_brain.core.hostport import join_host_port
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ class MosquittoProcess:
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        """Where clients on this machine reach it (listening on 0.0.0.0 is reached on 127.0.0.1)."""
+        return f"mqtt://{join_host_port(connectable_host(self.host), self.port)}"
 
     @property
     def config_path(self) -> Path:
@@ -120,7 +122,8 @@ class MosquittoProcess:
                 f"mosquitto did not start on {self.host}:{self.port} "
                 f"(exit code {process.returncode}); last log lines:\n{self.log_tail()}"
             )
-        logger.info("mosquitto %s listening on %s (pid %d)", self.binary, self.url, process.pid)
+        where = join_host_port(self.host, self.port)
+        logger.info("mosquitto %s listening on %s (pid %d)", self.binary, where, process.pid)
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM lets Mosquitto write its persistence database; kill only if it hangs."""

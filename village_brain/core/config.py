@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from village_brain.core.hostport import split_host_port
 from village_brain.core.timefmt import parse_duration_ms
 
 
@@ -38,6 +39,12 @@ class MqttSettings(Section):
         None,
         description="Broker URL such as mqtt://host:1883, or mqtts://host:8883 for TLS; "
         "unset runs the embedded broker.",
+    )
+    listen: str = Field(
+        "0.0.0.0:1883",
+        description="HOST:PORT the embedded broker listens on when mqtt.url is unset; "
+        "0.0.0.0 is every interface, so devices on the LAN reach it. 127.0.0.1:1883 keeps "
+        "it to this machine. A port in use stops the start, except with --demo.",
     )
     client_id: str = Field(
         "village-brain-ingest",
@@ -61,6 +68,17 @@ class MqttSettings(Section):
     client_key: Path | None = Field(None, description="The private key (PEM) of client_cert.")
 
     _check_expiry = field_validator("session_expiry")(_duration)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_host_port(value)
+        return value
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        """mqtt.listen as (host, port)."""
+        return split_host_port(self.listen)
 
     @field_validator("url")
     @classmethod
