@@ -9,11 +9,15 @@ import pytest
 from chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
 from integration.harness import Publisher, make_service
 from live_server import serve_http
-from playwright.sync_api import Browser, ConsoleMessage, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, expect, sync_playwright
 from village_data import demo_devices, register, telemetry
 from village_view import Village, WatchedPage
 
 from support.waiting import wait_until
+
+# The same bound as the pages' own waits: a page on a loaded two-core machine may take more
+# than Playwright's default 5 s to show what arrived.
+expect.set_options(timeout=10_000)
 
 HISTORY_MS = 2 * 3_600_000
 STEP_MS = 300_000
