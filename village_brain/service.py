@@ -26,6 +26,7 @@ from village_brain.ingest.codecs import default_registry
 from village_brain.ingest.flood import FloodGuard
 from village_brain.ingest.mqtt_client import MqttReceiver
 from village_brain.ingest.pipeline import DeviceDirectory, Limits, Pipeline
+from village_brain.ingest.retained import KEPT_KEYS, RetainedRefusals
 from village_brain.ingest.stats import IngestStats, StatsSnapshot
 from village_brain.ingest.validate import TimeWindow
 from village_brain.ingest.writer import BatchWriter
@@ -66,6 +67,7 @@ class Service:
             ack=lambda mid, qos, generation: self.receiver.ack(mid, qos, generation),
             max_messages=settings.ingest.batch_max_messages,
             max_wait_s=parse_duration_ms(settings.ingest.batch_max_wait) / 1000,
+            retained=RetainedRefusals(self.registry.retained_keys(KEPT_KEYS)),
         )
         self.receiver = MqttReceiver(
             mqtt_url,

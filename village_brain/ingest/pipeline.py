@@ -38,6 +38,7 @@ class InboundMessage(msgspec.Struct, frozen=True):
     mid: int = 0
     qos: int = 0
     generation: int = 0  # which broker connection delivered it; acks go only to that one
+    retain: bool = False  # the broker sent it from its store of retained messages
 
 
 class Limits(msgspec.Struct, frozen=True):
@@ -53,6 +54,7 @@ class Outcome(msgspec.Struct):
     seen: tuple[str, int] | None = None
     status: tuple[str, str, int] | None = None  # device, online/offline, received_ms
     event: Event | None = None
+    repeated: bool = False  # a retained message sent again, whose refusal is already logged
 
 
 class DeviceDirectory:

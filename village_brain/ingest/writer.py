@@ -5,7 +5,8 @@ acknowledged, the broker delivers again. A store that is down is retried, never 
 message the store refuses for its own content is not retried with it: the batch is then
 committed in halves until only the message at fault is left, which is refused
 (`internal_error`) and acknowledged, so it cannot hold up the rest. Should anything still
-escape the loop, the loop restarts (see docs/ingest.md).
+escape the loop, the loop restarts (see docs/ingest.md). A retained message the broker sends
+again after it was refused is counted as a repeat, not logged again (see retained.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+import msgspec
+
 from village_brain.core.records import Reading
 from village_brain.ingest.pipeline import InboundMessage, Outcome, Pipeline
+from village_brain.ingest.retained import RetainedRefusals, retained_key
 from village_brain.ingest.stats import IngestStats
 from village_brain.store.base import SeriesStore, is_outage
 from village_brain.store.registry import BatchRecord, RegistryStore
@@ -44,6 +48,7 @@ class BatchWriter:
         ack: Ack,
         max_messages: int = 500,
         max_wait_s: float = 0.02,
+        retained: RetainedRefusals | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.series = series
@@ -52,6 +57,7 @@ class BatchWriter:
         self.ack = ack
         self.max_messages = max_messages
         self.max_wait_s = max_wait_s
+        self.retained = retained if retained is not None else RetainedRefusals()
         self.inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
         self.listeners: list[Listener] = []
         self._chores: list[list] = []  # [interval_s, next_due, chore]
@@ -94,7 +100,7 @@ class BatchWriter:
             # What the failed loop held, one message at a time: one that fails again is
             # refused alone, and the broker's redelivery is not needed.
             for msg in list(self._in_hand):
-                if not self._commit([msg], [self.pipeline.process(msg)], stop):
+                if not self._commit([msg], [self._process(msg, set())], stop):
                     return
         while not stop.is_set():
             batch = self._take_batch()
@@ -127,14 +133,39 @@ class BatchWriter:
 
     def _handle(self, batch: list[InboundMessage], stop: threading.Event) -> bool:
         self._in_hand.extend(batch)
-        return self._commit(batch, [self.pipeline.process(msg) for msg in batch], stop)
+        claimed: set[str] = set()  # a retained message may come twice in one batch
+        return self._commit(batch, [self._process(msg, claimed) for msg in batch], stop)
+
+    def _process(self, msg: InboundMessage, claimed: set[str]) -> Outcome:
+        return self._unless_repeated(msg, self.pipeline.process(msg), claimed)
+
+    def _unless_repeated(self, msg: InboundMessage, outcome: Outcome, claimed: set[str]) -> Outcome:
+        """A refused retained message with its key on its rejections; or, when its refusal is
+        already logged, without them: the broker's replay says nothing new of the device, so
+        it is no sign of life either. Readings in it were stored the first time."""
+        if not (msg.retain and outcome.rejections):
+            return outcome
+        key = retained_key(msg)
+        if self.retained.is_known(key) or key in claimed:
+            return Outcome(
+                readings=outcome.readings,
+                new_device=outcome.new_device,
+                status=outcome.status,
+                event=outcome.event,
+                repeated=True,
+            )
+        claimed.add(key)
+        outcome.rejections = [
+            msgspec.structs.replace(r, retained_key=key) for r in outcome.rejections
+        ]
+        return outcome
 
     def _commit(
         self, batch: list[InboundMessage], outcomes: list[Outcome], stop: threading.Event
     ) -> bool:
         """Store, then acknowledge; False when stopped while the store was down."""
         readings = [r for o in outcomes for r in o.readings]
-        record = _registry_changes(outcomes)
+        record = _registry_changes(batch, outcomes)
         delay = RETRY_FIRST_S
         while True:
             try:
@@ -157,7 +188,7 @@ class BatchWriter:
                         )
                     refused = self._refuse(batch[0], outcomes[0], exc)
                     if refused is not None:
-                        self._finish(batch, [], 0, refused)
+                        self._finish(batch, [], 0, *refused)
                         return True
                 # A store outage must not drop the batch: keep it and retry.
                 log.exception(
@@ -167,7 +198,7 @@ class BatchWriter:
                     return False
                 delay = min(delay * 2, RETRY_MAX_S)
                 continue
-            self._finish(batch, readings, stored, record)
+            self._finish(batch, readings, stored, record, sum(o.repeated for o in outcomes))
             return True
 
     def _write(self, readings: list[Reading], record: BatchRecord) -> int:
@@ -175,13 +206,19 @@ class BatchWriter:
         self.registry.commit(record)
         return stored
 
-    def _refuse(self, msg: InboundMessage, outcome: Outcome, exc: Exception) -> BatchRecord | None:
-        """Store the message as refused for `exc`; None if even that fails.
+    def _refuse(
+        self, msg: InboundMessage, outcome: Outcome, exc: Exception
+    ) -> tuple[BatchRecord, int] | None:
+        """Store the message as refused for `exc`, with the repeats it counts for; None if even
+        that fails.
 
         A plain rejection is always storable, so when it fails too, the store is at fault
         (down, with an error of a kind not known to mean so), and the message is kept.
         """
-        record = _registry_changes([self.pipeline.refusal(msg, exc, outcome.new_device)])
+        refusal = self._unless_repeated(
+            msg, self.pipeline.refusal(msg, exc, outcome.new_device), set()
+        )
+        record = _registry_changes([msg], [refusal])
         try:
             self._write([], record)
         except Exception:
@@ -191,17 +228,25 @@ class BatchWriter:
             msg.topic[:256],
             _named(exc),
         )
-        return record
+        return record, int(refusal.repeated)
 
     def _finish(
-        self, batch: list[InboundMessage], readings: list[Reading], stored: int, record: BatchRecord
+        self,
+        batch: list[InboundMessage],
+        readings: list[Reading],
+        stored: int,
+        record: BatchRecord,
+        repeats: int,
     ) -> None:
+        # Remembered once logged, not before: a refusal whose commit failed is logged when the
+        # message comes again; and before the acks, which a restart of the loop may repeat.
+        self.retained.remember(r.retained_key for r in record.rejections if r.retained_key)
         for msg in batch:
             self.ack(msg.mid, msg.qos, msg.generation)
             self._in_hand.popleft()  # the batch is always the oldest of the messages in hand
         self._committed_since_restart = True
         self.stats.record_batch(
-            len(batch), len(readings), stored, [r.reason for r in record.rejections]
+            len(batch), len(readings), stored, [r.reason for r in record.rejections], repeats
         )
         for listener in self.listeners:
             try:
@@ -229,14 +274,19 @@ def _named(exc: BaseException) -> str:
         return type(exc).__name__
 
 
-def _registry_changes(outcomes: list[Outcome]) -> BatchRecord:
+def _registry_changes(batch: list[InboundMessage], outcomes: list[Outcome]) -> BatchRecord:
     record = BatchRecord()
-    for outcome in outcomes:
+    for msg, outcome in zip(batch, outcomes, strict=True):
         if outcome.new_device is not None:
             record.new_devices.append(outcome.new_device)
         if outcome.seen is not None:
             device, ms = outcome.seen
             record.seen[device] = max(ms, record.seen.get(device, 0))
+        stored = outcome.readings[0].device if outcome.readings else None
+        if outcome.event is not None:
+            stored = outcome.event.device
+        if stored is not None and not outcome.repeated:
+            record.stored[stored] = max(msg.received_ms, record.stored.get(stored, 0))
         if outcome.status is not None:
             device, status, ms = outcome.status
             record.statuses[device] = (status, ms)

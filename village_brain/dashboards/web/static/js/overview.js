@@ -9,7 +9,7 @@ import { age, reading } from "./format.js";
 import { onLanguageChange, sensorName, t, kindName } from "./i18n.js";
 import { connectLive } from "./live.js";
 import { deviceTitle, drawPlan, legendIcon, unplacedNote } from "./plan.js";
-import { deviceState, displayName, startShell } from "./shell.js";
+import { deviceState, displayName, noteReading, noteStatus, startShell } from "./shell.js";
 
 const READINGS_SHOWN = 3;
 const FILTER_KEY = "village-brain.filters";
@@ -82,16 +82,19 @@ function renderFilters() {
   fillSelect($("#filter-sensor"), sensors, sensorName);
 }
 
+// Each device counts once: online and healthy, reporting but refused, or offline (or never heard).
 function renderCounts(devices) {
-  const online = devices.filter((d) => d.online).length;
-  $("#count-online").textContent = online;
-  $("#count-offline").textContent = devices.length - online;
+  const ok = devices.filter((d) => d.health === "ok").length;
+  const refused = devices.filter((d) => d.health === "refused").length;
+  $("#count-online").textContent = ok;
+  $("#count-refused").textContent = refused;
+  $("#count-offline").textContent = devices.length - ok - refused;
   $("#count-alerts").textContent = alerts.enabled ? state.activeAlerts : "–";
 }
 
 function renderLegend() {
   $("#legend").replaceChildren(
-    ...["ok", "alerting", "offline"].map((s) =>
+    ...["ok", "alerting", "refused", "offline"].map((s) =>
       h("li", { class: `state-${s}` }, legendIcon(s), h("span", { text: t(`state.${s}`) })),
     ),
   );
@@ -198,7 +201,7 @@ function onReadings({ readings }) {
     if (!state.latest.has(r.device)) state.latest.set(r.device, new Map());
     const known = state.latest.get(r.device).get(r.sensor);
     if (!known || known.ts_ms <= r.ts_ms) state.latest.get(r.device).set(r.sensor, { value: r.value, ts_ms: r.ts_ms });
-    device.online = true;
+    noteReading(device);
     state.fresh.add(r.device);
   }
   if (unknown) reloadDevices();
@@ -208,7 +211,7 @@ function onReadings({ readings }) {
 function onStatus({ device, status }) {
   const known = state.devices.find((d) => d.id === device);
   if (!known) return reloadDevices();
-  known.online = status === "online";
+  noteStatus(known, status);
   render();
 }
 
