@@ -21,6 +21,8 @@ const state = {
   alerting: new Set(),
   activeAlerts: 0,
   fresh: new Set(),
+  liveUpdates: 0, // counts what the live feed told
+  toldAt: new Map(), // device id → liveUpdates when the live feed last told of it
 };
 
 const alerts = new AlertsPanel($("#alerts"), {
@@ -165,11 +167,26 @@ const render = throttle(() => {
 }, 400);
 
 async function loadDevices() {
+  const asked = state.liveUpdates;
   const [devices, latest] = await Promise.all([getJSON("/api/v1/devices"), getJSON("/api/v1/latest")]);
+  // What the live feed told while the answer was on its way is newer than the answer.
+  const told = new Map(state.devices.filter((d) => (state.toldAt.get(d.id) ?? 0) > asked).map((d) => [d.id, d]));
+  for (const device of devices) {
+    const newer = told.get(device.id);
+    if (newer) Object.assign(device, { online: newer.online, health: newer.health });
+  }
   state.devices = devices.sort((a, b) => a.village.localeCompare(b.village) || a.id.localeCompare(b.id));
-  state.latest = new Map(
+  const fetched = new Map(
     latest.map((d) => [d.device, new Map(d.readings.map((r) => [r.sensor, { value: r.value, ts_ms: r.ts_ms }]))]),
   );
+  for (const [id, readings] of state.latest) {
+    if (!fetched.has(id)) continue;
+    for (const [sensor, r] of readings) {
+      const answer = fetched.get(id).get(sensor);
+      if (!answer || answer.ts_ms < r.ts_ms) fetched.get(id).set(sensor, r);
+    }
+  }
+  state.latest = fetched;
   renderFilters();
   render();
 }
@@ -202,6 +219,7 @@ function onReadings({ readings }) {
     const known = state.latest.get(r.device).get(r.sensor);
     if (!known || known.ts_ms <= r.ts_ms) state.latest.get(r.device).set(r.sensor, { value: r.value, ts_ms: r.ts_ms });
     noteReading(device);
+    state.toldAt.set(device.id, ++state.liveUpdates);
     state.fresh.add(r.device);
   }
   if (unknown) reloadDevices();
@@ -212,6 +230,7 @@ function onStatus({ device, status }) {
   const known = state.devices.find((d) => d.id === device);
   if (!known) return reloadDevices();
   noteStatus(known, status);
+  state.toldAt.set(known.id, ++state.liveUpdates);
   render();
 }
 
