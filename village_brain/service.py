@@ -26,6 +26,7 @@ from village_brain.ingest.codecs import default_registry
 from village_brain.ingest.flood import FloodGuard
 from village_brain.ingest.mqtt_client import MqttReceiver
 from village_brain.ingest.pipeline import DeviceDirectory, Limits, Pipeline
+from village_brain.ingest.retained import KEPT_KEYS, RetainedRefusals
 from village_brain.ingest.sources.router import Sources, build_sources
 from village_brain.ingest.stats import IngestStats, StatsSnapshot
 from village_brain.ingest.topics import SUBSCRIPTIONS
@@ -74,6 +75,7 @@ class Service:
             max_wait_s=parse_duration_ms(settings.ingest.batch_max_wait) / 1000,
             publish=lambda reply: self.receiver.publish(reply),
             subscribe=lambda topics: self.receiver.subscribe(topics),
+            retained=RetainedRefusals(self.registry.retained_keys(KEPT_KEYS)),
         )
         self.receiver = MqttReceiver(
             mqtt_url,

@@ -270,4 +270,4 @@ def test_every_message_ends_in_a_rule_and_what_it_yields_can_be_stored(
     assert reasons <= DOCUMENTED
     assert all(math.isfinite(r.value) for r in outcome.readings)
     series.write(outcome.readings)
-    registry.commit(_registry_changes([outcome]))
+    registry.commit(_registry_changes([msg], [outcome]))

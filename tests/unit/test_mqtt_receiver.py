@@ -26,3 +26,13 @@ def test_a_topic_that_is_not_utf8_is_handed_on_to_be_refused_as_a_bad_topic():
     )
     [rejection] = pipeline.process(inbound).rejections
     assert rejection.reason == "bad_topic"
+
+
+def test_the_brokers_retain_flag_is_handed_on_with_the_message():
+    delivered: list[InboundMessage] = []
+    receiver = MqttReceiver("mqtt://127.0.0.1:1", deliver=delivered.append)
+    for retain in (True, False):
+        message = mqtt.MQTTMessage(mid=3, topic=b"village/x/g1/status")
+        message.retain = retain
+        receiver._on_message(receiver.client, None, message)
+    assert [inbound.retain for inbound in delivered] == [True, False]

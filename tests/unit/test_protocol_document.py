@@ -5,6 +5,7 @@ from pathlib import Path
 
 import village_brain.ingest as ingest_package
 from village_brain.core.catalog import default_catalog
+from village_brain.dashboards.web.mount import STATIC_DIR
 from village_brain.ingest.codecs import default_registry
 
 PROTOCOL = (Path(__file__).parents[2] / "PROTOCOL.md").read_text("utf-8")
@@ -38,3 +39,12 @@ def test_every_telemetry_example_decodes_without_a_problem():
         assert decoded.readings and not decoded.problems, block
         for raw in decoded.readings:
             assert catalog.get(raw.sensor) is not None, raw.sensor
+
+
+def test_the_dashboard_has_words_for_every_rejection_reason_in_both_languages():
+    rejections = PROTOCOL.split("## 10. Rejections")[1].split("\n## ")[0]
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", rejections, flags=re.MULTILINE))
+    script = (Path(STATIC_DIR) / "js" / "i18n.js").read_text("utf-8")
+    table = script.split("const REASONS = {")[1].split("};")[0]
+    worded = dict(re.findall(r'^  (\w+): \["[^"]+", "([^"]+)"\],$', table, flags=re.MULTILINE))
+    assert documented and set(worded) == documented

@@ -1,5 +1,7 @@
 """The registry: devices with presence, the dead-letter log and events."""
 
+import sqlite3
+
 import pytest
 
 from village_brain.core.devices import Device, Presence
@@ -81,3 +83,78 @@ def test_a_redelivered_event_is_stored_once(registry):
     assert registry.events("g1") == [
         StoredEvent("xiashan", "g1", 1000, "button_pressed", '{"button": 1}')
     ]
+
+
+def test_a_batch_records_each_devices_latest_refusal_and_its_reason(registry):
+    registry.upsert_devices([GAUGE])
+    registry.commit(
+        BatchRecord(
+            rejections=[
+                Rejection(3000, "out_of_range", "", "t", "xiashan", "g1"),
+                Rejection(5000, "wrong_type", "", "t", "xiashan", "g1"),
+                Rejection(4000, "bad_json", "", "t", "xiashan", "g1"),
+            ]
+        )
+    )
+    presence = registry.device("g1").presence
+    assert (presence.last_refused_ms, presence.last_refused_reason) == (5000, "wrong_type")
+
+
+def test_the_latest_refusal_never_moves_backwards(registry):
+    registry.upsert_devices([GAUGE])
+    registry.commit(BatchRecord(rejections=[Rejection(5000, "bad_json", "", "t", "xiashan", "g1")]))
+    registry.commit(
+        BatchRecord(rejections=[Rejection(3000, "unknown_unit", "", "t", "xiashan", "g1")])
+    )
+    assert registry.device("g1").presence.last_refused_reason == "bad_json"
+
+
+def test_a_refusal_naming_another_village_says_nothing_of_the_device(registry):
+    registry.upsert_devices([GAUGE])
+    registry.commit(BatchRecord(rejections=[rejection(5000, "wrong_village")]))  # village x
+    assert registry.device("g1").presence.last_refused_ms is None
+
+
+def test_a_batch_records_the_latest_message_of_which_something_was_stored(registry):
+    registry.upsert_devices([GAUGE])
+    registry.commit(BatchRecord(stored={"g1": 5000}))
+    registry.commit(BatchRecord(stored={"g1": 3000}))
+    assert registry.device("g1").presence.last_stored_ms == 5000
+
+
+OLD_REGISTRY = """
+CREATE TABLE devices (id TEXT PRIMARY KEY, village TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'unknown', name TEXT NOT NULL DEFAULT '',
+    place TEXT NOT NULL DEFAULT '', lat REAL, lon REAL, sensors TEXT NOT NULL DEFAULT '[]',
+    source TEXT NOT NULL DEFAULT 'file', last_seen_ms INTEGER, status TEXT, status_ms INTEGER);
+CREATE TABLE rejections (id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL,
+    reason TEXT NOT NULL, detail TEXT NOT NULL, topic TEXT NOT NULL, village TEXT,
+    device TEXT, sensor TEXT, excerpt TEXT NOT NULL);
+INSERT INTO devices (id, village, last_seen_ms) VALUES ('g1', 'xiashan', 5000);
+"""
+
+
+def test_a_registry_made_before_device_health_opens_and_keeps_its_devices(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(OLD_REGISTRY)
+    registry = RegistryStore(path)
+    try:
+        registry.commit(
+            BatchRecord(rejections=[Rejection(6000, "bad_json", "", "t", "xiashan", "g1")])
+        )
+        assert registry.device("g1").presence == Presence(
+            5000, last_refused_ms=6000, last_refused_reason="bad_json"
+        )
+    finally:
+        registry.close()
+
+
+def test_retained_keys_come_back_once_each_newest_first(registry):
+    keyed = [
+        Rejection(i, "bad_json", "", "t", "x", "g1", retained_key=key)
+        for i, key in enumerate(["a", "b", "a", "c"])
+    ]
+    registry.commit(BatchRecord(rejections=[*keyed, rejection(9)]))
+    assert registry.retained_keys(limit=10) == ["c", "a", "b"]
+    assert registry.retained_keys(limit=2) == ["c", "a"]

@@ -203,3 +203,90 @@ def test_an_exception_escaping_the_loop_restarts_the_writer_without_losing_a_mes
     assert writer.stats.writer_restarts == 1
     assert writer.waiting() == 0
     assert sorted(stored_values(series)) == [0.01, 0.02, 0.03]
+
+
+JUNK = b'{"values": {"water_level": "high"}}'  # refused as wrong_type
+
+
+def junk_message(mid: int, received_ms: int = NOW, retain: bool = True) -> InboundMessage:
+    return InboundMessage(
+        "village/xiashan/g1/telemetry", JUNK, received_ms, mid=mid, qos=1, retain=retain
+    )
+
+
+def test_a_device_whose_message_is_refused_has_the_refusal_and_no_stored_message(tmp_path):
+    writer, _series, _acks = make_writer(tmp_path)
+    writer.inbox.put(junk_message(1, retain=False))
+    run_until_idle(writer)
+    presence = writer.registry.device("g1").presence
+    assert (presence.last_seen_ms, presence.last_stored_ms) == (NOW, None)
+    assert (presence.last_refused_ms, presence.last_refused_reason) == (NOW, "wrong_type")
+
+
+def test_a_device_whose_readings_are_stored_has_the_time_of_their_message(tmp_path):
+    writer, _series, _acks = make_writer(tmp_path)
+    writer.inbox.put(reading_message(1))
+    writer.inbox.put(event_message(2, "door_opened"))
+    run_until_idle(writer)
+    presence = writer.registry.device("g1").presence
+    assert (presence.last_stored_ms, presence.last_refused_ms) == (NOW, None)
+
+
+def test_a_refused_retained_message_sent_again_is_a_repeat_and_not_logged_again(tmp_path):
+    writer, _series, acks = make_writer(tmp_path)
+    writer.inbox.put(junk_message(1))
+    run_until_idle(writer)
+    writer.inbox.put(junk_message(2, NOW + 60_000))  # the broker's replay at a resubscription
+    run_until_idle(writer)
+    assert [(r.reason, r.at_ms) for r in writer.registry.rejections()] == [("wrong_type", NOW)]
+    assert writer.stats.snapshot(0, True).rejected_repeats == 1
+    assert writer.stats.rejected == {"wrong_type": 1}
+    assert [mid for mid, _ in acks] == [1, 2]
+
+
+def test_the_replay_of_a_refused_retained_message_is_no_sign_of_life(tmp_path):
+    writer, _series, _acks = make_writer(tmp_path)
+    writer.inbox.put(junk_message(1))
+    run_until_idle(writer)
+    writer.inbox.put(junk_message(2, NOW + 60_000))
+    run_until_idle(writer)
+    presence = writer.registry.device("g1").presence
+    assert (presence.last_seen_ms, presence.last_refused_ms) == (NOW, NOW)
+
+
+def test_a_refused_retained_message_twice_in_one_batch_is_logged_once(tmp_path):
+    writer, _series, acks = make_writer(tmp_path)
+    writer.inbox.put(junk_message(1))
+    writer.inbox.put(junk_message(2))
+    run_until_idle(writer)
+    assert len(writer.registry.rejections()) == 1
+    assert writer.stats.snapshot(0, True).rejected_repeats == 1
+    assert [mid for mid, _ in acks] == [1, 2]
+
+
+def test_the_same_junk_sent_again_by_the_device_itself_is_logged_again(tmp_path):
+    writer, _series, _acks = make_writer(tmp_path)
+    writer.inbox.put(junk_message(1, retain=False))
+    run_until_idle(writer)
+    writer.inbox.put(junk_message(2, NOW + 60_000, retain=False))
+    run_until_idle(writer)
+    assert [r.at_ms for r in writer.registry.rejections()] == [NOW + 60_000, NOW]
+    assert writer.stats.snapshot(0, True).rejected_repeats == 0
+
+
+def test_a_retained_refusal_held_through_an_outage_is_logged_once_it_is_stored(tmp_path):
+    registry = PickyRegistry(tmp_path / "r.sqlite3", failures=2)
+    writer, _series, acks = make_writer(tmp_path, registry=registry)
+    writer.inbox.put(junk_message(1))
+    stop = threading.Event()
+    thread = threading.Thread(target=writer.run, args=(stop,))
+    thread.start()
+    try:
+        wait_until(lambda: acks, what="the junk committed after the outage")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert [r.reason for r in registry.rejections()] == ["wrong_type"]
+    writer.inbox.put(junk_message(2, NOW + 60_000))
+    run_until_idle(writer)
+    assert len(registry.rejections()) == 1

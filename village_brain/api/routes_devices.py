@@ -30,7 +30,7 @@ from village_brain.api.schemas import (
     Location,
     SeriesOut,
 )
-from village_brain.core.presence import is_online, silence_limit_ms
+from village_brain.core.presence import health, silence_limit_ms
 from village_brain.core.timefmt import format_ms, now_ms
 from village_brain.store.registry import DeviceRow
 
@@ -144,6 +144,7 @@ def _device_out(ctx: ApiContext, row: DeviceRow, now: int) -> DeviceOut:
     device, presence = row.device, row.presence
     sensors = list(device.sensors) or [v.sensor for v in ctx.series.latest(device.id)]
     silence = silence_limit_ms(ctx.catalog, sensors, ctx.offline_after_intervals)
+    state = health(presence, now, silence)
     return DeviceOut(
         id=device.id,
         village=device.village,
@@ -151,9 +152,13 @@ def _device_out(ctx: ApiContext, row: DeviceRow, now: int) -> DeviceOut:
         name=device.name,
         location=Location(lat=device.lat, lon=device.lon, place=device.place),
         sensors=sensors,
-        online=is_online(presence, now, silence),
+        online=state in ("ok", "refused"),
+        health=state,
         status=presence.status,
         last_seen=format_ms(presence.last_seen_ms) if presence.last_seen_ms else None,
+        last_stored_ms=presence.last_stored_ms,
+        last_refused_ms=presence.last_refused_ms,
+        last_refused_reason=presence.last_refused_reason,
         registered_by=device.source,
         foreign_id=device.foreign_id,
     )

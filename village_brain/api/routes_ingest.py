@@ -27,6 +27,7 @@ def stats(ctx: Ctx) -> StatsOut:
         readings_duplicate=snap.readings_duplicate,
         rejected_total=snap.rejected_total,
         rejected_by_reason=snap.rejected_by_reason,
+        rejected_repeats=snap.rejected_repeats,
         readings_per_second=snap.readings_per_second,
         pending_messages=snap.pending_messages,
         broker_connected=snap.broker_connected,

@@ -40,9 +40,26 @@ class DeviceOut(BaseModel):
     name: str
     location: Location
     sensors: list[str]
-    online: bool
+    online: bool = Field(description="Heard from within the silence limit: health ok or refused.")
+    health: Literal["ok", "refused", "offline", "unknown"] = Field(
+        description="ok: online; refused: reporting, but refused (a message of it was refused "
+        "within the silence limit and nothing of it was stored since); offline: silent beyond "
+        "the silence limit, or its last status says offline; unknown: never heard from."
+    )
     status: str | None = Field(description="Last status message: online, offline or none yet.")
-    last_seen: str | None = Field(description="Last telemetry received, RFC 3339 UTC.")
+    last_seen: str | None = Field(
+        description="Last telemetry message received, RFC 3339 UTC, whether or not its readings "
+        "were stored."
+    )
+    last_stored_ms: int | None = Field(
+        description="Receipt time of the last message of which a reading or event was stored."
+    )
+    last_refused_ms: int | None = Field(
+        description="Receipt time of the last message of which anything was refused."
+    )
+    last_refused_reason: str | None = Field(
+        description="Why that message was refused: a reason of GET /api/v1/ingest/rejections."
+    )
     registered_by: str = Field(description="file, api or auto (first message).")
     foreign_id: str = Field(
         "", description="The device's id in its own family (a DevEUI, a Tasmota topic), if any."
@@ -104,6 +121,11 @@ class StatsOut(BaseModel):
     readings_duplicate: int = Field(description="Redelivered readings ignored by the dedupe rule.")
     rejected_total: int
     rejected_by_reason: dict[str, int]
+    rejected_repeats: int = Field(
+        0,
+        description="Retained messages the broker sent again (at a reconnection or restart) "
+        "that were already refused: counted here, not logged again.",
+    )
     readings_per_second: float = Field(description="Stored readings per second, last 10 s.")
     pending_messages: int
     broker_connected: bool

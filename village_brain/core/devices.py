@@ -24,11 +24,20 @@ class Device(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Presence(msgspec.Struct, frozen=True):
-    """What ingest has seen of a device: last telemetry and last status message, by receipt."""
+    """What ingest has seen of a device, every time by receipt.
+
+    `last_seen_ms` is the latest telemetry message, whether or not its readings were stored;
+    `last_stored_ms` the latest message of which a reading or an event was stored (or had
+    been already, when the broker sent it again); `last_refused_*` the latest message of
+    which anything was refused, and the reason.
+    """
 
     last_seen_ms: int | None = None
     status: str | None = None
     status_ms: int | None = None
+    last_stored_ms: int | None = None
+    last_refused_ms: int | None = None
+    last_refused_reason: str | None = None
 
 
 def load_devices_file(path: Path, known_sensors: set[str]) -> list[Device]:

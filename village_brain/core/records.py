@@ -51,6 +51,9 @@ class Rejection(msgspec.Struct, frozen=True):
     device: str | None = None
     sensor: str | None = None
     excerpt: str = ""
+    # Set when the message was retained: the broker sends it again at every subscription,
+    # and this is how a repeat is known (see village_brain/ingest/retained.py).
+    retained_key: str | None = None
 
 
 class Decoded(msgspec.Struct):

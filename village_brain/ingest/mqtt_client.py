@@ -232,6 +232,7 @@ class MqttReceiver:
                 mid=msg.mid,
                 qos=msg.qos,
                 generation=self.generation,
+                retain=bool(msg.retain),
             )
         )
 

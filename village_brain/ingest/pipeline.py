@@ -40,6 +40,7 @@ class InboundMessage(msgspec.Struct, frozen=True):
     mid: int = 0
     qos: int = 0
     generation: int = 0  # which broker connection delivered it; acks go only to that one
+    retain: bool = False  # the broker sent it from its store of retained messages
 
 
 class Limits(msgspec.Struct, frozen=True):
@@ -63,6 +64,7 @@ class Outcome(msgspec.Struct):
     source: str = NATIVE
     quiet: bool = False  # a source's message that carries nothing for us
     skipped: int = 0  # fields no field table maps
+    repeated: bool = False  # a retained message sent again, whose refusal is already logged
 
 
 class DeviceDirectory:

@@ -41,6 +41,7 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
     stalled: bool = False  # messages wait and nothing was committed for the stall limit
     writer_restarts: int = 0
     by_source: dict[str, SourceStats] = {}
+    rejected_repeats: int = 0  # retained messages sent again that were already refused
 
 
 class IngestStats:
@@ -56,6 +57,7 @@ class IngestStats:
         self.stored = 0
         self.duplicates = 0
         self.rejected: Counter[str] = Counter()
+        self.repeats = 0
         self.last_commit_ms: int | None = None
         self._commits: deque[tuple[float, int]] = deque()
         self._throttled: dict[str, int] = {}  # device -> arrival time of its last refused reading
@@ -64,13 +66,16 @@ class IngestStats:
         # When the writer last showed it keeps up: a commit, or an empty inbox.
         self._progress = time.monotonic()
 
-    def record_batch(self, messages: int, readings: int, stored: int, reasons: list[str]) -> None:
+    def record_batch(
+        self, messages: int, readings: int, stored: int, reasons: list[str], repeats: int = 0
+    ) -> None:
         now = time.monotonic()
         with self._lock:
             self.messages += messages
             self.stored += stored
             self.duplicates += readings - stored
             self.rejected.update(reasons)
+            self.repeats += repeats
             self.last_commit_ms = time.time_ns() // 1_000_000
             self._progress = now
             self._commits.append((now, stored))
@@ -141,4 +146,5 @@ class IngestStats:
                     name: SourceStats(**msgspec.structs.asdict(counts))
                     for name, counts in self._sources.items()
                 },
+                rejected_repeats=self.repeats,
             )

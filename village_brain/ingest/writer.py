@@ -5,7 +5,8 @@ acknowledged, the broker delivers again. A store that is down is retried, never 
 message the store refuses for its own content is not retried with it: the batch is then
 committed in halves until only the message at fault is left, which is refused
 (`internal_error`) and acknowledged, so it cannot hold up the rest. Should anything still
-escape the loop, the loop restarts (see docs/ingest.md).
+escape the loop, the loop restarts (see docs/ingest.md). A retained message the broker sends
+again after it was refused is counted as a repeat, not logged again (see retained.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+import msgspec
+
 from village_brain.core.records import Reading
 from village_brain.ingest.pipeline import InboundMessage, Outcome, Pipeline
+from village_brain.ingest.retained import RetainedRefusals, retained_key
 from village_brain.ingest.sources.base import Reply
 from village_brain.ingest.stats import IngestStats, SourceTally
 from village_brain.store.base import SeriesStore, is_outage
@@ -49,6 +53,7 @@ class BatchWriter:
         max_wait_s: float = 0.02,
         publish: Publish | None = None,
         subscribe: Subscribe | None = None,
+        retained: RetainedRefusals | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.series = series
@@ -59,6 +64,7 @@ class BatchWriter:
         self.subscribe = subscribe
         self.max_messages = max_messages
         self.max_wait_s = max_wait_s
+        self.retained = retained if retained is not None else RetainedRefusals()
         self.inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
         self.listeners: list[Listener] = []
         self._chores: list[list] = []  # [interval_s, next_due, chore]
@@ -101,7 +107,7 @@ class BatchWriter:
             # What the failed loop held, one message at a time: one that fails again is
             # refused alone, and the broker's redelivery is not needed.
             for msg in list(self._in_hand):
-                if not self._commit([msg], [self.pipeline.process(msg)], stop):
+                if not self._commit([msg], [self._process(msg, set())], stop):
                     return
         while not stop.is_set():
             batch = self._take_batch()
@@ -134,14 +140,33 @@ class BatchWriter:
 
     def _handle(self, batch: list[InboundMessage], stop: threading.Event) -> bool:
         self._in_hand.extend(batch)
-        return self._commit(batch, [self.pipeline.process(msg) for msg in batch], stop)
+        claimed: set[str] = set()  # a retained message may come twice in one batch
+        return self._commit(batch, [self._process(msg, claimed) for msg in batch], stop)
+
+    def _process(self, msg: InboundMessage, claimed: set[str]) -> Outcome:
+        return self._unless_repeated(msg, self.pipeline.process(msg), claimed)
+
+    def _unless_repeated(self, msg: InboundMessage, outcome: Outcome, claimed: set[str]) -> Outcome:
+        """A refused retained message with its key on its rejections; or, when its refusal is
+        already logged, without them: the broker's replay says nothing new of the device, so
+        it is no sign of life either. Readings in it were stored the first time."""
+        if not (msg.retain and outcome.rejections):
+            return outcome
+        key = retained_key(msg)
+        if self.retained.is_known(key) or key in claimed:
+            return msgspec.structs.replace(outcome, rejections=[], seen=[], repeated=True)
+        claimed.add(key)
+        outcome.rejections = [
+            msgspec.structs.replace(r, retained_key=key) for r in outcome.rejections
+        ]
+        return outcome
 
     def _commit(
         self, batch: list[InboundMessage], outcomes: list[Outcome], stop: threading.Event
     ) -> bool:
         """Store, then acknowledge; False when stopped while the store was down."""
         readings = [r for o in outcomes for r in o.readings]
-        record = _registry_changes(outcomes)
+        record = _registry_changes(batch, outcomes)
         delay = RETRY_FIRST_S
         while True:
             try:
@@ -164,7 +189,7 @@ class BatchWriter:
                         )
                     refused = self._refuse(batch[0], outcomes[0], exc)
                     if refused is not None:
-                        self._finish(batch, [], 0, refused, [])
+                        self._finish(batch, [], 0, *refused, [])
                         return True
                 # A store outage must not drop the batch: keep it and retry.
                 log.exception(
@@ -174,7 +199,8 @@ class BatchWriter:
                     return False
                 delay = min(delay * 2, RETRY_MAX_S)
                 continue
-            self._finish(batch, readings, stored, record, outcomes)
+            repeats = sum(o.repeated for o in outcomes)
+            self._finish(batch, readings, stored, record, repeats, outcomes)
             return True
 
     def _write(self, readings: list[Reading], record: BatchRecord) -> int:
@@ -182,13 +208,19 @@ class BatchWriter:
         self.registry.commit(record)
         return stored
 
-    def _refuse(self, msg: InboundMessage, outcome: Outcome, exc: Exception) -> BatchRecord | None:
-        """Store the message as refused for `exc`; None if even that fails.
+    def _refuse(
+        self, msg: InboundMessage, outcome: Outcome, exc: Exception
+    ) -> tuple[BatchRecord, int] | None:
+        """Store the message as refused for `exc`, with the repeats it counts for; None if even
+        that fails.
 
         A plain rejection is always storable, so when it fails too, the store is at fault
         (down, with an error of a kind not known to mean so), and the message is kept.
         """
-        record = _registry_changes([self.pipeline.refusal(msg, exc, outcome.new_devices)])
+        refusal = self._unless_repeated(
+            msg, self.pipeline.refusal(msg, exc, outcome.new_devices), set()
+        )
+        record = _registry_changes([msg], [refusal])
         try:
             self._write([], record)
         except Exception:
@@ -198,7 +230,7 @@ class BatchWriter:
             msg.topic[:256],
             _named(exc),
         )
-        return record
+        return record, int(refusal.repeated)
 
     def _finish(
         self,
@@ -206,8 +238,12 @@ class BatchWriter:
         readings: list[Reading],
         stored: int,
         record: BatchRecord,
+        repeats: int,
         outcomes: list[Outcome],
     ) -> None:
+        # Remembered once logged, not before: a refusal whose commit failed is logged when the
+        # message comes again; and before the acks, which a restart of the loop may repeat.
+        self.retained.remember(r.retained_key for r in record.rejections if r.retained_key)
         # Before the acks, so that a message counts as done only once what it asked for is.
         self._after_commit(outcomes)
         for msg in batch:
@@ -215,7 +251,7 @@ class BatchWriter:
             self._in_hand.popleft()  # the batch is always the oldest of the messages in hand
         self._committed_since_restart = True
         self.stats.record_batch(
-            len(batch), len(readings), stored, [r.reason for r in record.rejections]
+            len(batch), len(readings), stored, [r.reason for r in record.rejections], repeats
         )
         self.stats.record_sources(
             SourceTally(o.source, len(o.rejections), o.quiet, o.skipped) for o in outcomes
@@ -259,12 +295,16 @@ def _named(exc: BaseException) -> str:
         return type(exc).__name__
 
 
-def _registry_changes(outcomes: list[Outcome]) -> BatchRecord:
+def _registry_changes(batch: list[InboundMessage], outcomes: list[Outcome]) -> BatchRecord:
     record = BatchRecord()
-    for outcome in outcomes:
+    for msg, outcome in zip(batch, outcomes, strict=True):
         record.new_devices.extend(outcome.new_devices)
         for device, ms in outcome.seen:
             record.seen[device] = max(ms, record.seen.get(device, 0))
+        if not outcome.repeated:
+            kept = {r.device for r in outcome.readings} | {e.device for e in outcome.events}
+            for device in kept:
+                record.stored[device] = max(msg.received_ms, record.stored.get(device, 0))
         for device, status, ms in outcome.statuses:
             record.statuses[device] = (status, ms)
         record.events.extend(outcome.events)

@@ -30,7 +30,10 @@ CREATE TABLE IF NOT EXISTS devices (
     foreign_id TEXT NOT NULL DEFAULT '',
     last_seen_ms INTEGER,
     status TEXT,
-    status_ms INTEGER
+    status_ms INTEGER,
+    last_stored_ms INTEGER,
+    last_refused_ms INTEGER,
+    last_refused_reason TEXT
 );
 CREATE TABLE IF NOT EXISTS rejections (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -41,7 +44,8 @@ CREATE TABLE IF NOT EXISTS rejections (
     village TEXT,
     device TEXT,
     sensor TEXT,
-    excerpt TEXT NOT NULL
+    excerpt TEXT NOT NULL,
+    retained_key TEXT
 );
 CREATE INDEX IF NOT EXISTS rejections_by_time ON rejections (at_ms);
 CREATE TABLE IF NOT EXISTS events (
@@ -54,6 +58,21 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (device, ts_ms, type)
 );
 """
+
+
+# Columns added since the first release: a registry made before them gains them when opened.
+_ADDED_COLUMNS = (
+    ("devices", "foreign_id", "TEXT NOT NULL DEFAULT ''"),
+    ("devices", "last_stored_ms", "INTEGER"),
+    ("devices", "last_refused_ms", "INTEGER"),
+    ("devices", "last_refused_reason", "TEXT"),
+    ("rejections", "retained_key", "TEXT"),
+)
+# Made after the columns, which an older registry lacks until then.
+_RETAINED_INDEX = (
+    "CREATE INDEX IF NOT EXISTS rejections_of_retained ON rejections (retained_key) "
+    "WHERE retained_key IS NOT NULL"
+)
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -82,6 +101,8 @@ class BatchRecord(msgspec.Struct):
 
     new_devices: list[Device] = msgspec.field(default_factory=list)
     seen: dict[str, int] = msgspec.field(default_factory=dict)
+    # device -> receipt time of its latest message with a reading or event that was stored
+    stored: dict[str, int] = msgspec.field(default_factory=dict)
     statuses: dict[str, tuple[str, int]] = msgspec.field(default_factory=dict)
     rejections: list[Rejection] = msgspec.field(default_factory=list)
     events: list[Event] = msgspec.field(default_factory=list)
@@ -94,21 +115,15 @@ class DeviceRow(msgspec.Struct, frozen=True):
 
 _DEVICE_COLUMNS = (
     "id, village, kind, name, place, lat, lon, sensors, source, foreign_id, last_seen_ms, "
-    "status, status_ms"
+    "status, status_ms, last_stored_ms, last_refused_ms, last_refused_reason"
 )
 
 
 class RegistryStore:
     def __init__(self, path: Path, synchronous: str = "full") -> None:
         self.db = Database(path, SCHEMA, synchronous)
-        self._add_missing_columns()
-
-    def _add_missing_columns(self) -> None:
-        """Bring a registry made by an earlier version up to this schema."""
         with self.db.transaction() as conn:
-            have = {row[1] for row in conn.execute("PRAGMA table_info(devices)")}
-            if "foreign_id" not in have:
-                conn.execute("ALTER TABLE devices ADD COLUMN foreign_id TEXT NOT NULL DEFAULT ''")
+            _add_missing_columns(conn)
 
     def upsert_devices(self, devices: Iterable[Device]) -> None:
         with self.db.transaction() as conn:
@@ -151,15 +166,45 @@ class RegistryStore:
                     "FROM json_each(?) AS seen WHERE devices.id = seen.key",
                     (msgspec.json.encode(batch.seen),),
                 )
+            if batch.stored:
+                conn.execute(
+                    "UPDATE devices SET last_stored_ms = "
+                    "max(coalesce(last_stored_ms, 0), stored.value) "
+                    "FROM json_each(?) AS stored WHERE devices.id = stored.key",
+                    (msgspec.json.encode(batch.stored),),
+                )
+            refused = _latest_refusals(batch.rejections)
+            if refused:
+                # Matched on the village too: a message naming another village is not this
+                # device's (see DeviceDirectory.admit), so it says nothing of its health.
+                conn.execute(
+                    "UPDATE devices SET last_refused_ms = json_extract(r.value, '$[2]'), "
+                    "last_refused_reason = json_extract(r.value, '$[3]') "
+                    "FROM json_each(?) AS r "
+                    "WHERE devices.id = json_extract(r.value, '$[1]') "
+                    "AND devices.village = json_extract(r.value, '$[0]') "
+                    "AND json_extract(r.value, '$[2]') >= coalesce(devices.last_refused_ms, 0)",
+                    (msgspec.json.encode(refused),),
+                )
             conn.executemany(
                 "UPDATE devices SET status = ?, status_ms = ? WHERE id = ?",
                 [(status, ms, device) for device, (status, ms) in batch.statuses.items()],
             )
             conn.executemany(
                 "INSERT INTO rejections (at_ms, reason, detail, topic, village, device, sensor, "
-                "excerpt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "excerpt, retained_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (r.at_ms, r.reason, r.detail, r.topic, r.village, r.device, r.sensor, r.excerpt)
+                    (
+                        r.at_ms,
+                        r.reason,
+                        r.detail,
+                        r.topic,
+                        r.village,
+                        r.device,
+                        r.sensor,
+                        r.excerpt,
+                        r.retained_key,
+                    )
                     for r in batch.rejections
                 ],
             )
@@ -192,6 +237,15 @@ class RegistryStore:
         )
         return [Rejection(*row) for row in rows]
 
+    def retained_keys(self, limit: int) -> list[str]:
+        """The keys of the retained messages refused most recently, newest first."""
+        rows = self.db.reader().execute(
+            "SELECT retained_key FROM rejections WHERE retained_key IS NOT NULL "
+            "GROUP BY retained_key ORDER BY max(id) DESC LIMIT ?",
+            (limit,),
+        )
+        return [key for (key,) in rows]
+
     def events(self, device: str, limit: int = 100) -> list[StoredEvent]:
         rows = self.db.reader().execute(
             "SELECT village, device, ts_ms, type, data FROM events WHERE device = ? "
@@ -212,6 +266,26 @@ class RegistryStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, column, kind in _ADDED_COLUMNS:
+        present = {info[1] for info in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    conn.execute(_RETAINED_INDEX)
+
+
+def _latest_refusals(rejections: Iterable[Rejection]) -> list[tuple[str, str, int, str]]:
+    """(village, device, time, reason) of each device's latest rejection in the batch."""
+    latest: dict[tuple[str, str], tuple[int, str]] = {}
+    for r in rejections:
+        if r.device is None or r.village is None:
+            continue
+        known = latest.get((r.village, r.device))
+        if known is None or r.at_ms >= known[0]:
+            latest[(r.village, r.device)] = (r.at_ms, r.reason)
+    return [(village, device, ms, reason) for (village, device), (ms, reason) in latest.items()]
 
 
 def _device_row(row: tuple) -> DeviceRow:

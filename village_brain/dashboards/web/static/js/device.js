@@ -16,10 +16,10 @@ import {
   reading,
   toWallTimeInput,
 } from "./format.js";
-import { kindName, onLanguageChange, sensorName, t } from "./i18n.js";
+import { kindName, onLanguageChange, reasonName, sensorName, t } from "./i18n.js";
 import { connectLive } from "./live.js";
 import { legendIcon } from "./plan.js";
-import { deviceState, displayName, startShell } from "./shell.js";
+import { deviceState, displayName, noteReading, noteStatus, startShell } from "./shell.js";
 
 const RANGES_MS = { "1h": 3_600_000, "1d": 86_400_000, "7d": 604_800_000 };
 const STEPS_MS = [
@@ -59,6 +59,23 @@ function renderHead() {
   $("#device-meta").replaceChildren(
     h("span", { class: `badge state-${stateName}`, "data-state": stateName }, legendIcon(stateName), t(`state.${stateName}`)),
     ...[device.id, device.village, kindName(device.kind), place].filter(Boolean).map((text) => h("span", { text })),
+  );
+  renderRefusal(device);
+}
+
+// Why the device's latest refused message was refused: in words, with the log a click away.
+function renderRefusal(device) {
+  const line = $("#device-refusal");
+  line.hidden = !device.last_refused_ms;
+  if (line.hidden) return;
+  const current = device.health === "refused";
+  line.dataset.current = current;
+  line.replaceChildren(
+    t(current ? "refused.now" : "refused.before", { time: dateTime(device.last_refused_ms) }),
+    " ",
+    h("strong", { "data-reason": device.last_refused_reason, text: reasonName(device.last_refused_reason) }),
+    " · ",
+    h("a", { href: `/api/v1/ingest/rejections?device=${encodeURIComponent(device.id)}`, text: t("refused.log") }),
   );
 }
 
@@ -203,14 +220,14 @@ function onReadings({ readings }) {
     if (r.sensor === $("#chart-sensor").value) refreshChart();
   }
   if (!mine) return;
-  if (state.device) state.device.online = true;
+  if (state.device) noteReading(state.device);
   renderHead();
   renderReadings();
 }
 
 function onStatus({ device, status }) {
   if (device !== config.device || !state.device) return;
-  state.device.online = status === "online";
+  noteStatus(state.device, status);
   renderHead();
   getJSON(`/api/v1/devices/${encodeURIComponent(config.device)}/events?limit=15`)
     .then((events) => {

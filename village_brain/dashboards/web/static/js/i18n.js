@@ -20,6 +20,7 @@ const TEXT = {
     "overview.summary": "概览",
     "count.online": "在线设备",
     "count.offline": "离线设备",
+    "count.refused": "上报被拒收",
     "count.alerts": "活动告警",
     "filter.village": "村",
     "filter.sensor": "传感器类型",
@@ -38,6 +39,10 @@ const TEXT = {
     "state.ok": "正常",
     "state.alerting": "告警",
     "state.offline": "离线",
+    "state.refused": "上报被拒收",
+    "refused.now": "上报被拒收，最近一次在 {time}：",
+    "refused.before": "最近一次被拒收在 {time}：",
+    "refused.log": "查看被拒收的消息",
     "never": "从未",
     back: "← 返回全村概览",
     "latest.title": "当前读数",
@@ -120,6 +125,7 @@ const TEXT = {
     "overview.summary": "Summary",
     "count.online": "devices online",
     "count.offline": "devices offline",
+    "count.refused": "reporting, but refused",
     "count.alerts": "active alerts",
     "filter.village": "Village",
     "filter.sensor": "Sensor type",
@@ -138,6 +144,10 @@ const TEXT = {
     "state.ok": "OK",
     "state.alerting": "Alerting",
     "state.offline": "Offline",
+    "state.refused": "Reporting, but refused",
+    "refused.now": "Reporting, but refused; last refused at {time}:",
+    "refused.before": "Last refused at {time}:",
+    "refused.log": "See the refused messages",
     never: "never",
     back: "← Back to the village",
     "latest.title": "Latest readings",
@@ -239,6 +249,34 @@ const KINDS = {
   manhole_cover: ["井盖", "manhole cover"],
 };
 
+// The reasons of PROTOCOL.md §10, in words: what the operator tells the device's owner.
+const REASONS = {
+  bad_topic: ["主题格式不对", "the topic is not a village topic"],
+  payload_too_large: ["消息太大", "the message is too large"],
+  unknown_device: ["设备未登记", "the device is not registered"],
+  wrong_village: ["设备登记在别的村", "the device is registered in another village"],
+  bad_json: ["数据不是有效的 JSON", "the data is not valid JSON"],
+  too_deep: ["JSON 嵌套太深", "the JSON is nested too deeply"],
+  unknown_format: ["无法识别的数据格式", "the data is in no known format"],
+  bad_payload: ["数据结构不对", "the data has the wrong shape"],
+  too_many_readings: ["一条消息里读数太多", "too many readings in one message"],
+  unknown_sensor: ["未知的传感器类型", "a sensor type that is not in the catalog"],
+  wrong_type: ["数值类型不对", "a value of the wrong kind"],
+  not_finite: ["数值不是有限的数", "a value that is not a finite number"],
+  unknown_unit: ["单位无法换算", "a unit that cannot be converted"],
+  out_of_range: ["读数超出有效范围", "a reading outside the valid range"],
+  bad_timestamp: ["时间格式不对", "a time that cannot be read"],
+  timestamp_future: ["时间在将来（设备时钟偏快）", "a time in the future (the device clock is ahead)"],
+  timestamp_too_old: ["时间太久远", "a time too far in the past"],
+  rate_limited: ["上报过于频繁", "far more readings than the device should send"],
+  internal_error: ["服务器处理出错", "the server failed on it"],
+  unknown_metric: ["未在 BIRTH 中定义的指标", "a metric no BIRTH message defined"],
+  out_of_sequence: ["消息序号中断（有消息丢失）", "a gap in the message sequence (messages were lost)"],
+  unsupported_template: ["不支持的取值模板", "a value template that cannot be read"],
+  duplicate_sensor: ["同一设备重复的传感器类型", "a sensor type the device already has from another entity"],
+  too_many_entities: ["自动发现的实体太多", "more discovered entities than allowed"],
+};
+
 function initialLanguage() {
   let stored = null;
   try {
@@ -274,6 +312,11 @@ export function sensorName(id) {
 export function kindName(id) {
   const names = KINDS[id];
   return names ? names[current === "zh" ? 0 : 1] : id;
+}
+
+export function reasonName(code) {
+  const names = REASONS[code];
+  return names ? names[current === "zh" ? 0 : 1] : code;
 }
 
 export function onLanguageChange(listener) {

@@ -9,7 +9,7 @@ import { age, reading } from "./format.js";
 import { onLanguageChange, sensorName, t, kindName } from "./i18n.js";
 import { connectLive } from "./live.js";
 import { deviceTitle, drawPlan, legendIcon, unplacedNote } from "./plan.js";
-import { deviceState, displayName, startShell } from "./shell.js";
+import { deviceState, displayName, noteReading, noteStatus, startShell } from "./shell.js";
 
 const READINGS_SHOWN = 3;
 const FILTER_KEY = "village-brain.filters";
@@ -21,6 +21,8 @@ const state = {
   alerting: new Set(),
   activeAlerts: 0,
   fresh: new Set(),
+  liveUpdates: 0, // counts what the live feed told
+  toldAt: new Map(), // device id → liveUpdates when the live feed last told of it
 };
 
 const alerts = new AlertsPanel($("#alerts"), {
@@ -82,16 +84,19 @@ function renderFilters() {
   fillSelect($("#filter-sensor"), sensors, sensorName);
 }
 
+// Each device counts once: online and healthy, reporting but refused, or offline (or never heard).
 function renderCounts(devices) {
-  const online = devices.filter((d) => d.online).length;
-  $("#count-online").textContent = online;
-  $("#count-offline").textContent = devices.length - online;
+  const ok = devices.filter((d) => d.health === "ok").length;
+  const refused = devices.filter((d) => d.health === "refused").length;
+  $("#count-online").textContent = ok;
+  $("#count-refused").textContent = refused;
+  $("#count-offline").textContent = devices.length - ok - refused;
   $("#count-alerts").textContent = alerts.enabled ? state.activeAlerts : "–";
 }
 
 function renderLegend() {
   $("#legend").replaceChildren(
-    ...["ok", "alerting", "offline"].map((s) =>
+    ...["ok", "alerting", "refused", "offline"].map((s) =>
       h("li", { class: `state-${s}` }, legendIcon(s), h("span", { text: t(`state.${s}`) })),
     ),
   );
@@ -162,11 +167,26 @@ const render = throttle(() => {
 }, 400);
 
 async function loadDevices() {
+  const asked = state.liveUpdates;
   const [devices, latest] = await Promise.all([getJSON("/api/v1/devices"), getJSON("/api/v1/latest")]);
+  // What the live feed told while the answer was on its way is newer than the answer.
+  const told = new Map(state.devices.filter((d) => (state.toldAt.get(d.id) ?? 0) > asked).map((d) => [d.id, d]));
+  for (const device of devices) {
+    const newer = told.get(device.id);
+    if (newer) Object.assign(device, { online: newer.online, health: newer.health });
+  }
   state.devices = devices.sort((a, b) => a.village.localeCompare(b.village) || a.id.localeCompare(b.id));
-  state.latest = new Map(
+  const fetched = new Map(
     latest.map((d) => [d.device, new Map(d.readings.map((r) => [r.sensor, { value: r.value, ts_ms: r.ts_ms }]))]),
   );
+  for (const [id, readings] of state.latest) {
+    if (!fetched.has(id)) continue;
+    for (const [sensor, r] of readings) {
+      const answer = fetched.get(id).get(sensor);
+      if (!answer || answer.ts_ms < r.ts_ms) fetched.get(id).set(sensor, r);
+    }
+  }
+  state.latest = fetched;
   renderFilters();
   render();
 }
@@ -198,7 +218,8 @@ function onReadings({ readings }) {
     if (!state.latest.has(r.device)) state.latest.set(r.device, new Map());
     const known = state.latest.get(r.device).get(r.sensor);
     if (!known || known.ts_ms <= r.ts_ms) state.latest.get(r.device).set(r.sensor, { value: r.value, ts_ms: r.ts_ms });
-    device.online = true;
+    noteReading(device);
+    state.toldAt.set(device.id, ++state.liveUpdates);
     state.fresh.add(r.device);
   }
   if (unknown) reloadDevices();
@@ -208,7 +229,8 @@ function onReadings({ readings }) {
 function onStatus({ device, status }) {
   const known = state.devices.find((d) => d.id === device);
   if (!known) return reloadDevices();
-  known.online = status === "online";
+  noteStatus(known, status);
+  state.toldAt.set(known.id, ++state.liveUpdates);
   render();
 }
 
