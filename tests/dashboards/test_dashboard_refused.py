@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from village_view import Village, WatchedPage
 
+from village_brain.core.devices import Device
 from village_brain.simulator import SimDevice
 
 from support.waiting import wait_until
@@ -91,3 +92,14 @@ def test_a_stored_reading_makes_a_refused_device_ok_without_reload(
     expect(page.locator(f'#devices tr[data-device="{gauge.id}"]')).to_have_attribute(
         "data-state", "ok"
     )
+
+
+def test_the_device_page_shows_a_foreign_devices_own_id(
+    watched: WatchedPage, village: Village
+) -> None:
+    village.service.register_devices(
+        [Device(id="kitchen-sensor-3b1f0a", village="xiashan", foreign_id="Kitchen Sensor")]
+    )
+    watched.page.goto(f"{village.url}/devices/kitchen-sensor-3b1f0a")
+    expect(watched.page.locator("#device-meta .foreign-id")).to_have_text("Kitchen Sensor")
+    assert watched.errors == []

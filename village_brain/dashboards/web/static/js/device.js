@@ -59,6 +59,9 @@ function renderHead() {
   $("#device-meta").replaceChildren(
     h("span", { class: `badge state-${stateName}`, "data-state": stateName }, legendIcon(stateName), t(`state.${stateName}`)),
     ...[device.id, device.village, kindName(device.kind), place].filter(Boolean).map((text) => h("span", { text })),
+    ...(device.foreign_id && device.foreign_id !== device.id
+      ? [h("span", { class: "foreign-id", title: t("device.foreign_id"), text: device.foreign_id })]
+      : []),
   );
   renderRefusal(device);
 }
