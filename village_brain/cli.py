@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     from village_brain.auth.commands import add_users_command
 
     add_users_command(commands, _settings_from)
+
+    from village_brain.ingest.device_token_commands import add_device_tokens_command
+
+    add_device_tokens_command(commands, _settings_from)
     return parser
 
 

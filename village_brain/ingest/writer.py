@@ -164,7 +164,7 @@ class BatchWriter:
                         )
                     refused = self._refuse(batch[0], outcomes[0], exc)
                     if refused is not None:
-                        self._finish(batch, [], 0, refused, [])
+                        self._finish(batch, [], 0, _registry_changes([refused]), [], [refused])
                         return True
                 # A store outage must not drop the batch: keep it and retry.
                 log.exception(
@@ -182,13 +182,14 @@ class BatchWriter:
         self.registry.commit(record)
         return stored
 
-    def _refuse(self, msg: InboundMessage, outcome: Outcome, exc: Exception) -> BatchRecord | None:
+    def _refuse(self, msg: InboundMessage, outcome: Outcome, exc: Exception) -> Outcome | None:
         """Store the message as refused for `exc`; None if even that fails.
 
         A plain rejection is always storable, so when it fails too, the store is at fault
         (down, with an error of a kind not known to mean so), and the message is kept.
         """
-        record = _registry_changes([self.pipeline.refusal(msg, exc, outcome.new_devices)])
+        refusal = self.pipeline.refusal(msg, exc, outcome.new_devices)
+        record = _registry_changes([refusal])
         try:
             self._write([], record)
         except Exception:
@@ -198,7 +199,7 @@ class BatchWriter:
             msg.topic[:256],
             _named(exc),
         )
-        return record
+        return refusal
 
     def _finish(
         self,
@@ -207,11 +208,16 @@ class BatchWriter:
         stored: int,
         record: BatchRecord,
         outcomes: list[Outcome],
+        answers: list[Outcome] | None = None,  # what each message became, when not `outcomes`
     ) -> None:
         # Before the acks, so that a message counts as done only once what it asked for is.
         self._after_commit(outcomes)
+        posted = False
         for msg in batch:
-            self.ack(msg.mid, msg.qos, msg.generation)
+            if msg.done is None:
+                self.ack(msg.mid, msg.qos, msg.generation)
+            else:
+                posted = True
             self._in_hand.popleft()  # the batch is always the oldest of the messages in hand
         self._committed_since_restart = True
         self.stats.record_batch(
@@ -220,6 +226,10 @@ class BatchWriter:
         self.stats.record_sources(
             SourceTally(o.source, len(o.rejections), o.quiet, o.skipped) for o in outcomes
         )
+        if posted:  # after the counts, so that what a poster reads next includes its own
+            for msg, outcome in zip(batch, outcomes if answers is None else answers, strict=True):
+                if msg.done is not None:
+                    _answer(msg, outcome)
         for listener in self.listeners:
             try:
                 listener(readings, record)
@@ -250,6 +260,15 @@ class BatchWriter:
                 chore()
             except Exception:
                 log.exception("maintenance task failed")
+
+
+def _answer(msg: InboundMessage, outcome: Outcome) -> None:
+    """Tell the HTTP request that posted `msg` what became of it, now that it is committed."""
+    assert msg.done is not None
+    try:
+        msg.done(outcome)
+    except Exception:
+        log.exception("could not answer the HTTP request that posted to %s", msg.topic[:256])
 
 
 def _named(exc: BaseException) -> str:
