@@ -16,6 +16,7 @@ from village_brain.api.auth import ADMIN, unauthorized
 from village_brain.api.context import ApiContext, context
 from village_brain.core.records import Rejection
 from village_brain.core.timefmt import format_ms, now_ms
+from village_brain.ingest.codecs.lineprotocol_codec import CONTENT_TYPE as LINE_PROTOCOL
 from village_brain.ingest.http_post import HttpIngest
 from village_brain.ingest.pipeline import InboundMessage, Outcome
 from village_brain.ingest.topics import NATIVE_PREFIX
@@ -106,9 +107,16 @@ async def post_telemetry(
         topic=f"{NATIVE_PREFIX}{village}/{device}/telemetry",
         payload=await _body(request, doors.max_body_bytes),
         received_ms=now_ms(),
-        content_type=request.headers.get("content-type"),
+        content_type=_telemetry_type(request.headers.get("content-type")),
     )
     return _answer(await doors.submit(msg), response)
+
+
+def _telemetry_type(content_type: str | None) -> str | None:
+    """Over HTTP, as at InfluxDB's write API, text/plain is line protocol."""
+    if content_type and content_type.split(";", 1)[0].strip().lower() == "text/plain":
+        return LINE_PROTOCOL
+    return content_type
 
 
 @router.post(
