@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 
 import cbor2
@@ -13,6 +15,7 @@ from village_brain.auth.roles import Role
 from village_brain.core.timefmt import now_ms
 
 from harness import RunningService
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -228,3 +231,15 @@ def test_a_source_not_configured_for_webhooks_is_404(running, gateway):
     headers = {"Authorization": f"Bearer {gateway}"}
     response = running.api.post("/api/v1/ingest/webhooks/nope", content="{}", headers=headers)
     assert response.status_code == 404
+
+
+def test_a_post_not_committed_in_time_is_503_with_retry_after_and_stays_queued(start_service):
+    running = start_service(ingest={"http_wait": "1s"})
+    series = running.service.settings.store.data_dir / "series.sqlite3"
+    with closing(sqlite3.connect(series, timeout=30)) as lock:
+        lock.execute("BEGIN IMMEDIATE")  # the store cannot commit while this is held
+        response = post(running, "g1", native(now_ms(), water_level=1.0), gateway_token(running))
+        assert response.status_code == 503
+        assert int(response.headers["Retry-After"]) > 0 and "again" in response.json()["error"]
+        lock.rollback()
+    wait_until(lambda: running.stored() == 1, what="the queued reading to be committed")
