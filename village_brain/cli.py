@@ -79,21 +79,30 @@ def _parser() -> argparse.ArgumentParser:
     from village_brain.auth.commands import add_users_command
 
     add_users_command(commands, _settings_from)
+
+    from village_brain.ingest.device_token_commands import add_device_tokens_command
+
+    add_device_tokens_command(commands, _settings_from)
     return parser
 
 
+_SETTING_FLAGS = ("http", "mqtt_listen", "mqtt_url", "data_dir", "demo")
+
+
 def _settings_from(args: argparse.Namespace) -> Settings:
+    # Each command has the flags it needs; the ones it lacks leave their settings alone.
+    flag = {name: getattr(args, name, None) for name in _SETTING_FLAGS}
     http = {}
-    if args.http:
-        host, port = _address_flag("--http", args.http, "127.0.0.1:8080")
+    if flag["http"]:
+        host, port = _address_flag("--http", flag["http"], "127.0.0.1:8080")
         http = {"host": host, "port": port}
-    if args.mqtt_listen:
-        _address_flag("--mqtt-listen", args.mqtt_listen, "0.0.0.0:1883")
+    if flag["mqtt_listen"]:
+        _address_flag("--mqtt-listen", flag["mqtt_listen"], "0.0.0.0:1883")
     overrides = {
-        "mqtt": {"url": args.mqtt_url, "listen": args.mqtt_listen},
-        "store": {"data_dir": args.data_dir},
+        "mqtt": {"url": flag["mqtt_url"], "listen": flag["mqtt_listen"]},
+        "store": {"data_dir": flag["data_dir"]},
         "http": http,
-        "demo": args.demo or None,
+        "demo": flag["demo"] or None,
     }
     return load_settings(args.config, **overrides)
 

@@ -24,6 +24,7 @@ from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms, parse_duration_ms
 from village_brain.ingest.codecs import default_registry
 from village_brain.ingest.flood import FloodGuard
+from village_brain.ingest.http_post import HttpIngest
 from village_brain.ingest.mqtt_client import MqttReceiver
 from village_brain.ingest.pipeline import DeviceDirectory, Limits, Pipeline
 from village_brain.ingest.retained import KEPT_KEYS, RetainedRefusals
@@ -34,6 +35,7 @@ from village_brain.ingest.validate import TimeWindow
 from village_brain.ingest.writer import BatchWriter
 from village_brain.preflight import load_devices
 from village_brain.store.base import SeriesStore
+from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
@@ -92,6 +94,16 @@ class Service:
             client_key=settings.mqtt.client_key,
             subscriptions=SUBSCRIPTIONS + sources.subscriptions(),
         )
+        self.device_tokens = DeviceTokenStore(
+            settings.store.data_dir / "registry.sqlite3", settings.store.sqlite_synchronous
+        )
+        self.http_ingest = HttpIngest(
+            post=self.writer.inbox.put,
+            tokens=self.device_tokens,
+            max_body_bytes=settings.ingest.max_payload_bytes,
+            wait_s=parse_duration_ms(settings.ingest.http_wait) / 1000,
+            webhook_sources=[s.name for s in sources if hasattr(s.adapter, "translate_event")],
+        )
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
         self.alerts = _alert_engine(settings, self.catalog, self.registry, self.bus)
@@ -130,6 +142,7 @@ class Service:
         self.receiver.stop()
         self.series.close()
         self.registry.close()
+        self.device_tokens.close()
         self.accounts.close()
         log.info("stores closed")
 
@@ -154,6 +167,7 @@ class Service:
             offline_after_intervals=self.settings.ingest.offline_after_intervals,
             alerts=self.alerts,
             auth=self.auth,
+            http_ingest=self.http_ingest,
         )
 
     def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:

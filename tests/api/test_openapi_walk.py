@@ -46,7 +46,10 @@ from village_brain.core.config import AlertSettings, AuthSettings
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms
+from village_brain.ingest.http_post import HttpIngest
+from village_brain.ingest.pipeline import InboundMessage, Outcome
 from village_brain.ingest.stats import IngestStats
+from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
@@ -57,8 +60,12 @@ FEWER_CASES = {("POST", "/api/v1/auth/login"): 15, ("POST", "/api/v1/users"): 20
 NOT_WALKED = {("GET", "/api/v1/live")}
 # Answers that say a request was turned away before it did anything.
 REFUSALS = {401, 403, 404, 405, 422, 429}
-# No generated case knows a password.
-ONLY_REFUSED = {("POST", "/api/v1/auth/login")}
+# No generated case knows a password, nor a device token (an admin's token cannot post).
+ONLY_REFUSED = {
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/ingest/{village}/{device}/telemetry"),
+    ("POST", "/api/v1/ingest/webhooks/{source}"),
+}
 
 ADMIN_NAME = "walker-admin-3f9c1e"
 VIEWER_NAME = "walker-viewer"
@@ -75,6 +82,7 @@ REAL: dict[str, Any] = {
     "webhook_id": WEBHOOK_ID,
     "webhook": WEBHOOK_ID,
     "name": VIEWER_NAME,
+    "source": "lora",
 }
 RULE = {
     "name": "walked",
@@ -232,11 +240,20 @@ def api(tmp_path) -> Iterator[tuple[FastAPI, str]]:
     ctx = ApiContext(catalog, series, registry, lambda: stats.snapshot(0, True), bus=bus)
     ctx.alerts = alerts
     ctx.auth = Gate.for_service(accounts, AuthSettings(), demo=False)
+    tokens = DeviceTokenStore(tmp_path / "registry.sqlite3")
+    tokens.issue("gateway", "xiashan", None, 0)
+    ctx.http_ingest = HttpIngest(_committed_at_once, tokens, 65_536, 5.0, ["lora"])
     yield create_app(ctx), token
+    tokens.close()
     alerts.stop()
     accounts.close()
     series.close()
     registry.close()
+
+
+def _committed_at_once(msg: InboundMessage) -> None:
+    assert msg.done is not None
+    msg.done(Outcome())
 
 
 def _store_deep_event(registry: RegistryStore) -> None:

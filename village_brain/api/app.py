@@ -10,6 +10,7 @@ from village_brain import __version__
 from village_brain.api import (
     routes_alerts,
     routes_auth,
+    routes_device_ingest,
     routes_devices,
     routes_ingest,
     routes_users,
@@ -33,6 +34,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.state.ctx = ctx
     app.include_router(routes_devices.router)
     app.include_router(routes_ingest.router)
+    app.include_router(routes_device_ingest.router)
     app.include_router(routes_alerts.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_auth.router)

@@ -17,6 +17,7 @@ from village_brain.store.registry import RegistryStore
 
 if TYPE_CHECKING:
     from village_brain.alerts.engine import AlertEngine
+    from village_brain.ingest.http_post import HttpIngest
 
 
 @dataclass
@@ -29,6 +30,7 @@ class ApiContext:
     bus: Bus = field(default_factory=Bus)
     alerts: AlertEngine | None = None
     auth: Gate = field(default_factory=Gate.closed)
+    http_ingest: HttpIngest | None = None  # readings posted by devices, when taken
 
 
 def context(request: Request) -> ApiContext:

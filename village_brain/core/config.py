@@ -133,6 +133,11 @@ class IngestSettings(Section):
         description="Messages waiting this long with nothing committed (a store outage, a "
         'stuck writer) make /healthz answer 503 "stalled".',
     )
+    http_wait: str = Field(
+        "10s",
+        description="How long a reading posted over HTTP waits for its commit; past it the "
+        "poster is answered 503 with Retry-After (what it posted stays queued).",
+    )
     sources: list[dict[str, Any]] = Field(
         [],
         description="Device families read on their own topics, as [[ingest.sources]] tables: "
@@ -147,6 +152,7 @@ class IngestSettings(Section):
         "rejection_log_keep",
         "flood_window",
         "stall_after",
+        "http_wait",
     )(_duration)
 
 

@@ -8,6 +8,7 @@ processing it ends in an Outcome: a failure no rule foresaw refuses that message
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import msgspec
 
@@ -41,6 +42,14 @@ class InboundMessage(msgspec.Struct, frozen=True):
     qos: int = 0
     generation: int = 0  # which broker connection delivered it; acks go only to that one
     retain: bool = False  # the broker sent it from its store of retained messages
+    # Posted over HTTP: a webhook body names its source and event rather than a topic, the
+    # poster's token may speak only for one village (or one device of it), and the request
+    # waits for `done`, which the writer calls with the outcome once it is committed.
+    source: str = ""
+    event: str = ""
+    only_village: str = ""
+    only_device: str = ""
+    done: Callable[[Outcome], None] | None = None
 
 
 class Limits(msgspec.Struct, frozen=True):
@@ -180,7 +189,9 @@ class Pipeline:
     def _from_source(self, msg: InboundMessage, outcome: Outcome) -> None:
         """A message on another family's topics: its source's adapter reads it, then the
         same rules as for our own format apply to every device it speaks for."""
-        source = self.sources.source_for(msg.topic)
+        source = (
+            self.sources.named(msg.source) if msg.source else self.sources.source_for(msg.topic)
+        )
         if source is None:
             detail = f"topic {msg.topic[:200]!r} is not ours and no configured source reads it"
             self._reject(outcome, msg, Problem("bad_topic", detail), None)
@@ -188,9 +199,14 @@ class Pipeline:
         outcome.source = source.name
         if self._too_large(outcome, msg, None):
             return
-        translation = source.adapter.translate(
-            msg.topic, msg.payload, msg.received_ms, msg.content_type
-        )
+        if msg.source:
+            translation = source.adapter.translate_event(  # type: ignore[attr-defined]
+                msg.event, msg.payload, msg.received_ms
+            )
+        else:
+            translation = source.adapter.translate(
+                msg.topic, msg.payload, msg.received_ms, msg.content_type
+            )
         outcome.replies = translation.replies
         outcome.subscribe = self.sources.learn(source, translation.subscribe)
         outcome.quiet = translation.quiet
@@ -201,6 +217,10 @@ class Pipeline:
 
     def _report(self, outcome: Outcome, msg: InboundMessage, report: DeviceReport) -> None:
         address = Address(report.village, report.device, "telemetry")
+        problem = _not_allowed(msg, address)
+        if problem is not None:
+            self._reject(outcome, msg, problem, address)
+            return
         admitted = self.directory.admit(address, report.foreign_id)
         if isinstance(admitted, Problem):
             self._reject(outcome, msg, admitted, address)
@@ -316,6 +336,20 @@ class Pipeline:
                 excerpt=msg.payload[:EXCERPT_BYTES].decode("utf-8", "replace"),
             )
         )
+
+
+def _not_allowed(msg: InboundMessage, address: Address) -> Problem | None:
+    """Why the poster's token may not speak for this device, or None."""
+    if msg.only_village and address.village != msg.only_village:
+        detail = (
+            f"the token posts for village {msg.only_village!r}, and device "
+            f"{address.device!r} is reported in {address.village!r}"
+        )
+        return Problem("not_allowed", detail)
+    if msg.only_device and address.device != msg.only_device:
+        detail = f"the token posts for device {msg.only_device!r} only, not {address.device!r}"
+        return Problem("not_allowed", detail)
+    return None
 
 
 def _storable(text: str) -> str:

@@ -189,7 +189,9 @@ class BatchWriter:
                         )
                     refused = self._refuse(batch[0], outcomes[0], exc)
                     if refused is not None:
-                        self._finish(batch, [], 0, *refused, [])
+                        record, refusal = refused
+                        repeats = int(refusal.repeated)
+                        self._finish(batch, [], 0, record, repeats, [], [refusal])
                         return True
                 # A store outage must not drop the batch: keep it and retry.
                 log.exception(
@@ -210,9 +212,9 @@ class BatchWriter:
 
     def _refuse(
         self, msg: InboundMessage, outcome: Outcome, exc: Exception
-    ) -> tuple[BatchRecord, int] | None:
-        """Store the message as refused for `exc`, with the repeats it counts for; None if even
-        that fails.
+    ) -> tuple[BatchRecord, Outcome] | None:
+        """Store the message as refused for `exc`: what was stored and what the message became;
+        None if even that fails.
 
         A plain rejection is always storable, so when it fails too, the store is at fault
         (down, with an error of a kind not known to mean so), and the message is kept.
@@ -230,7 +232,7 @@ class BatchWriter:
             msg.topic[:256],
             _named(exc),
         )
-        return record, int(refusal.repeated)
+        return record, refusal
 
     def _finish(
         self,
@@ -240,14 +242,19 @@ class BatchWriter:
         record: BatchRecord,
         repeats: int,
         outcomes: list[Outcome],
+        answers: list[Outcome] | None = None,  # what each message became, when not `outcomes`
     ) -> None:
         # Remembered once logged, not before: a refusal whose commit failed is logged when the
         # message comes again; and before the acks, which a restart of the loop may repeat.
         self.retained.remember(r.retained_key for r in record.rejections if r.retained_key)
         # Before the acks, so that a message counts as done only once what it asked for is.
         self._after_commit(outcomes)
+        posted = False
         for msg in batch:
-            self.ack(msg.mid, msg.qos, msg.generation)
+            if msg.done is None:
+                self.ack(msg.mid, msg.qos, msg.generation)
+            else:
+                posted = True
             self._in_hand.popleft()  # the batch is always the oldest of the messages in hand
         self._committed_since_restart = True
         self.stats.record_batch(
@@ -256,6 +263,10 @@ class BatchWriter:
         self.stats.record_sources(
             SourceTally(o.source, len(o.rejections), o.quiet, o.skipped) for o in outcomes
         )
+        if posted:  # after the counts, so that what a poster reads next includes its own
+            for msg, outcome in zip(batch, outcomes if answers is None else answers, strict=True):
+                if msg.done is not None:
+                    _answer(msg, outcome)
         for listener in self.listeners:
             try:
                 listener(readings, record)
@@ -293,6 +304,15 @@ def _named(exc: BaseException) -> str:
         return f"{type(exc).__name__}: {str(exc)[:200]}"
     except Exception:  # an exception may fail even to describe itself
         return type(exc).__name__
+
+
+def _answer(msg: InboundMessage, outcome: Outcome) -> None:
+    """Tell the HTTP request that posted `msg` what became of it, now that it is committed."""
+    assert msg.done is not None
+    try:
+        msg.done(outcome)
+    except Exception:
+        log.exception("could not answer the HTTP request that posted to %s", msg.topic[:256])
 
 
 def _registry_changes(batch: list[InboundMessage], outcomes: list[Outcome]) -> BatchRecord:

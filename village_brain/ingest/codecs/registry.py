@@ -8,6 +8,7 @@ from village_brain.core.catalog import Catalog
 from village_brain.core.records import Decoded, PayloadError
 from village_brain.ingest.codecs.base import Codec
 from village_brain.ingest.codecs.jsontext import first_byte
+from village_brain.ingest.codecs.lineprotocol_codec import LineProtocolCodec
 from village_brain.ingest.codecs.native import NativeCodec
 from village_brain.ingest.codecs.senml import SenmlCodec
 from village_brain.ingest.codecs.senml_cbor import SenmlCborCodec
@@ -59,7 +60,9 @@ class CodecRegistry:
 
 
 def default_registry(catalog: Catalog) -> CodecRegistry:
-    return CodecRegistry([NativeCodec(), SenmlCodec(catalog), SenmlCborCodec(catalog)])
+    return CodecRegistry(
+        [NativeCodec(), SenmlCodec(catalog), SenmlCborCodec(catalog), LineProtocolCodec()]
+    )
 
 
 def _normal(content_type: str) -> str:

@@ -59,6 +59,9 @@ class Sources:
     def subscriptions(self) -> list[str]:
         return [f for source in self._sources for f in source.filters]
 
+    def named(self, name: str) -> Source | None:
+        return next((s for s in self._sources if s.name == name), None)
+
     def source_for(self, topic: str) -> Source | None:
         if topic in self._by_topic:
             return self._by_topic[topic]

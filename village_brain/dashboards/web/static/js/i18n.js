@@ -277,6 +277,7 @@ const REASONS = {
   unsupported_template: ["不支持的取值模板", "a value template that cannot be read"],
   duplicate_sensor: ["同一设备重复的传感器类型", "a sensor type the device already has from another entity"],
   too_many_entities: ["自动发现的实体太多", "more discovered entities than allowed"],
+  not_allowed: ["令牌无权为该设备上报", "the token may not post for this device"],
 };
 
 function initialLanguage() {
