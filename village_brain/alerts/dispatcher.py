@@ -4,21 +4,29 @@ The ingest path only writes outbox rows and wakes this; sending happens here. Ea
 has its own queue in the outbox and at most one message in flight: a row is claimed in the
 database before it is sent, so it is sent once, and a slow or dead receiver holds one worker
 at most and never delays the others' messages or retries.
+
+A message may carry several rows of one channel: those of one group that are due together,
+and, when the channel's rate limit is nearly used up, every row that is due. So a burst of
+alerts becomes fewer, fuller messages and the robot never mutes us; nothing is dropped.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
+from village_brain.alerts.notifiers import NOTIFIERS
+from village_brain.alerts.policy import ESCALATION, Policy
 from village_brain.alerts.records import AttemptResult, Delivery, Webhook
-from village_brain.alerts.sender import attempt
-from village_brain.alerts.store import AlertStore
+from village_brain.alerts.sender import attempt_batch
+from village_brain.alerts.store import AlertStore, Merge
 from village_brain.alerts.transport import delivery_client
 from village_brain.core.timefmt import now_ms
 
@@ -26,6 +34,7 @@ log = logging.getLogger(__name__)
 IDLE_WAIT_S = 1.0
 # A floor under the wait for the next due row, so a clock step cannot make the loop spin.
 MIN_WAIT_S = 0.02
+MINUTE_MS = 60_000
 
 
 class RetryPolicy(msgspec.Struct, frozen=True):
@@ -52,10 +61,30 @@ def next_attempt_ms(
     return at_ms + retry_delay_ms(attempts_made, policy, rng)
 
 
+class RateWindow:
+    """The messages sent to one channel in the last minute."""
+
+    def __init__(self, per_minute: int, sent: list[int]) -> None:
+        self.per_minute = per_minute
+        self.sent: deque[int] = deque(sent[-per_minute:] if per_minute else ())
+
+    def left(self, now_ms: int) -> int | None:
+        """Messages still allowed this minute; None: no limit."""
+        if not self.per_minute:
+            return None
+        while self.sent and self.sent[0] <= now_ms - MINUTE_MS:
+            self.sent.popleft()
+        return self.per_minute - len(self.sent)
+
+    def note(self, at_ms: int) -> None:
+        if self.per_minute:
+            self.sent.append(at_ms)
+
+
 class Outcome(msgspec.Struct, frozen=True):
     """An attempt whose result is yet to be written to the outbox."""
 
-    delivery_id: int
+    delivery_id: int | list[int]
     result: AttemptResult
     at_ms: int
     retry_at_ms: int | None
@@ -68,11 +97,14 @@ class Dispatcher:
         webhook: Callable[[str], Webhook | None],
         policy: RetryPolicy,
         clock: Callable[[], int] = now_ms,
+        notify: Policy | None = None,
     ) -> None:
         self.store = store
         self.webhook = webhook
         self.policy = policy
         self.clock = clock
+        self.notify = notify or Policy()
+        self._windows: dict[str, RateWindow] = {}
         self._rng = random.Random()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -118,10 +150,32 @@ class Dispatcher:
             free = self.policy.workers - self._in_flight
         if free <= 0:
             return
-        for delivery in self.store.claim_due(self.clock(), free):
+        now = self.clock()
+        for batch in self.store.claim_batches(now, free, lambda head: self._merge(head, now)):
             with self._lock:
                 self._in_flight += 1
-            self._pool.submit(self._deliver, delivery)
+            self._pool.submit(self._deliver, batch)
+
+    def _merge(self, head: Delivery, now: int) -> Merge | None:
+        """How much one message to the head's channel may carry now; None: wait for the
+        channel's rate limit."""
+        webhook = self.webhook(head.webhook_id)
+        notifier = NOTIFIERS.get(webhook.kind) if webhook else None
+        if webhook is None or notifier is None:
+            return Merge()
+        left = self._window(webhook, notifier.rate_per_minute).left(now)
+        if left is not None and left <= 0:
+            return None
+        # The last message this minute takes everything that is due.
+        return Merge(notifier.max_per_message, any_group=left is not None and left <= 1)
+
+    def _window(self, webhook: Webhook, default: int) -> RateWindow:
+        window = self._windows.get(webhook.id)
+        if window is None:
+            limit = self.notify.rate_per_minute.get(webhook.kind, default)
+            sent = self.store.posts_since(webhook.id, self.clock() - MINUTE_MS) if limit else []
+            window = self._windows[webhook.id] = RateWindow(limit, sent)
+        return window
 
     def _idle_s(self) -> float:
         # With every worker busy, the next one to finish wakes the loop.
@@ -132,30 +186,78 @@ class Dispatcher:
             return IDLE_WAIT_S
         return min(IDLE_WAIT_S, max(MIN_WAIT_S, (due - self.clock()) / 1000))
 
-    def _deliver(self, delivery: Delivery) -> None:
+    def _deliver(self, batch: list[Delivery]) -> None:
+        head = batch[0]
+        outcome: Outcome | None = None
         try:
-            webhook = self.webhook(delivery.webhook_id)
-            started = self.clock()
-            if webhook is None:
-                result = AttemptResult(False, error="the webhook was deleted")
-            else:
-                result = attempt(self._client, webhook, delivery, started)
-            retry_at = None if webhook is None else self._retry_at(delivery, result)
-            if not result.ok:
-                log.info(
-                    "delivery %d to %s failed: %s", delivery.id, delivery.webhook_id, result.error
-                )
-            outcome = Outcome(delivery.id, result, self.clock(), retry_at)
+            webhook = self.webhook(head.webhook_id)
+            batch = self._still_wanted(batch)
+            if batch:
+                outcome = self._send(webhook, batch)
         except Exception:
-            log.exception("delivery %d failed unexpectedly", delivery.id)
+            log.exception("delivery %d failed unexpectedly", head.id)
             failed = AttemptResult(False, error="an unexpected error; see the server log")
-            outcome = Outcome(delivery.id, failed, self.clock(), self._retry_at(delivery, failed))
+            ids = [d.id for d in batch]
+            outcome = Outcome(ids, failed, self.clock(), self._retry_at(head, failed))
         try:
-            self._record(outcome)
+            if outcome is not None:
+                self._record(outcome)
         finally:
             with self._lock:
                 self._in_flight -= 1
             self._wake.set()
+
+    def _send(self, webhook: Webhook | None, batch: list[Delivery]) -> Outcome:
+        head = batch[0]
+        started = self.clock()
+        if webhook is None:
+            result = AttemptResult(False, error="the webhook was deleted")
+        else:
+            severity = json.loads(head.body).get("data", {}).get("severity", "")
+            mention = self.notify.mentions_for(webhook, severity)
+            language = self.notify.language
+            result = attempt_batch(self._client, webhook, batch, started, mention, language)
+            notifier = NOTIFIERS.get(webhook.kind)
+            self._window(webhook, notifier.rate_per_minute if notifier else 0).note(started)
+        retry_at = None if webhook is None else self._retry_at(head, result)
+        if not result.ok:
+            log.info("delivery %d to %s failed: %s", head.id, head.webhook_id, result.error)
+        return Outcome([d.id for d in batch], result, self.clock(), retry_at)
+
+    def _still_wanted(self, batch: list[Delivery]) -> list[Delivery]:
+        """The rows of a claimed batch still worth sending; the others are marked skipped:
+        kept quiet by a more severe alert, an escalation of an alert someone took on, or
+        the resolution of a firing this channel never heard of."""
+        open_alerts = self.store.open_alerts()
+        by_id = {a.id: a for a in open_alerts}
+        keep: list[Delivery] = []
+        skipped: dict[str, list[int]] = {}
+        for row in batch:
+            reason = self._skip_reason(row, open_alerts, by_id)
+            if reason is None:
+                keep.append(row)
+            else:
+                skipped.setdefault(reason, []).append(row.id)
+        for reason, ids in skipped.items():
+            self.store.skip(ids, reason, self.clock())
+        return keep
+
+    def _skip_reason(self, row: Delivery, open_alerts: list, by_id: dict) -> str | None:
+        data = json.loads(row.body).get("data", {})
+        if row.delivery_key.endswith(ESCALATION):
+            alert = by_id.get(row.alert_id)
+            if alert is None or alert.state != "firing":
+                return "not escalated: the alert was acknowledged or resolved in time"
+            return None
+        if row.event_type == "alert.resolved":
+            if self.store.firing_skipped(row.alert_id, row.webhook_id):
+                return "not sent: the channel was never told of the firing"
+            return None
+        if row.event_type == "alert.firing":
+            other = self.notify.inhibitor(data, open_alerts)
+            if other is not None:
+                return f"inhibited by alert {other.id} ({other.rule_name})"
+        return None
 
     def _record(self, outcome: Outcome) -> None:
         try:
@@ -165,7 +267,7 @@ class Dispatcher:
         except Exception:
             # The row stays claimed, so it is not sent again meanwhile; the loop writes the
             # outcome once the database takes writes again.
-            log.exception("could not record the attempt of delivery %d", outcome.delivery_id)
+            log.exception("could not record the attempt of delivery %s", outcome.delivery_id)
             with self._lock:
                 self._unrecorded.append(outcome)
 
