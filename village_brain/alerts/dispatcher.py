@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -24,7 +25,7 @@ import msgspec
 
 from village_brain.alerts.notifiers import NOTIFIERS
 from village_brain.alerts.policy import ESCALATION, Policy
-from village_brain.alerts.records import AttemptResult, Delivery, Webhook
+from village_brain.alerts.records import Alert, AttemptResult, Delivery, Webhook
 from village_brain.alerts.sender import attempt_batch
 from village_brain.alerts.store import AlertStore, Merge
 from village_brain.alerts.transport import delivery_client
@@ -151,7 +152,15 @@ class Dispatcher:
         if free <= 0:
             return
         now = self.clock()
-        for batch in self.store.claim_batches(now, free, lambda head: self._merge(head, now)):
+        open_alerts = self.store.open_alerts()
+        by_id = {a.id: a for a in open_alerts}
+        batches = self.store.claim_batches(
+            now,
+            free,
+            lambda head: self._merge(head, now),
+            lambda row, conn: self._skip_reason(row, conn, open_alerts, by_id),
+        )
+        for batch in batches:
             with self._lock:
                 self._in_flight += 1
             self._pool.submit(self._deliver, batch)
@@ -188,20 +197,15 @@ class Dispatcher:
 
     def _deliver(self, batch: list[Delivery]) -> None:
         head = batch[0]
-        outcome: Outcome | None = None
         try:
-            webhook = self.webhook(head.webhook_id)
-            batch = self._still_wanted(batch)
-            if batch:
-                outcome = self._send(webhook, batch)
+            outcome = self._send(self.webhook(head.webhook_id), batch)
         except Exception:
             log.exception("delivery %d failed unexpectedly", head.id)
             failed = AttemptResult(False, error="an unexpected error; see the server log")
             ids = [d.id for d in batch]
             outcome = Outcome(ids, failed, self.clock(), self._retry_at(head, failed))
         try:
-            if outcome is not None:
-                self._record(outcome)
+            self._record(outcome)
         finally:
             with self._lock:
                 self._in_flight -= 1
@@ -224,25 +228,16 @@ class Dispatcher:
             log.info("delivery %d to %s failed: %s", head.id, head.webhook_id, result.error)
         return Outcome([d.id for d in batch], result, self.clock(), retry_at)
 
-    def _still_wanted(self, batch: list[Delivery]) -> list[Delivery]:
-        """The rows of a claimed batch still worth sending; the others are marked skipped:
-        kept quiet by a more severe alert, an escalation of an alert someone took on, or
-        the resolution of a firing this channel never heard of."""
-        open_alerts = self.store.open_alerts()
-        by_id = {a.id: a for a in open_alerts}
-        keep: list[Delivery] = []
-        skipped: dict[str, list[int]] = {}
-        for row in batch:
-            reason = self._skip_reason(row, open_alerts, by_id)
-            if reason is None:
-                keep.append(row)
-            else:
-                skipped.setdefault(reason, []).append(row.id)
-        for reason, ids in skipped.items():
-            self.store.skip(ids, reason, self.clock())
-        return keep
-
-    def _skip_reason(self, row: Delivery, open_alerts: list, by_id: dict) -> str | None:
+    def _skip_reason(
+        self,
+        row: Delivery,
+        conn: sqlite3.Connection,
+        open_alerts: list[Alert],
+        by_id: dict[int, Alert],
+    ) -> str | None:
+        """Why a due row is not to be sent after all: kept quiet by a more severe alert, an
+        escalation of an alert someone took on, or the resolution of a firing this channel
+        never heard of; None: send it."""
         data = json.loads(row.body).get("data", {})
         if row.delivery_key.endswith(ESCALATION):
             alert = by_id.get(row.alert_id)
@@ -250,7 +245,7 @@ class Dispatcher:
                 return "not escalated: the alert was acknowledged or resolved in time"
             return None
         if row.event_type == "alert.resolved":
-            if self.store.firing_skipped(row.alert_id, row.webhook_id):
+            if self.store.firing_skipped(row.alert_id, row.webhook_id, conn):
                 return "not sent: the channel was never told of the firing"
             return None
         if row.event_type == "alert.firing":

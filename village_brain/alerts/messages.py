@@ -98,9 +98,16 @@ def render(
         lines.append(("确认人：" if lang == ZH else "Acknowledged by: ") + who)
     link = f"{context.dashboard_url}/devices/{alert.device}"
     lines.append(("查看：" if lang == ZH else "Details: ") + link)
-    place = device.name if device and device.name else alert.device
-    summary = f"{STATE[state][lang]} {alert.rule_name}：{place} {what}"
-    return Rendered(title, tuple(lines), summary)
+    return Rendered(title, tuple(lines), _summary(alert, device, lang, state, what))
+
+
+def _summary(alert: Alert, device: Device | None, lang: int, state: str, what: str) -> str:
+    name = device.name if device and device.name else alert.device
+    place = device.place if device else ""
+    if place:
+        name += f"（{place}）" if lang == ZH else f" ({place})"
+    said = "" if state == "fired" else f"[{STATE[state][lang]}] "
+    return f"{said}{alert.rule_name}：{name} {what}"
 
 
 def _state(entry: TimelineEntry) -> str:

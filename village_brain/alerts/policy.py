@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from village_brain.alerts.messages import EN, ZH, duration_text
 from village_brain.alerts.records import Alert, Mention, Outgoing, TimelineEntry, Webhook
 from village_brain.core.config import NotifySettings
 from village_brain.core.timefmt import parse_duration_ms
@@ -139,7 +140,7 @@ class Policy(msgspec.Struct, frozen=True):
             if not route.matches(alert):
                 continue
             if route.escalate_after_ms is not None and route.escalate_to:
-                escalated = {**body, "data": {**body["data"], "escalated": True}}
+                escalated = {**body, "data": self._escalated(body["data"], route)}
                 text = msgspec.json.encode(escalated).decode()
                 due = entry.at_ms + route.escalate_after_ms
                 for w in _named(hooks, route.escalate_to):
@@ -148,6 +149,16 @@ class Policy(msgspec.Struct, frozen=True):
             if not route.more:
                 break
         return out
+
+    def _escalated(self, data: dict[str, Any], route: Route) -> dict[str, Any]:
+        after = duration_text(route.escalate_after_ms or 0, EN if self.language == "en" else ZH)
+        if self.language == "en":
+            prefix, note = "[Escalated] ", f"Nobody acknowledged this alert in {after}."
+        else:
+            prefix, note = "【升级】", f"告警 {after}内无人确认，现升级通知。"
+        title = prefix + str(data.get("title") or data.get("rule_name", ""))
+        lines = [note, *data.get("lines", [])]
+        return {**data, "escalated": True, "title": title, "lines": lines}
 
     def due_ms(self, severity: str, at_ms: int) -> int:
         """When a change of this severity goes out: critical at once; the others after the

@@ -370,11 +370,18 @@ class AlertStore:
         return deliveries
 
     def claim_batches(
-        self, now_ms: int, limit: int, plan: Callable[[Delivery], Merge | None]
+        self,
+        now_ms: int,
+        limit: int,
+        plan: Callable[[Delivery], Merge | None],
+        skip: Callable[[Delivery, sqlite3.Connection], str | None] = lambda _row, _conn: None,
     ) -> list[list[Delivery]]:
-        """Like `claim_due`, but each claimed head takes along, as one message, the other due
-        rows of its webhook that `plan(head)` allows (same group, or any under a rate limit).
-        `plan` returning None leaves the head unclaimed (its channel must wait)."""
+        """Like `claim_due`, but each claimed head takes along, as one message, other rows of
+        its webhook that `plan(head)` allows: the rest of its group (due or not: the group
+        wait of the first is the group's), and under a rate limit, any row that is due.
+        `plan` returning None leaves the head unclaimed (its channel must wait). A row that
+        `skip(row, conn)` gives a reason for is marked skipped instead, in the same
+        transaction (`conn` sees what it skipped)."""
         with self.db.transaction() as conn:
             rows = conn.execute(
                 f"{self._HEADS} SELECT {_DELIVERY_COLUMNS} FROM outbox JOIN heads USING (id) "
@@ -388,15 +395,40 @@ class AlertStore:
                 merge = plan(head)
                 if merge is None:
                     continue
-                batch = [head, *self._companions(conn, head, now_ms, merge)]
+                candidates = [head, *self._companions(conn, head, now_ms, merge)]
+                batch = self._kept(conn, candidates, skip, now_ms)
+                batch = batch[: max(1, merge.most)]
+                if not batch:
+                    continue
+                first = batch[0].id
                 conn.executemany(
                     "UPDATE outbox SET state = 'sending', batch = ? WHERE id = ?",
-                    [(head.id, d.id) for d in batch],
+                    [(first, d.id) for d in batch],
                 )
                 batches.append(
-                    [msgspec.structs.replace(d, state="sending", batch=head.id) for d in batch]
+                    [msgspec.structs.replace(d, state="sending", batch=first) for d in batch]
                 )
         return batches
+
+    @staticmethod
+    def _kept(
+        conn: sqlite3.Connection,
+        rows: list[Delivery],
+        skip: Callable[[Delivery, sqlite3.Connection], str | None],
+        now_ms: int,
+    ) -> list[Delivery]:
+        kept = []
+        for row in rows:
+            reason = skip(row, conn)
+            if reason is None:
+                kept.append(row)
+                continue
+            conn.execute(
+                "UPDATE outbox SET state = 'skipped', next_attempt_ms = NULL, last_error = ?, "
+                "last_attempt_ms = ? WHERE id = ?",
+                (reason, now_ms, row.id),
+            )
+        return kept
 
     @staticmethod
     def _companions(
@@ -404,17 +436,19 @@ class AlertStore:
     ) -> list[Delivery]:
         if merge.most <= 1:
             return []
+        # Some more than fit, for those that will be skipped.
         rows = conn.execute(
             f"SELECT {_DELIVERY_COLUMNS} FROM outbox WHERE state = 'pending' "
-            "AND webhook_id = ? AND id != ? AND next_attempt_ms <= ? "
-            "AND (? OR group_key = ?) ORDER BY next_attempt_ms, id LIMIT ?",
+            "AND webhook_id = ? AND id != ? "
+            "AND (group_key = ? OR (? AND next_attempt_ms <= ?)) "
+            "ORDER BY next_attempt_ms, id LIMIT ?",
             (
                 head.webhook_id,
                 head.id,
-                now_ms,
-                merge.any_group,
                 head.group_key,
-                merge.most - 1,
+                merge.any_group,
+                now_ms,
+                merge.most * 2,
             ),
         )
         return [Delivery(*row) for row in rows]
@@ -428,11 +462,14 @@ class AlertStore:
                 [(reason, at_ms, i) for i in delivery_ids],
             )
 
-    def firing_skipped(self, alert_id: int, webhook_id: str) -> bool:
-        """The channel was never told of this alert's firing: its firing rows were skipped."""
+    def firing_skipped(
+        self, alert_id: int, webhook_id: str, conn: sqlite3.Connection | None = None
+    ) -> bool:
+        """The channel was never told of this alert's firing: its firing rows were skipped.
+        `conn`: the transaction's own connection, to see what it has skipped itself."""
         states = {
             state
-            for (state,) in self.db.reader().execute(
+            for (state,) in (conn or self.db.reader()).execute(
                 "SELECT state FROM outbox WHERE alert_id = ? AND webhook_id = ? "
                 "AND event_type = 'alert.firing'",
                 (alert_id, webhook_id),
