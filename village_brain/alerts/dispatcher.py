@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 
 from village_brain.alerts.notifiers import NOTIFIERS
-from village_brain.alerts.policy import ESCALATION, Policy
+from village_brain.alerts.policy import ESCALATION, SEVERITY_RANK, Policy
 from village_brain.alerts.records import Alert, AttemptResult, Delivery, Webhook
 from village_brain.alerts.sender import attempt_batch
 from village_brain.alerts.store import AlertStore, Merge
@@ -63,21 +63,36 @@ def next_attempt_ms(
 
 
 class RateWindow:
-    """The messages sent to one channel in the last minute."""
+    """The messages sent to one channel in the last minute, and the last one's time (for a
+    channel that also wants a gap between messages, like Feishu's 5 a second)."""
 
-    def __init__(self, per_minute: int, sent: list[int]) -> None:
+    def __init__(self, per_minute: int, sent: list[int], min_gap_ms: int = 0) -> None:
         self.per_minute = per_minute
+        self.min_gap_ms = min_gap_ms
         self.sent: deque[int] = deque(sent[-per_minute:] if per_minute else ())
+        self.last_ms = sent[-1] if sent else None
 
     def left(self, now_ms: int) -> int | None:
-        """Messages still allowed this minute; None: no limit."""
+        """Messages still allowed now; None: no limit."""
+        if self.last_ms is not None and now_ms - self.last_ms < self.min_gap_ms:
+            return 0
         if not self.per_minute:
             return None
         while self.sent and self.sent[0] <= now_ms - MINUTE_MS:
             self.sent.popleft()
         return self.per_minute - len(self.sent)
 
+    def free_at(self, now_ms: int) -> int:
+        """When a message may go again."""
+        at = now_ms
+        if self.last_ms is not None:
+            at = max(at, self.last_ms + self.min_gap_ms)
+        if self.per_minute and len(self.sent) >= self.per_minute:
+            at = max(at, self.sent[0] + MINUTE_MS)
+        return at
+
     def note(self, at_ms: int) -> None:
+        self.last_ms = at_ms
         if self.per_minute:
             self.sent.append(at_ms)
 
@@ -106,6 +121,9 @@ class Dispatcher:
         self.clock = clock
         self.notify = notify or Policy()
         self._windows: dict[str, RateWindow] = {}
+        # When the loop found only rows of channels at their rate limit: the earliest time
+        # one of them may send again (so it sleeps until then, not polls).
+        self._blocked_until: int | None = None
         self._rng = random.Random()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -152,6 +170,7 @@ class Dispatcher:
         if free <= 0:
             return
         now = self.clock()
+        self._blocked_until = None
         open_alerts = self.store.open_alerts()
         by_id = {a.id: a for a in open_alerts}
         batches = self.store.claim_batches(
@@ -160,6 +179,8 @@ class Dispatcher:
             lambda head: self._merge(head, now),
             lambda row, conn: self._skip_reason(row, conn, open_alerts, by_id),
         )
+        if batches:
+            self._blocked_until = None
         for batch in batches:
             with self._lock:
                 self._in_flight += 1
@@ -172,19 +193,28 @@ class Dispatcher:
         notifier = NOTIFIERS.get(webhook.kind) if webhook else None
         if webhook is None or notifier is None:
             return Merge()
-        left = self._window(webhook, notifier.rate_per_minute).left(now)
+        window = self._window(webhook)
+        left = window.left(now)
         if left is not None and left <= 0:
+            free = window.free_at(now)
+            self._blocked_until = min(self._blocked_until or free, free)
             return None
         # The last message this minute takes everything that is due.
         return Merge(notifier.max_per_message, any_group=left is not None and left <= 1)
 
-    def _window(self, webhook: Webhook, default: int) -> RateWindow:
-        window = self._windows.get(webhook.id)
-        if window is None:
-            limit = self.notify.rate_per_minute.get(webhook.kind, default)
-            sent = self.store.posts_since(webhook.id, self.clock() - MINUTE_MS) if limit else []
-            window = self._windows[webhook.id] = RateWindow(limit, sent)
-        return window
+    def _window(self, webhook: Webhook) -> RateWindow:
+        with self._lock:
+            window = self._windows.get(webhook.id)
+        if window is not None:
+            return window
+        notifier = NOTIFIERS.get(webhook.kind)
+        limit = self.notify.rate_per_minute.get(
+            webhook.kind, notifier.rate_per_minute if notifier else 0
+        )
+        gap = notifier.min_gap_ms if notifier else 0
+        sent = self.store.posts_since(webhook.id, self.clock() - MINUTE_MS) if limit else []
+        with self._lock:
+            return self._windows.setdefault(webhook.id, RateWindow(limit, sent, gap))
 
     def _idle_s(self) -> float:
         # With every worker busy, the next one to finish wakes the loop.
@@ -193,6 +223,8 @@ class Dispatcher:
         due = None if busy else self.store.next_due_ms()
         if due is None:
             return IDLE_WAIT_S
+        if self._blocked_until is not None and due <= self.clock():
+            due = self._blocked_until
         return min(IDLE_WAIT_S, max(MIN_WAIT_S, (due - self.clock()) / 1000))
 
     def _deliver(self, batch: list[Delivery]) -> None:
@@ -217,12 +249,10 @@ class Dispatcher:
         if webhook is None:
             result = AttemptResult(False, error="the webhook was deleted")
         else:
-            severity = json.loads(head.body).get("data", {}).get("severity", "")
-            mention = self.notify.mentions_for(webhook, severity)
+            mention = self.notify.mentions_for(webhook, _most_severe(batch))
             language = self.notify.language
             result = attempt_batch(self._client, webhook, batch, started, mention, language)
-            notifier = NOTIFIERS.get(webhook.kind)
-            self._window(webhook, notifier.rate_per_minute if notifier else 0).note(started)
+            self._window(webhook).note(started)
         retry_at = None if webhook is None else self._retry_at(head, result)
         if not result.ok:
             log.info("delivery %d to %s failed: %s", head.id, head.webhook_id, result.error)
@@ -283,3 +313,9 @@ class Dispatcher:
         if result.ok:
             return None
         return next_attempt_ms(delivery.attempts + 1, self.clock(), self.policy, self._rng)
+
+
+def _most_severe(batch: list[Delivery]) -> str:
+    """The severity whose mentions a message carrying `batch` makes."""
+    severities = [json.loads(d.body).get("data", {}).get("severity", "") for d in batch]
+    return min(severities, key=lambda s: SEVERITY_RANK.get(s, len(SEVERITY_RANK)))

@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -96,7 +97,7 @@ def render(
     if entry.kind == "acknowledged" and alert.acked_by:
         who = f"{alert.acked_by} {alert.ack_comment or ''}".rstrip()
         lines.append(("确认人：" if lang == ZH else "Acknowledged by: ") + who)
-    link = f"{context.dashboard_url}/devices/{alert.device}"
+    link = f"{context.dashboard_url}/devices/{quote(alert.device, safe='')}"
     lines.append(("查看：" if lang == ZH else "Details: ") + link)
     return Rendered(title, tuple(lines), _summary(alert, device, lang, state, what))
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from village_brain.alerts.messages import EN, ZH, duration_text
+from village_brain.alerts.payloads import msg_id as message_id
 from village_brain.alerts.records import Alert, Mention, Outgoing, TimelineEntry, Webhook
 from village_brain.core.config import NotifySettings
 from village_brain.core.timefmt import parse_duration_ms
@@ -103,7 +104,7 @@ class Policy(msgspec.Struct, frozen=True):
         and for a firing on an escalating route, one per escalation channel, due later."""
         hooks = list(webhooks)
         event_type = body["type"]
-        msg_id = f"msg_alert{entry.alert_id}_{entry.id}"
+        msg_id = message_id(entry)
         due = self.due_ms(alert.severity, entry.at_ms)
         group = f"{alert.rule_id}|{alert.village}|{event_type}"
         text = msgspec.json.encode(body).decode()

@@ -27,6 +27,7 @@ class Notifier(Protocol):
     kind: str
     rate_per_minute: int  # the channel's own limit; 0: none
     max_per_message: int  # alert changes one message may carry
+    min_gap_ms: int  # least time between two messages (Feishu: 5 a second)
 
     def request(
         self, webhook: Webhook, rows: list[Delivery], mention: Mention, language: str, now_ms: int

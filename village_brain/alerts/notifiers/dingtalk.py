@@ -30,6 +30,7 @@ class DingTalk:
     kind = "dingtalk"
     rate_per_minute = 20
     max_per_message = 30
+    min_gap_ms = 0
 
     def request(
         self, webhook: Webhook, rows: list[Delivery], mention: Mention, language: str, now_ms: int

@@ -21,6 +21,7 @@ class Feishu:
     kind = "feishu"
     rate_per_minute = 100
     max_per_message = 30
+    min_gap_ms = 200
 
     def request(
         self, webhook: Webhook, rows: list[Delivery], mention: Mention, language: str, now_ms: int

@@ -13,6 +13,7 @@ class Standard:
     kind = "standard"
     rate_per_minute = 0
     max_per_message = 1
+    min_gap_ms = 0
 
     def request(
         self, webhook: Webhook, rows: list[Delivery], mention: Mention, language: str, now_ms: int

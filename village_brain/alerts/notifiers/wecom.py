@@ -22,6 +22,7 @@ class WeCom:
     kind = "wecom"
     rate_per_minute = 20
     max_per_message = 10
+    min_gap_ms = 0
 
     def request(
         self, webhook: Webhook, rows: list[Delivery], mention: Mention, language: str, now_ms: int
