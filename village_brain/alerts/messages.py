@@ -108,7 +108,7 @@ def _summary(alert: Alert, device: Device | None, lang: int, state: str, what: s
     if place:
         name += f"（{place}）" if lang == ZH else f" ({place})"
     said = "" if state == "fired" else f"[{STATE[state][lang]}] "
-    return f"{said}{alert.rule_name}：{name} {what}"
+    return f"{said}{alert.rule_name}{'：' if lang == ZH else ': '}{name} {what}"
 
 
 def _state(entry: TimelineEntry) -> str:

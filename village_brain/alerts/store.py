@@ -129,6 +129,11 @@ class AlertStore:
             for name, definition in _OUTBOX_ADDED:
                 if name not in have:
                     conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
+            # Rows from before the key: one of their own (their row id keeps them distinct).
+            conn.execute(
+                "UPDATE outbox SET delivery_key = msg_id || '.' || webhook_id || '#' || id "
+                "WHERE delivery_key IS NULL"
+            )
             conn.execute(_OUTBOX_UNIQUE)
 
     # --- alert changes -------------------------------------------------------------------
