@@ -105,3 +105,10 @@ def test_mentions_of_the_channel_and_the_settings_add_up_for_a_severity():
     rules = policy(mentions=[{"channel": "群", "mobiles": ["139"], "at_all": False}])
     assert rules.mentions_for(hook, "critical").mobiles == ("138", "139")
     assert rules.mentions_for(hook, "minor").mobiles == ("139",)
+
+
+def test_a_route_to_a_channel_no_webhook_has_is_logged(caplog):
+    routed = policy(routes=[{"channels": ["村委汇群"]}])  # a typo of 村委会群
+    hooks = [Webhook("wh_1", "https://x", "dingtalk", "", 0, "村委会群")]
+    assert routed._channels(alert(), hooks) == []
+    assert "'村委汇群', which no webhook has" in caplog.text

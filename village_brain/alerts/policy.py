@@ -8,6 +8,7 @@ it lets wait; nothing here drops a message a person should get.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,9 @@ from village_brain.alerts.records import Alert, Mention, Outgoing, TimelineEntry
 from village_brain.core.config import NotifySettings
 from village_brain.core.timefmt import parse_duration_ms
 
+log = logging.getLogger(__name__)
+# Channel names a route gave that no webhook has, already logged (once per process).
+_warned: set[str] = set()
 CRITICAL = "critical"
 # Highest first: an inhibiting alert must be more severe than the one it keeps quiet.
 SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "warning": 3, "info": 4}
@@ -227,7 +231,14 @@ def _ms_or_zero(text: str) -> int:
 
 def _named(hooks: list[Webhook], names: Iterable[str]) -> list[Webhook]:
     wanted = list(names)
-    return [w for w in hooks if w.id in wanted or (w.name and w.name in wanted)]
+    found = [w for w in hooks if w.id in wanted or (w.name and w.name in wanted)]
+    known = {w.id for w in found} | {w.name for w in found}
+    for name in wanted:
+        if name not in known and name not in _warned:
+            # A route to nowhere is a typo nobody would notice until the flood: say so once.
+            _warned.add(name)
+            log.warning("a notification route names channel %r, which no webhook has", name)
+    return found
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
