@@ -32,12 +32,14 @@ above = 2.5
 clear_below = 2.4
 """
 
-# Loopback receivers, and retries quick enough for a test.
+# Loopback receivers, retries quick enough for a test, and no group wait (tests that group
+# say so).
 FAST_DELIVERY = {
     "allow_private_targets": True,
     "retry_first": "100ms",
     "retry_max": "300ms",
     "delivery_timeout": "500ms",
+    "notify": {"group_wait": "0s"},
 }
 
 

@@ -17,7 +17,9 @@ import msgspec
 
 from village_brain.alerts.dispatcher import Dispatcher, RetryPolicy
 from village_brain.alerts.evaluator import Change, Clockwork, Evaluator, Key
-from village_brain.alerts.payloads import alert_fields, event_body, message, msg_id
+from village_brain.alerts.messages import Context, render
+from village_brain.alerts.payloads import alert_fields, event_body, message
+from village_brain.alerts.policy import Policy
 from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry, Webhook
 from village_brain.alerts.rules import Rule, duration_ms, load_rules, parse_rule
 from village_brain.alerts.store import AlertStore
@@ -64,7 +66,10 @@ class AlertEngine:
             offline_after_intervals,
             place_of=self._place_of,
         )
-        self.dispatcher = Dispatcher(self.store, self._webhooks.get, _policy(settings), clock)
+        self.notify = Policy.from_settings(settings.notify)
+        self.dispatcher = Dispatcher(
+            self.store, self._webhooks.get, _policy(settings), clock, self.notify
+        )
         self._seed_presence()
         self._open = {(a.rule_id, a.device, a.subject): a for a in self.store.open_alerts()}
         self._unrecorded: dict[Key, list[Change]] = {}
@@ -239,17 +244,13 @@ class AlertEngine:
         )
 
     def _outgoing(self, alert: Alert, entry: TimelineEntry) -> list[Outgoing]:
-        """The outbox rows for one alert change: one per webhook that wants it."""
-        body = event_body(self.describe(alert), entry)
-        wanted = [
-            w
-            for w in self._webhooks.values()
-            if w.wants(body["type"], alert.severity, alert.village)
-        ]
-        if not wanted:
-            return []
-        text = msgspec.json.encode(body).decode()
-        return [Outgoing(w.id, msg_id(entry), body["type"], text) for w in wanted]
+        """The outbox rows for one alert change, as the notification policy routes them."""
+        device = self._device(alert.device)
+        context = Context(self.notify.language, self.notify.time_zone, self.settings.dashboard_url)
+        rule = self.evaluator.rules.get(alert.rule_id)
+        text = render(alert, entry, rule, device, self.catalog, context)
+        body = event_body(self.describe(alert), entry, text)
+        return self.notify.outgoing(alert, entry, body, self._webhooks.values())
 
     # --- rules ---------------------------------------------------------------------------
 

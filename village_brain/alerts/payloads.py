@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from village_brain.alerts.evaluator import Change
+from village_brain.alerts.messages import Rendered
 from village_brain.alerts.records import Alert, TimelineEntry
 from village_brain.core.catalog import Catalog
 from village_brain.core.devices import Device
@@ -57,6 +58,7 @@ def alert_fields(
         "rule_id": alert.rule_id,
         "rule_name": alert.rule_name,
         "kind": alert.kind,
+        "subject": alert.subject,
         "message": alert.message,
         "village": alert.village,
         "device": alert.device,
@@ -80,13 +82,17 @@ def alert_fields(
     }
 
 
-def event_body(fields: dict[str, Any], entry: TimelineEntry) -> dict[str, Any]:
-    """The Standard Webhooks shaped body: type, timestamp, data."""
-    return {
-        "type": EVENT_TYPE[entry.kind],
-        "timestamp": format_ms(entry.at_ms),
-        "data": {**fields, "reminder": entry.kind == "reminded", "comment": entry.comment},
-    }
+def event_body(
+    fields: dict[str, Any], entry: TimelineEntry, text: Rendered | None = None
+) -> dict[str, Any]:
+    """The Standard Webhooks shaped body: type, timestamp, data; with the message for people
+    (title, lines, summary) in the configured language when `text` is given."""
+    data = {**fields, "reminder": entry.kind == "reminded", "comment": entry.comment}
+    if entry.kind == "resolved":
+        data["resolved_value"] = entry.value
+    if text is not None:
+        data |= {"title": text.title, "lines": list(text.lines), "summary": text.summary}
+    return {"type": EVENT_TYPE[entry.kind], "timestamp": format_ms(entry.at_ms), "data": data}
 
 
 def msg_id(entry: TimelineEntry) -> str:

@@ -9,7 +9,9 @@ import msgspec
 AlertState = Literal["firing", "acknowledged", "resolved"]
 EntryKind = Literal["fired", "acknowledged", "resolved", "reminded"]
 WebhookKind = Literal["standard", "dingtalk", "wecom", "feishu"]
-DeliveryState = Literal["pending", "sending", "delivered", "failed"]
+# skipped: not to be sent after all (inhibited, an escalation after an ack, a resolution of a
+# firing that no one was told of); the row says why in last_error.
+DeliveryState = Literal["pending", "sending", "delivered", "failed", "skipped"]
 EVENT_TYPES: tuple[str, ...] = ("alert.firing", "alert.acknowledged", "alert.resolved")
 
 
@@ -60,6 +62,18 @@ class TimelineEntry(msgspec.Struct, frozen=True):
     comment: str | None = None
 
 
+class Mention(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Whom a channel @-mentions, for alerts of some severities (empty: all)."""
+
+    severities: tuple[str, ...] = ()
+    mobiles: tuple[str, ...] = ()  # DingTalk, WeCom
+    user_ids: tuple[str, ...] = ()  # WeCom userid, Feishu open_id / user_id
+    at_all: bool = False
+
+    def applies(self, severity: str) -> bool:
+        return not self.severities or severity in self.severities
+
+
 class Webhook(msgspec.Struct, frozen=True):
     """A subscription: where to send which alert events, and how to sign them."""
 
@@ -73,6 +87,7 @@ class Webhook(msgspec.Struct, frozen=True):
     villages: tuple[str, ...] = ()  # empty: all
     events: tuple[str, ...] = EVENT_TYPES
     enabled: bool = True
+    mentions: tuple[Mention, ...] = ()
 
     def wants(self, event_type: str, severity: str, village: str) -> bool:
         return (
@@ -90,6 +105,14 @@ class Outgoing(msgspec.Struct, frozen=True):
     msg_id: str
     event_type: str
     body: str
+    # One per (alert, transition, channel): unique in the outbox, so a change written twice
+    # (a retried transaction) still gives one row, and each row is one delivery.
+    delivery_key: str = ""
+    group_key: str = ""  # rows of one channel and group may go out as one message
+    due_ms: int | None = None  # later than the change for group waits, quiet hours, escalation
+
+    def key(self) -> str:
+        return self.delivery_key or f"{self.msg_id}.{self.webhook_id}"
 
 
 class Delivery(msgspec.Struct, frozen=True):
@@ -107,6 +130,9 @@ class Delivery(msgspec.Struct, frozen=True):
     delivered_ms: int | None = None
     last_status: int | None = None
     last_error: str | None = None
+    delivery_key: str = ""
+    group_key: str = ""
+    batch: int | None = None  # the id of the row whose message carried this one
 
 
 class AttemptResult(msgspec.Struct, frozen=True):

@@ -83,17 +83,35 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_attempt_ms INTEGER,
     delivered_ms INTEGER,
     last_status INTEGER,
-    last_error TEXT
+    last_error TEXT,
+    delivery_key TEXT,
+    group_key TEXT NOT NULL DEFAULT '',
+    batch INTEGER
 );
 DROP INDEX IF EXISTS outbox_due;
 CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (state, webhook_id, next_attempt_ms, id);
 """
 
+# Columns added to the outbox since its first release: (name, definition) for older files.
+_OUTBOX_ADDED = (
+    ("delivery_key", "TEXT"),
+    ("group_key", "TEXT NOT NULL DEFAULT ''"),
+    ("batch", "INTEGER"),
+)
+# One row per (alert, transition, channel), whatever retries a transaction.
+_OUTBOX_UNIQUE = "CREATE UNIQUE INDEX IF NOT EXISTS one_delivery_per_key ON outbox (delivery_key)"
 _ALERT_COLUMNS = ", ".join(Alert.__struct_fields__)
 _DELIVERY_COLUMNS = ", ".join(Delivery.__struct_fields__)
 _ENTRY_COLUMNS = ", ".join(TimelineEntry.__struct_fields__)
 
 Deliveries = Callable[[Alert, TimelineEntry], list[Outgoing]]
+
+
+class Merge(msgspec.Struct, frozen=True):
+    """How many due rows of a channel one message may carry, and whether of any group."""
+
+    most: int = 1
+    any_group: bool = False
 
 
 class AlertConflict(Exception):
@@ -103,6 +121,20 @@ class AlertConflict(Exception):
 class AlertStore:
     def __init__(self, path: Path, synchronous: str = "full") -> None:
         self.db = Database(path, SCHEMA, synchronous)
+        self._add_outbox_columns()
+
+    def _add_outbox_columns(self) -> None:
+        with self.db.transaction() as conn:
+            have = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+            for name, definition in _OUTBOX_ADDED:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
+            # Rows from before the key: one of their own (their row id keeps them distinct).
+            conn.execute(
+                "UPDATE outbox SET delivery_key = msg_id || '.' || webhook_id || '#' || id "
+                "WHERE delivery_key IS NULL"
+            )
+            conn.execute(_OUTBOX_UNIQUE)
 
     # --- alert changes -------------------------------------------------------------------
 
@@ -184,11 +216,23 @@ class AlertStore:
         entry_id = int(cursor.lastrowid or 0)
         entry = TimelineEntry(entry_id, alert_id, kind, at_ms, value, by, comment)  # type: ignore[arg-type]
         alert = self._alert(conn, alert_id)
+        # OR IGNORE: a delivery key already in the outbox is that very delivery.
         conn.executemany(
-            "INSERT INTO outbox (webhook_id, alert_id, msg_id, event_type, body, state, "
-            "created_ms, next_attempt_ms) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+            "INSERT OR IGNORE INTO outbox (webhook_id, alert_id, msg_id, event_type, body, "
+            "state, created_ms, next_attempt_ms, delivery_key, group_key) "
+            "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
             [
-                (o.webhook_id, alert_id, o.msg_id, o.event_type, o.body, at_ms, at_ms)
+                (
+                    o.webhook_id,
+                    alert_id,
+                    o.msg_id,
+                    o.event_type,
+                    o.body,
+                    at_ms,
+                    at_ms if o.due_ms is None else o.due_ms,
+                    o.key(),
+                    o.group_key,
+                )
                 for o in deliveries(alert, entry)
             ],
         )
@@ -330,6 +374,124 @@ class AlertStore:
             )
         return deliveries
 
+    def claim_batches(
+        self,
+        now_ms: int,
+        limit: int,
+        plan: Callable[[Delivery], Merge | None],
+        skip: Callable[[Delivery, sqlite3.Connection], str | None] = lambda _row, _conn: None,
+    ) -> list[list[Delivery]]:
+        """Like `claim_due`, but each claimed head takes along, as one message, other rows of
+        its webhook that `plan(head)` allows: the rest of its group (due or not: the group
+        wait of the first is the group's), and under a rate limit, any row that is due.
+        `plan` returning None leaves the head unclaimed (its channel must wait). A row that
+        `skip(row, conn)` gives a reason for is marked skipped instead, in the same
+        transaction (`conn` sees what it skipped)."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                f"{self._HEADS} SELECT {_DELIVERY_COLUMNS} FROM outbox JOIN heads USING (id) "
+                "WHERE next_attempt_ms <= ? ORDER BY next_attempt_ms, id",
+                (now_ms,),
+            ).fetchall()
+            batches: list[list[Delivery]] = []
+            for head in (Delivery(*row) for row in rows):
+                if len(batches) >= limit:
+                    break
+                merge = plan(head)
+                if merge is None:
+                    continue
+                candidates = [head, *self._companions(conn, head, now_ms, merge)]
+                batch = self._kept(conn, candidates, skip, now_ms)
+                batch = batch[: max(1, merge.most)]
+                if not batch:
+                    continue
+                first = batch[0].id
+                conn.executemany(
+                    "UPDATE outbox SET state = 'sending', batch = ? WHERE id = ?",
+                    [(first, d.id) for d in batch],
+                )
+                batches.append(
+                    [msgspec.structs.replace(d, state="sending", batch=first) for d in batch]
+                )
+        return batches
+
+    @staticmethod
+    def _kept(
+        conn: sqlite3.Connection,
+        rows: list[Delivery],
+        skip: Callable[[Delivery, sqlite3.Connection], str | None],
+        now_ms: int,
+    ) -> list[Delivery]:
+        kept = []
+        for row in rows:
+            reason = skip(row, conn)
+            if reason is None:
+                kept.append(row)
+                continue
+            conn.execute(
+                "UPDATE outbox SET state = 'skipped', next_attempt_ms = NULL, last_error = ?, "
+                "last_attempt_ms = ? WHERE id = ?",
+                (reason, now_ms, row.id),
+            )
+        return kept
+
+    @staticmethod
+    def _companions(
+        conn: sqlite3.Connection, head: Delivery, now_ms: int, merge: Merge
+    ) -> list[Delivery]:
+        if merge.most <= 1:
+            return []
+        # Some more than fit, for those that will be skipped.
+        rows = conn.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM outbox WHERE state = 'pending' "
+            "AND webhook_id = ? AND id != ? "
+            "AND (group_key = ? OR (? AND next_attempt_ms <= ?)) "
+            "ORDER BY next_attempt_ms, id LIMIT ?",
+            (
+                head.webhook_id,
+                head.id,
+                head.group_key,
+                merge.any_group,
+                now_ms,
+                merge.most * 2,
+            ),
+        )
+        return [Delivery(*row) for row in rows]
+
+    def skip(self, delivery_ids: list[int], reason: str, at_ms: int) -> None:
+        """Rows claimed and then not to be sent after all (inhibited, no longer needed)."""
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "UPDATE outbox SET state = 'skipped', next_attempt_ms = NULL, last_error = ?, "
+                "last_attempt_ms = ? WHERE id = ? AND state = 'sending'",
+                [(reason, at_ms, i) for i in delivery_ids],
+            )
+
+    def firing_skipped(
+        self, alert_id: int, webhook_id: str, conn: sqlite3.Connection | None = None
+    ) -> bool:
+        """The channel was never told of this alert's firing: its firing rows were skipped.
+        `conn`: the transaction's own connection, to see what it has skipped itself."""
+        states = {
+            state
+            for (state,) in (conn or self.db.reader()).execute(
+                "SELECT state FROM outbox WHERE alert_id = ? AND webhook_id = ? "
+                "AND event_type = 'alert.firing'",
+                (alert_id, webhook_id),
+            )
+        }
+        return states == {"skipped"}
+
+    def posts_since(self, webhook_id: str, since_ms: int) -> list[int]:
+        """When messages went to a channel since `since_ms` (one per batch), oldest first:
+        the rate limit's memory across a restart."""
+        rows = self.db.reader().execute(
+            "SELECT max(last_attempt_ms) FROM outbox WHERE webhook_id = ? "
+            "AND last_attempt_ms >= ? GROUP BY coalesce(batch, id) ORDER BY 1",
+            (webhook_id, since_ms),
+        )
+        return [int(at) for (at,) in rows]
+
     def next_due_ms(self) -> int | None:
         """When the earliest head of a webhook with nothing in flight is due."""
         row = self.db.reader().execute(
@@ -346,25 +508,33 @@ class AlertStore:
             ).rowcount
 
     def record_attempt(
-        self, delivery_id: int, result: AttemptResult, at_ms: int, retry_at_ms: int | None
+        self,
+        delivery_id: int | list[int],
+        result: AttemptResult,
+        at_ms: int,
+        retry_at_ms: int | None,
     ) -> None:
-        """Note one attempt of a claimed row: delivered, retry at `retry_at_ms`, or (None)
-        given up."""
+        """Note one attempt of claimed rows (one message): delivered, retry at
+        `retry_at_ms`, or (None) given up."""
         state = "delivered" if result.ok else ("pending" if retry_at_ms is not None else "failed")
+        ids = delivery_id if isinstance(delivery_id, list) else [delivery_id]
         with self.db.transaction() as conn:
-            conn.execute(
+            conn.executemany(
                 "UPDATE outbox SET state = ?, attempts = attempts + 1, last_attempt_ms = ?, "
                 "next_attempt_ms = ?, delivered_ms = ?, last_status = ?, last_error = ? "
                 "WHERE id = ? AND state = 'sending'",
-                (
-                    state,
-                    at_ms,
-                    None if result.ok else retry_at_ms,
-                    at_ms if result.ok else None,
-                    result.status,
-                    result.error,
-                    delivery_id,
-                ),
+                [
+                    (
+                        state,
+                        at_ms,
+                        None if result.ok else retry_at_ms,
+                        at_ms if result.ok else None,
+                        result.status,
+                        result.error,
+                        one,
+                    )
+                    for one in ids
+                ],
             )
 
     def deliveries(

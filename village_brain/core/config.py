@@ -247,6 +247,117 @@ class DashboardSettings(Section):
         return value
 
 
+def _duration_or_zero(value: str) -> str:
+    return value if value.strip() in ("0", "0s") else _duration(value)
+
+
+_HOURS = r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d"
+_NOTIFY_SEVERITIES = ("critical", "major", "minor", "warning", "info")
+
+
+class NotifyRoute(Section):
+    """One [[alerts.notify.routes]] table: which alerts go to which channels."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    rules: list[str] = Field([], description="Rule ids; empty: any.")
+    severities: list[str] = Field([], description="Empty: any.")
+    villages: list[str] = Field([], description="Empty: any.")
+    channels: list[str] = Field(description="Webhook ids or names the alerts go to.")
+    continue_: bool = Field(
+        False, alias="continue", description="Also try the routes below once this one matched."
+    )
+    escalate_after: str | None = Field(
+        None, description="Unacknowledged this long after firing: tell escalate_to too."
+    )
+    escalate_to: list[str] = Field([], description="Webhook ids or names.")
+
+    @field_validator("escalate_after")
+    @classmethod
+    def _after(cls, value: str | None) -> str | None:
+        return value if value is None else _duration(value)
+
+
+class NotifyInhibit(Section):
+    """One [[alerts.notify.inhibit]] table: an open alert of a `source` severity keeps quiet
+    the alerts of `target` severities on the same device and sensor."""
+
+    source: list[str] = Field(["critical"])
+    target: list[str] = Field(["major", "minor", "warning", "info"])
+
+
+class NotifyMention(Section):
+    """One [[alerts.notify.mentions]] table: whom a channel @-mentions, per severity."""
+
+    channel: str = Field(description="Webhook id or name.")
+    severities: list[str] = Field([], description="Empty: all.")
+    mobiles: list[str] = Field([])
+    user_ids: list[str] = Field([])
+    at_all: bool = False
+
+
+class NotifySettings(Section):
+    """How alert changes become messages: routes, grouping, limits, quiet hours, language."""
+
+    language: Literal["zh", "en"] = Field("zh", description="Language of the messages.")
+    time_zone: str = Field("Asia/Shanghai", description="IANA zone of times in messages.")
+    group_wait: str = Field(
+        "5s",
+        description="Wait this long after an alert's change for others of the same rule and "
+        "village, sent as one message with a count; 0s: no wait. Critical alerts never wait.",
+    )
+    quiet_hours: str | None = Field(
+        None,
+        description="Local hours such as 22:00-07:00 when quiet_severities wait for the "
+        "morning; critical alerts are never held.",
+    )
+    quiet_severities: list[str] = Field(
+        ["minor", "warning", "info"],
+        description="Severities quiet_hours hold back (never critical).",
+    )
+    rate_per_minute: dict[str, int] = Field(
+        {},
+        description="Messages a minute per channel of a kind, such as {dingtalk = 20}; "
+        "defaults: dingtalk 20, wecom 20, feishu 100, standard unlimited. More alerts than "
+        "that are merged into fewer messages, never dropped.",
+    )
+    routes: list[NotifyRoute] = Field(
+        [],
+        description="[[alerts.notify.routes]] tables, first match wins; none: every webhook "
+        "that wants the alert gets it.",
+    )
+    inhibit: list[NotifyInhibit] = Field(
+        [NotifyInhibit()],
+        description="[[alerts.notify.inhibit]] tables; default: critical keeps quiet the "
+        "lower severities of the same device and sensor.",
+    )
+    mentions: list[NotifyMention] = Field([], description="[[alerts.notify.mentions]] tables.")
+
+    _check_wait = field_validator("group_wait")(_duration_or_zero)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return DashboardSettings._known_zone(value)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(_HOURS, value):
+            raise ValueError(f"{value!r} is not a window of local hours such as 22:00-07:00")
+        return value
+
+    @field_validator("quiet_severities")
+    @classmethod
+    def _never_critical(cls, value: list[str]) -> list[str]:
+        if "critical" in value:
+            raise ValueError("critical alerts cannot be held back by quiet hours")
+        unknown = [v for v in value if v not in _NOTIFY_SEVERITIES]
+        if unknown:
+            raise ValueError(f"unknown severities {unknown}; use {list(_NOTIFY_SEVERITIES)}")
+        return value
+
+
 class AlertSettings(Section):
     """Alert rules, their evaluation and the delivery of notifications (see docs/alerts.md)."""
 
@@ -271,6 +382,7 @@ class AlertSettings(Section):
     retry_first: str = Field("10s", description="Wait before the first retry; doubles after.")
     retry_max: str = Field("1h", description="Longest wait between retries.")
     max_attempts: int = Field(15, ge=1, description="Attempts before a delivery is given up.")
+    notify: NotifySettings = NotifySettings()
 
     _check_durations = field_validator(
         "repeat_every", "delivery_timeout", "retry_first", "retry_max"
