@@ -5,8 +5,9 @@ where it belongs, so a rise that happened inside a reporting gap is found when t
 arrives. A move counts at a reading when that reading is `rise` above the lowest reading of
 the window before it (`fall` below the highest). The rule fires once `min_points` readings
 in a row show the move (1: at once; 2 or more ignore a single-sample spike), and resolves
-once as many readings in a row, in order, show less than half of it. A late reading can
-fire a rule but never resolve it: it says nothing about now.
+once as many readings in a row, in order, show less than half of it. A reading alone in its
+window (the first after a gap) shows nothing either way. A late reading can fire a rule but
+never resolve it: it says nothing about now.
 
 The window is not written down: on start it is rebuilt from the stored series (the engine
 hands the tracker the readings of the last two windows before the first new one).
@@ -91,6 +92,8 @@ class RateTracker(Tracker):
 
     def _judge(self, rule: Rule, i: int, within: int) -> int:
         start = bisect_left(self.times, self.times[i] - within)
+        if start == i:
+            return BETWEEN  # alone in its window (after a gap): no evidence either way
         window = self.values[start : i + 1]
         if rule.rise is not None:
             moved, limit = self.values[i] - min(window), rule.rise
