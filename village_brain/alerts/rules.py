@@ -132,11 +132,12 @@ _FIELD_NAMES = {"for_": "for"}
 def _ignored(rule: Rule, raw: dict[str, Any]) -> str | None:
     """A field another kind reads would be ignored by this one: refuse it rather than let a
     rule look stricter than it is."""
-    own = KINDS[rule.kind].fields
-    written = {a for a in KIND_FIELDS if _FIELD_NAMES.get(a, a) in raw}
-    stray = sorted(_FIELD_NAMES.get(a, a) for a in written - own)
+    spec = KINDS[rule.kind]
+    # JSON null is how an API client leaves a field unset.
+    written = {a for a in KIND_FIELDS if raw.get(_FIELD_NAMES.get(a, a)) is not None}
+    stray = sorted(_FIELD_NAMES.get(a, a) for a in written - spec.fields)
     if stray:
-        return f"a {rule.kind} rule does not use {', '.join(stray)}: remove it"
+        return f"{spec.a_rule} does not use {', '.join(stray)}: remove it"
     return None
 
 
@@ -251,7 +252,18 @@ def parse_rules_text(
 
 
 def default_rules(catalog: Catalog) -> list[Rule]:
-    return parse_rules_text(_default_text(), "shipped default rules", catalog)
+    """The shipped rules that can apply with this catalog (a village's own catalog may lack
+    some sensor types; their rules are left out rather than refused)."""
+    entries = tomllib.loads(_default_text())["rule"]
+    usable = [
+        e
+        for e in entries
+        if all(catalog.get(e[name]) is not None for name in ("sensor", "while_on") if name in e)
+    ]
+    try:
+        return [parse_rule(entry, catalog) for entry in usable]
+    except RuleError as exc:
+        raise RuleError(f"shipped default rules: {exc}") from None
 
 
 @cache

@@ -75,15 +75,20 @@ class KindSpec(msgspec.Struct, frozen=True):
     load: Callable[[Rule, dict[str, Any]], Tracker]  # a tracker from its dumped state
     firing: Callable[[Rule, int], Tracker]  # an open alert with no state kept (older stores)
 
+    @property
+    def a_rule(self) -> str:
+        """`a threshold rule`, `an event rule`: how messages name a rule of this kind."""
+        return f"{'an' if self.name[0] in 'aeiou' else 'a'} {self.name} rule"
+
     def sensor_problem(self, sensor: SensorType | None) -> str | None:
         if sensor is None:
-            return f"a {self.name} rule needs a sensor" if self.sensor_required else None
+            return f"{self.a_rule} needs a sensor" if self.sensor_required else None
         if not self.sensor_kinds:
-            return f"a {self.name} rule takes no sensor"
+            return f"{self.a_rule} takes no sensor"
         if sensor.kind not in self.sensor_kinds:
             wanted = " or ".join(sorted(self.sensor_kinds))
             return (
-                f"sensor {sensor.id!r} reads {sensor.kind} values; a {self.name} rule needs "
+                f"sensor {sensor.id!r} reads {sensor.kind} values; {self.a_rule} needs "
                 f"a {wanted} sensor"
             )
         return None
