@@ -221,3 +221,14 @@ def test_the_config_command_says_what_to_fix_in_a_rules_file_with_exit_code_2(tm
     assert done.returncode == 2
     assert "a threshold rule does not use within" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_api_rule_stored_before_stray_fields_were_refused_keeps_working(tmp_path):
+    world = World(tmp_path, "", [Device("g1", "xiashan")])
+    try:
+        stray = {**RIVER, "id": "old", "within": "10m"}
+        world.engine.store.put_rule("old", stray, T0)
+        world.restart()
+        assert "old" in world.engine.evaluator.rules
+    finally:
+        world.close()

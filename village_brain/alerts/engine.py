@@ -318,7 +318,7 @@ class AlertEngine:
         merged = dict(self.file_rules)
         for raw in self.store.api_rules():
             try:
-                rule = parse_rule(raw, self.catalog)
+                rule = parse_rule(raw, self.catalog, stored=True)
             except ValueError as exc:
                 log.warning("ignoring a stored rule: %s", exc)
                 continue

@@ -105,9 +105,15 @@ class RuleError(ValueError):
     """A rule that cannot be used; the message says which rule and what to fix."""
 
 
-def parse_rule(raw: dict[str, Any], catalog: Catalog, known: Known | None = None) -> Rule:
+def parse_rule(
+    raw: dict[str, Any],
+    catalog: Catalog,
+    known: Known | None = None,
+    stored: bool = False,
+) -> Rule:
     """A usable rule, or RuleError saying which rule and what to fix. With `known`, the
-    devices, villages, places and device kinds it names must exist."""
+    devices, villages, places and device kinds it names must exist. A `stored` rule was
+    accepted once, when fields its kind ignores were not yet refused: it keeps working."""
     where = f"rule {str(raw.get('id', '(no id)'))[:64]!r}"
     try:
         rule = msgspec.convert(raw, Rule)
@@ -116,7 +122,7 @@ def parse_rule(raw: dict[str, Any], catalog: Catalog, known: Known | None = None
     problem = (
         _id_problem("rule", rule.id)
         or _problem(rule, catalog)
-        or _ignored(rule, raw)
+        or (None if stored else _ignored(rule, raw))
         or (_unknown(rule, known) if known is not None else None)
     )
     if problem:

@@ -65,7 +65,9 @@ class RateTracker(Tracker):
         if in_order:
             self.value = value
         n = max(1, rule.min_points)
-        if not self.firing and self._moved_run(rule, n):
+        # In order, only the newest reading was judged: only a run ending there is new.
+        moved = self._moved_tail(n) if in_order else self._moved_run(rule, n)
+        if not self.firing and moved:
             self.firing = True
             return "fire"
         if self.firing and in_order and self._calm_tail(n):
@@ -118,6 +120,11 @@ class RateTracker(Tracker):
             if run >= n and ts_ms >= since:
                 return True
         return False
+
+    def _moved_tail(self, n: int) -> bool:
+        if len(self.flags) < n or self.times[-n] <= self.resolved_at:
+            return False
+        return all(flag == MOVED for flag in self.flags[-n:])
 
     def _calm_tail(self, n: int) -> bool:
         tail = self.flags[-n:]
