@@ -17,6 +17,7 @@ import msgspec
 
 from village_brain.alerts.dispatcher import Dispatcher, RetryPolicy
 from village_brain.alerts.evaluator import Change, Clockwork, Evaluator, Key
+from village_brain.alerts.kinds import KINDS
 from village_brain.alerts.payloads import alert_fields, event_body, message, msg_id
 from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry, Webhook
 from village_brain.alerts.rules import Known, Rule, RuleError, duration_ms, load_rules, parse_rule
@@ -439,7 +440,9 @@ class AlertEngine:
     def _seed_presence(self) -> None:
         """Carry silence across a restart: every registered device is watched, from its
         stored last-seen times, or from its registration when it never reported."""
-        per_sensor = any(r.kind == "no_data" and r.sensor for r in self.evaluator.rules.values())
+        per_sensor = any(
+            KINDS[r.kind].feed == "presence" and r.sensor for r in self.evaluator.rules.values()
+        )
         for row in self.registry.devices():
             device = row.device
             self._devices[device.id] = device

@@ -17,8 +17,6 @@ import msgspec
 
 from village_brain.alerts.kinds import KINDS
 from village_brain.alerts.kinds.base import Moment, Tracker, duration_ms
-from village_brain.alerts.kinds.no_data import SilenceTracker
-from village_brain.alerts.kinds.rate import RateTracker
 from village_brain.alerts.rules import Rule, parse_hours
 from village_brain.core.catalog import Catalog
 from village_brain.core.presence import silence_limit_ms
@@ -171,7 +169,7 @@ class Evaluator:
                 self._arm_one(rule, (rule.id, device, ""), heard_ms, now_ms)
         for sensor in self._sensors.get(device, set()) | set(sensors_heard):
             for rule in self._by_sensor.get(sensor, ()):
-                if rule.kind == "no_data" and self._in_scope(rule, village, device):
+                if KINDS[rule.kind].feed == "presence" and self._in_scope(rule, village, device):
                     key = (rule.id, device, sensor)
                     self._arm_one(rule, key, sensors_heard.get(sensor), now_ms)
 
@@ -180,8 +178,8 @@ class Evaluator:
         if tracker is None:
             self._trackers[key] = tracker = KINDS[rule.kind].new(rule, now_ms)
             self._touched.add(key)
-        if heard_ms is not None and isinstance(tracker, SilenceTracker):
-            tracker.last_ms = max(tracker.last_ms, heard_ms)
+        if heard_ms is not None:
+            tracker.heard_before(heard_ms)
 
     def disarm(self, key: Key) -> None:
         """The alert of `key` is closed: the tracker is no longer firing."""
@@ -259,10 +257,10 @@ class Evaluator:
         return tracker
 
     def _rebuild(self, rule: Rule, key: Key, tracker: Tracker, at_ms: int) -> None:
-        """A rate window starts from the stored readings before its first new one."""
-        if self.history is None or not isinstance(tracker, RateTracker):
+        """A window (of a rate rule) starts from the stored readings before its first new one."""
+        span = KINDS[rule.kind].history(rule)
+        if self.history is None or span <= 0:
             return
-        span = 2 * duration_ms(rule.within or "0s")
         tracker.preload(rule, self.history(key[1], key[2], at_ms - span, at_ms))
 
     def _presence(self, device: str, village: str, at_ms: int, offline: bool) -> list[Change]:
@@ -289,7 +287,7 @@ class Evaluator:
         )
 
     def _moment(self, rule: Rule, device: str, at_ms: int) -> Moment:
-        if rule.kind == "no_data":
+        if KINDS[rule.kind].feed == "presence":
             return Moment(silence_ms=self._silence_ms(rule, device))
         if rule.during is None and rule.while_on is None:
             return _ALWAYS

@@ -7,7 +7,7 @@ what a kind makes of them is the kind's own business.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -58,6 +58,12 @@ class Tracker:
     def tick(self, rule: Rule, now_ms: int, moment: Moment) -> Action:
         return None
 
+    def heard_before(self, at_ms: int) -> None:
+        """A sign of life stored before this process started (re-arming after a restart)."""
+
+    def preload(self, rule: Rule, points: Iterable[tuple[int, float]]) -> None:
+        """Readings stored before this tracker existed, oldest first (see `KindSpec.history`)."""
+
     def dump(self) -> dict[str, Any]:
         return {"firing": self.firing}
 
@@ -74,6 +80,8 @@ class KindSpec(msgspec.Struct, frozen=True):
     new: Callable[[Rule, int], Tracker]  # a tracker starting at this time
     load: Callable[[Rule, dict[str, Any]], Tracker]  # a tracker from its dumped state
     firing: Callable[[Rule, int], Tracker]  # an open alert with no state kept (older stores)
+    # How far back (ms) its trackers want the stored readings when they start; 0: none.
+    history: Callable[[Rule], int] = lambda rule: 0
 
     @property
     def a_rule(self) -> str:

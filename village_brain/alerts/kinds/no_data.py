@@ -40,6 +40,9 @@ class SilenceTracker(Tracker):
             return "resolve"
         return None
 
+    def heard_before(self, at_ms: int) -> None:
+        self.last_ms = max(self.last_ms, at_ms)
+
     def offline(self, at_ms: int) -> Action:
         self.last_ms = max(self.last_ms, at_ms)
         if self.firing:

@@ -160,4 +160,5 @@ SPEC = KindSpec(
     new=lambda rule, at_ms: RateTracker(),
     load=_load,
     firing=lambda rule, at_ms: RateTracker(firing=True),
+    history=lambda rule: 2 * duration_ms(rule.within or "0s"),
 )
