@@ -232,3 +232,15 @@ def test_an_api_rule_stored_before_stray_fields_were_refused_keeps_working(tmp_p
         assert "old" in world.engine.evaluator.rules
     finally:
         world.close()
+
+
+def test_a_file_rule_for_a_device_not_registered_yet_can_still_be_switched_off(tmp_path):
+    rules = '[[rule]]\nid = "high"\nname = "High"\nseverity = "major"\nkind = "threshold"\n'
+    rules += 'sensor = "water_level"\nabove = 3.0\ndevice = "gauge-x"\n'
+    world = World(tmp_path, rules, [Device("g1", "xiashan")])
+    try:
+        body = {**RIVER, "device": "gauge-x", "above": 3.0, "enabled": False}
+        world.engine.put_rule(body)
+        assert "high" not in world.engine.evaluator.rules
+    finally:
+        world.close()

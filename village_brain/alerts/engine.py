@@ -112,6 +112,10 @@ class AlertEngine:
             changes = self.evaluator.readings(readings)
             for device, at_ms in record.seen.items():
                 changes += self.evaluator.seen(device, self._village_of(device), at_ms)
+            for device, at_ms in record.stored.items():
+                # Events are signs of life too, at their receipt (a device's clock may lag).
+                if device not in record.seen:
+                    changes += self.evaluator.seen(device, self._village_of(device), at_ms)
             for device, (status, at_ms) in record.statuses.items():
                 changes += self.evaluator.status(device, self._village_of(device), status, at_ms)
             if record.events:
@@ -332,7 +336,9 @@ class AlertEngine:
 
     def put_rule(self, raw: dict[str, Any]) -> Rule:
         """Create or replace a rule (raises RuleError when it is not usable)."""
-        rule = parse_rule(raw, self.catalog, self.known())
+        # A rule switched off can name what it likes: it cannot fire.
+        known = None if raw.get("enabled", True) is False else self.known()
+        rule = parse_rule(raw, self.catalog, known)
         with self._lock:
             self.store.put_rule(rule.id, msgspec.to_builtins(rule), self.clock())
             self._reload()
