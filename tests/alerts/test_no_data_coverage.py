@@ -5,6 +5,7 @@ from __future__ import annotations
 from restart_world import MIN, T0, World, event, reading
 
 from village_brain.core.devices import Device
+from village_brain.store.registry import BatchRecord
 
 S = 1_000
 QUIET = '[[rule]]\nid = "quiet"\nname = "Silent"\nseverity = "major"\nkind = "no_data"\n'
@@ -61,5 +62,18 @@ def test_a_sensor_that_never_reported_fires_from_the_devices_registration(tmp_pa
     try:
         world.run([], until=T0 + 11 * MIN, restart_at=None)
         assert fired(world) == [("g1", "rainfall", T0 + 10 * MIN + 5 * S)]
+    finally:
+        world.close()
+
+
+def test_a_device_silent_since_before_the_start_fires_from_its_last_message(tmp_path):
+    world = World(tmp_path, QUIET + 'silent_for = "10m"\n', [])
+    try:
+        # Heard from while no engine was watching (alerts were off, or before an upgrade).
+        world.registry.upsert_devices([Device("g1", "xs")])
+        world.registry.commit(BatchRecord(seen={"g1": T0 - 9 * MIN}))
+        world.restart()
+        world.run([], until=T0 + 2 * MIN, restart_at=None)
+        assert fired(world) == [("g1", "", T0 + MIN + 5 * S)]
     finally:
         world.close()

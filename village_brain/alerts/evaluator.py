@@ -176,9 +176,10 @@ class Evaluator:
     def _arm_one(self, rule: Rule, key: Key, heard_ms: int | None, now_ms: int) -> None:
         tracker = self._trackers.get(key)
         if tracker is None:
-            self._trackers[key] = tracker = KINDS[rule.kind].new(rule, now_ms)
+            start = now_ms if heard_ms is None else heard_ms
+            self._trackers[key] = KINDS[rule.kind].new(rule, start)
             self._touched.add(key)
-        if heard_ms is not None:
+        elif heard_ms is not None:
             tracker.heard_before(heard_ms)
 
     def disarm(self, key: Key) -> None:
