@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from village_brain.alerts.engine import AlertEngine
 from village_brain.alerts.evaluator import Evaluator
 from village_brain.alerts.rules import Known, RuleError, default_rules, parse_rule
 from village_brain.core.bus import Bus
-from village_brain.core.catalog import Catalog, default_catalog
+from village_brain.core.catalog import Catalog, default_catalog, load_catalog
 from village_brain.core.config import AlertSettings, ConfigError, load_settings
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
@@ -244,3 +245,25 @@ def test_a_file_rule_for_a_device_not_registered_yet_can_still_be_switched_off(t
         assert "high" not in world.engine.evaluator.rules
     finally:
         world.close()
+
+
+def test_a_village_catalog_without_river_sensors_still_starts_with_the_shipped_rules(tmp_path):
+    shipped = resources.files("village_brain.core").joinpath("sensor_types.toml").read_text()
+    own = "\n[".join(part for part in shipped.split("\n[") if not part.startswith("water_level]"))
+    (tmp_path / "catalog.toml").write_text(own)
+    config = tmp_path / "village.toml"
+    config.write_text(
+        f'[store]\ndata_dir = "{tmp_path / "data"}"\ncatalog_file = "{tmp_path / "catalog.toml"}"\n'
+    )
+    settings = load_settings(config)
+    check_inputs(settings)
+    engine = AlertEngine(
+        settings.alerts,
+        load_catalog(settings.store.catalog_file),
+        RegistryStore(tmp_path / "registry.sqlite3"),
+        Bus(),
+        tmp_path / "alerts.sqlite3",
+    )
+    assert "device_offline" in engine.evaluator.rules
+    assert "river_warning" not in engine.evaluator.rules
+    engine.stop()
