@@ -174,14 +174,17 @@ class AlertEngine:
     def _save_states(self, at_ms: int) -> None:
         """Tracker states that changed without an alert changing (a breach now pending)."""
         self._unsaved.update(self.evaluator.take_dirty())
-        if not self._unsaved:
+        # A state whose alert change is still unwritten waits to be written with it.
+        ready = {k: v for k, v in self._unsaved.items() if k not in self._unrecorded}
+        if not ready:
             return
         try:
-            self.store.save_states(self._unsaved, at_ms)
+            self.store.save_states(ready, at_ms)
         except Exception:
-            log.warning("could not write the state of %d rules; will try again", len(self._unsaved))
+            log.warning("could not write the state of %d rules; will try again", len(ready))
             return
-        self._unsaved = {}
+        for key in ready:
+            del self._unsaved[key]
 
     def _states_of(self, key: Key) -> dict[Key, tuple[str, str, dict[str, Any]]]:
         """The state of `key` to write with its alert change (in the same transaction)."""
