@@ -235,6 +235,8 @@ class Evaluator:
         """What the clock alone changes: held breaches, silences, quiet events."""
         changes = []
         for key, tracker in list(self._trackers.items()):
+            if tracker.idle:
+                continue
             rule = self.rules[key[0]]
             action = tracker.tick(rule, now_ms, self._moment(rule, key[1], now_ms))
             if action is not None:

@@ -58,6 +58,11 @@ class Tracker:
     def tick(self, rule: Rule, now_ms: int, moment: Moment) -> Action:
         return None
 
+    @property
+    def idle(self) -> bool:
+        """Whether the clock alone cannot change this tracker now (a tick may skip it)."""
+        return True
+
     def heard_before(self, at_ms: int) -> None:
         """A sign of life stored before this process started (re-arming after a restart)."""
 

@@ -45,6 +45,10 @@ class EventTracker(Tracker):
         self.firing, self.dirty = False, True
         return "resolve"
 
+    @property
+    def idle(self) -> bool:
+        return not self.firing
+
     def dump(self) -> dict[str, Any]:
         return {"firing": self.firing, "last_ms": self.last_ms}
 

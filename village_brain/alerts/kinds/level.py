@@ -57,6 +57,10 @@ class LevelTracker(Tracker):
             return None
         return self._fire_if_held(now_ms, rule.for_ms)
 
+    @property
+    def idle(self) -> bool:
+        return self.firing or self.pending_since is None
+
     def _pending(self, since: int | None) -> None:
         self.pending_since, self.dirty = since, True
 

@@ -40,6 +40,10 @@ class SilenceTracker(Tracker):
             return "resolve"
         return None
 
+    @property
+    def idle(self) -> bool:
+        return self.firing
+
     def heard_before(self, at_ms: int) -> None:
         self.last_ms = max(self.last_ms, at_ms)
 
