@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from receivers import receiving
@@ -66,10 +65,13 @@ def test_a_restart_does_not_resolve_a_river_rising_fast(start_service, publisher
 
         second = start_service()
         level(publisher, "gauge-r", 2.3, t + S)
-        stored(second, 1)
-        second.service.alerts.tick()  # the clock has its say too
-        time.sleep(0.5)  # a wrong resolution would be on its way by now
-        assert [b["type"] for b in receiver.bodies()] == ["alert.firing"]
+        # A marker behind it: another gauge's breach, held long enough to fire at once. A
+        # wrong resolution of gauge-r would be queued, and sent, before the marker's firing.
+        level(publisher, "gauge-m", 5.5, t - 40 * S)
+        level(publisher, "gauge-m", 5.5, t)
+        wait_until(lambda: len(receiver.received) >= 2, what="the marker's firing")
+        sent = [(b["type"], b["data"]["device"]) for b in receiver.bodies()]
+        assert sent == [("alert.firing", "gauge-r"), ("alert.firing", "gauge-m")]
         (alert,) = second.api.get("/api/v1/alerts", params={"device": "gauge-r"}).json()
         assert alert["state"] == "firing"
 
