@@ -67,8 +67,8 @@ def test_a_restart_does_not_resolve_a_river_rising_fast(start_service, publisher
         level(publisher, "gauge-r", 2.3, t + S)
         # A marker behind it: another gauge's breach, held long enough to fire at once. A
         # wrong resolution of gauge-r would be queued, and sent, before the marker's firing.
-        level(publisher, "gauge-m", 5.5, t - 40 * S)
-        level(publisher, "gauge-m", 5.5, t)
+        level(publisher, "gauge-m", 5.5, t - 28 * S)
+        level(publisher, "gauge-m", 5.5, t + 2 * S)
         wait_until(lambda: len(receiver.received) >= 2, what="the marker's firing")
         sent = [(b["type"], b["data"]["device"]) for b in receiver.bodies()]
         assert sent == [("alert.firing", "gauge-r"), ("alert.firing", "gauge-m")]
