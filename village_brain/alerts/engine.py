@@ -35,6 +35,7 @@ from village_brain.store.registry import BatchRecord, DeviceRow, RegistryStore
 log = logging.getLogger(__name__)
 TICK_S = 0.25
 DEVICE_CACHE_S = 60
+HISTORY_STEP_MS = 1_000
 
 
 class AlertEngine:
@@ -436,7 +437,8 @@ class AlertEngine:
     ) -> list[tuple[int, float]]:
         assert self.series is not None
         try:
-            buckets = self.series.series(device, sensor, start_ms, end_ms, 1)
+            # By the second: exact enough for a window of minutes, and cheap for InfluxDB.
+            buckets = self.series.series(device, sensor, start_ms, end_ms, HISTORY_STEP_MS)
         except Exception:
             log.warning("could not read %s/%s to rebuild a rate window", device, sensor)
             return []
