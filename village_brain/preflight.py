@@ -30,8 +30,8 @@ def check_inputs(settings: Settings) -> None:
         problems.append(data_problem)
     catalog = _collect(problems, lambda: load_catalog(settings.store.catalog_file))
     if catalog is not None:
-        _collect(problems, lambda: load_devices(settings, catalog))
-        _collect(problems, lambda: _load_rules(settings, catalog))
+        devices = _collect(problems, lambda: load_devices(settings, catalog))
+        _collect(problems, lambda: _load_rules(settings, catalog, devices))
         _collect(problems, lambda: build_sources(settings.ingest.sources, catalog))
     if problems:
         raise ConfigError("\n".join(["the configuration has problems:", *problems]))
@@ -63,13 +63,18 @@ def data_dir_problem(data_dir: Path) -> str | None:
     return None
 
 
-def _load_rules(settings: Settings, catalog: Catalog) -> object:
-    if not settings.alerts.enabled or settings.alerts.rules_file is None:
+def _load_rules(settings: Settings, catalog: Catalog, devices: list[Device] | None) -> object:
+    if not settings.alerts.enabled:
         return None
     # Imported here: the alerts package is not needed when alerts are off.
-    from village_brain.alerts.rules import load_rules
+    from village_brain.alerts.rules import Known, load_rules
 
-    return load_rules(settings.alerts.rules_file, catalog)
+    # A devices file says which devices there are, so a rule naming another is a typo.
+    # Without one, devices register on their first message and cannot be checked here.
+    known = None
+    if settings.store.devices_file is not None and devices is not None:
+        known = Known({d.id: (d.village, d.kind, d.place) for d in devices})
+    return load_rules(settings.alerts.rules_file, catalog, known)
 
 
 def _collect(problems: list[str], load: Callable[[], T]) -> T | None:

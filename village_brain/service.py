@@ -106,7 +106,7 @@ class Service:
         )
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
-        self.alerts = _alert_engine(settings, self.catalog, self.registry, self.bus)
+        self.alerts = _alert_engine(settings, self.catalog, self.registry, self.bus, self.series)
         if self.alerts is not None:
             self.writer.listeners.append(self.alerts.on_batch)
         self.writer.every(3600, self._apply_retention)
@@ -223,7 +223,11 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def _alert_engine(
-    settings: Settings, catalog: Catalog, registry: RegistryStore, bus: Bus
+    settings: Settings,
+    catalog: Catalog,
+    registry: RegistryStore,
+    bus: Bus,
+    series: SeriesStore | None = None,
 ) -> AlertEngine | None:
     if not settings.alerts.enabled:
         return None
@@ -235,6 +239,7 @@ def _alert_engine(
         settings.store.data_dir / "alerts.sqlite3",
         settings.store.sqlite_synchronous,
         settings.ingest.offline_after_intervals,
+        series=series,
     )
 
 

@@ -93,10 +93,6 @@ RULE = {
     "clear_below": 2.4,
     "for": "2m",
     "repeat_every": "1h",
-    "within": "10m",
-    "rise": 0.5,
-    "silent_for": "1h",
-    "clear_after": "30m",
     "during": "22:00-05:00",
 }
 # A valid body for each operation that takes one: the sweep spoils one field at a time.

@@ -17,24 +17,27 @@ import msgspec
 
 from village_brain.alerts.dispatcher import Dispatcher, RetryPolicy
 from village_brain.alerts.evaluator import Change, Clockwork, Evaluator, Key
+from village_brain.alerts.kinds import KINDS
 from village_brain.alerts.messages import Context, render
 from village_brain.alerts.payloads import alert_fields, event_body, message
 from village_brain.alerts.policy import Policy
 from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry, Webhook
-from village_brain.alerts.rules import Rule, duration_ms, load_rules, parse_rule
+from village_brain.alerts.rules import Known, Rule, RuleError, duration_ms, load_rules, parse_rule
 from village_brain.alerts.store import AlertStore
 from village_brain.alerts.targets import check_target
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog
-from village_brain.core.config import AlertSettings
+from village_brain.core.config import AlertSettings, ConfigError
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms, parse_duration_ms
-from village_brain.store.registry import BatchRecord, RegistryStore
+from village_brain.store.base import SeriesStore
+from village_brain.store.registry import BatchRecord, DeviceRow, RegistryStore
 
 log = logging.getLogger(__name__)
 TICK_S = 0.25
 DEVICE_CACHE_S = 60
+HISTORY_STEP_MS = 1_000
 
 
 class AlertEngine:
@@ -48,14 +51,21 @@ class AlertEngine:
         synchronous: str = "full",
         offline_after_intervals: float = 3.0,
         clock: Callable[[], int] = now_ms,
+        series: SeriesStore | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.registry = registry
         self.bus = bus
         self.clock = clock
+        self.series = series
+        try:
+            file_rules = load_rules(settings.rules_file, catalog)
+        except RuleError as exc:
+            # Said to the user as a configuration problem (exit code 2), not a traceback.
+            raise ConfigError(str(exc)) from None
+        self.file_rules = {r.id: r for r in file_rules}
         self.store = AlertStore(path, synchronous)
-        self.file_rules = {r.id: r for r in load_rules(settings.rules_file, catalog)}
         self._lock = threading.RLock()
         self._devices: dict[str, Device | None] = {}
         self._webhooks = {w.id: w for w in self.store.webhooks()}
@@ -65,16 +75,24 @@ class AlertEngine:
             Clockwork(settings.time_zone, settings.night, settings.day),
             offline_after_intervals,
             place_of=self._place_of,
+            kind_of=self._kind_of,
+            history=self._history if series is not None else None,
         )
         self.notify = Policy.from_settings(settings.notify)
         self.dispatcher = Dispatcher(
             self.store, self._webhooks.get, _policy(settings), clock, self.notify
         )
+        self._warn_unknown_scopes()
+        self.store.forget_states(self.evaluator.rules)
+        self.evaluator.load_states(self.store.rule_states())
+        self._armed: set[str] = set()
         self._seed_presence()
         self._open = {(a.rule_id, a.device, a.subject): a for a in self.store.open_alerts()}
         self._unrecorded: dict[Key, list[Change]] = {}
+        self._unsaved: dict[Key, tuple[str, str, dict[str, Any]]] = {}
         self._refused: set[Key] = set()
         self._restore()
+        self._save_states(self.clock())
         self._stop = threading.Event()
         self._timer = threading.Thread(target=self._run_timer, name="alert-timer", daemon=True)
 
@@ -96,15 +114,19 @@ class AlertEngine:
         with self._lock:
             for device in record.new_devices:
                 self._devices[device.id] = device
+                self._arm(device, None, {})
             changes = self.evaluator.readings(readings)
             for device, at_ms in record.seen.items():
                 changes += self.evaluator.seen(device, self._village_of(device), at_ms)
+            for device, at_ms in record.stored.items():
+                # Events are signs of life too, at their receipt (a device's clock may lag).
+                if device not in record.seen:
+                    changes += self.evaluator.seen(device, self._village_of(device), at_ms)
             for device, (status, at_ms) in record.statuses.items():
                 changes += self.evaluator.status(device, self._village_of(device), status, at_ms)
             if record.events:
                 changes += self.evaluator.events(record.events)
-            if changes:
-                self._apply(changes)
+            self._apply(changes)
 
     def tick(self, now: int | None = None) -> None:
         now = self.clock() if now is None else now
@@ -120,9 +142,21 @@ class AlertEngine:
                 self.tick()
                 refreshed += 1
                 if refreshed * TICK_S >= DEVICE_CACHE_S:
-                    refreshed, self._devices = 0, {}
+                    refreshed = 0
+                    self.refresh_devices()
             except Exception:
                 log.exception("alert timer failed")
+
+    def refresh_devices(self) -> None:
+        """Forget cached device details, and watch devices registered since (through the API
+        or a devices file) for silence from now, their registration."""
+        rows = self.registry.devices()
+        with self._lock:
+            self._devices = {}
+            for row in rows:
+                if row.device.id not in self._armed:
+                    self._devices[row.device.id] = row.device
+                    self._arm(row.device, _heard(row), {})
 
     # --- recording changes ---------------------------------------------------------------
     #
@@ -133,12 +167,35 @@ class AlertEngine:
 
     def _apply(self, changes: list[Change]) -> None:
         self._retry_unrecorded()
+        self._unsaved.update(self.evaluator.take_dirty())
         for change in changes:
             queued = self._unrecorded.get(change.key)
             if queued is not None:
                 self._unrecorded[change.key] = _queue_behind(queued, change)
             elif not self._record(change):
                 self._unrecorded[change.key] = [change]
+        if self._unsaved:
+            self._save_states(changes[-1].at_ms if changes else self.clock())
+
+    def _save_states(self, at_ms: int) -> None:
+        """Tracker states that changed without an alert changing (a breach now pending)."""
+        self._unsaved.update(self.evaluator.take_dirty())
+        # A state whose alert change is still unwritten waits to be written with it.
+        ready = {k: v for k, v in self._unsaved.items() if k not in self._unrecorded}
+        if not ready:
+            return
+        try:
+            self.store.save_states(ready, at_ms)
+        except Exception:
+            log.warning("could not write the state of %d rules; will try again", len(ready))
+            return
+        for key in ready:
+            del self._unsaved[key]
+
+    def _states_of(self, key: Key) -> dict[Key, tuple[str, str, dict[str, Any]]]:
+        """The state of `key` to write with its alert change (in the same transaction)."""
+        state = self._unsaved.pop(key, None)
+        return {} if state is None else {key: state}
 
     def _retry_unrecorded(self) -> None:
         for key, queued in list(self._unrecorded.items()):
@@ -170,8 +227,13 @@ class AlertEngine:
             change.at_ms,
             change.value,
         )
-        alert = self._write(change.key, "firing", lambda: self.store.fire(new, self._outgoing))
+        self._device(change.device)  # read now: nothing may be read inside the transaction
+        states = self._states_of(change.key)
+        alert = self._write(
+            change.key, "firing", lambda: self.store.fire(new, self._outgoing, states)
+        )
         if alert is None:
+            self._unsaved.update(states)
             return False
         self._open[change.key] = alert
         self._announce("fired", alert)
@@ -181,12 +243,15 @@ class AlertEngine:
         alert = self._open.get(key)
         if alert is None:
             return True
+        self._device(alert.device)  # read now: nothing may be read inside the transaction
+        states = self._states_of(key)
         resolved = self._write(
             key,
             "resolution",
-            lambda: self.store.resolve(alert.id, at_ms, value, reason, self._outgoing),
+            lambda: self.store.resolve(alert.id, at_ms, value, reason, self._outgoing, states),
         )
         if resolved is None:
+            self._unsaved.update(states)
             return False
         del self._open[key]
         self._announce("resolved", resolved)
@@ -201,6 +266,7 @@ class AlertEngine:
                 rule.repeat_every if rule and rule.repeat_every else self.settings.repeat_every
             )
             if now - (alert.notified_ms or alert.started_ms) >= every:
+                self._device(alert.device)
                 # Unwritten, the reminder is simply due again at the next tick.
                 reminded = self._write(
                     key, "reminder", lambda a=alert: self.store.remind(a.id, now, self._outgoing)
@@ -227,6 +293,9 @@ class AlertEngine:
     def acknowledge(self, alert_id: int, by: str, comment: str) -> Alert:
         """Raises KeyError when there is no such alert, AlertConflict unless it is firing."""
         with self._lock:
+            known = self.store.alert(alert_id)
+            if known is not None:
+                self._device(known.device)  # read before the transaction, not inside it
             alert = self.store.acknowledge(alert_id, by, comment, self.clock(), self._outgoing)
             key = (alert.rule_id, alert.device, alert.subject)
             if key in self._open:
@@ -259,7 +328,7 @@ class AlertEngine:
         merged = dict(self.file_rules)
         for raw in self.store.api_rules():
             try:
-                rule = parse_rule(raw, self.catalog)
+                rule = parse_rule(raw, self.catalog, stored=True)
             except ValueError as exc:
                 log.warning("ignoring a stored rule: %s", exc)
                 continue
@@ -272,7 +341,9 @@ class AlertEngine:
 
     def put_rule(self, raw: dict[str, Any]) -> Rule:
         """Create or replace a rule (raises RuleError when it is not usable)."""
-        rule = parse_rule(raw, self.catalog)
+        # A rule switched off can name what it likes: it cannot fire.
+        known = None if raw.get("enabled", True) is False else self.known()
+        rule = parse_rule(raw, self.catalog, known)
         with self._lock:
             self.store.put_rule(rule.id, msgspec.to_builtins(rule), self.clock())
             self._reload()
@@ -286,12 +357,35 @@ class AlertEngine:
                 self._reload()
             return gone
 
+    def known(self) -> Known:
+        """What a rule's scope may name: the registered devices."""
+        return Known({r.device.id: _known(r.device) for r in self.registry.devices()})
+
     def _reload(self) -> None:
         self.evaluator.set_rules(self.rules())
+        self._armed.clear()
+        self._seed_presence()
         self._restore()
+        self._save_states(self.clock())
+
+    def _warn_unknown_scopes(self) -> None:
+        """A file rule naming a device nobody registered may be waiting for it to report for
+        the first time; say so, since a typo there would make a rule that never fires."""
+        known = self.known()
+        if not known.devices:
+            return
+        for rule in self.file_rules.values():
+            try:
+                parse_rule(msgspec.to_builtins(rule), self.catalog, known)
+            except RuleError as exc:
+                log.warning("%s (it will apply once such a device reports)", exc)
 
     def _restore(self) -> None:
         live = self.evaluator.firing()
+        # The alert rows are the truth: a kept state firing with no open alert (resolved by
+        # hand) starts over, and fires again if its condition still holds.
+        for key in live - self._open.keys() - self._unrecorded.keys():
+            self.evaluator.disarm(key)
         keys = [(k, a.village) for k, a in self._open.items() if k not in live]
         self.evaluator.restore(keys, self.clock())
         self._close_orphans(self.clock())
@@ -335,18 +429,63 @@ class AlertEngine:
         device = self._device(device_id)
         return device.place if device else ""
 
+    def _kind_of(self, device_id: str) -> str:
+        device = self._device(device_id)
+        return device.kind if device else ""
+
+    def _history(
+        self, device: str, sensor: str, start_ms: int, end_ms: int
+    ) -> list[tuple[int, float]]:
+        assert self.series is not None
+        try:
+            # By the second: exact enough for a window of minutes, and cheap for InfluxDB.
+            buckets = self.series.series(device, sensor, start_ms, end_ms, HISTORY_STEP_MS)
+        except Exception:
+            log.warning("could not read %s/%s to rebuild a rate window", device, sensor)
+            return []
+        return [(b.start_ms, b.last) for b in buckets]
+
     def _village_of(self, device_id: str) -> str:
         device = self._device(device_id)
         return device.village if device else ""
 
     def _seed_presence(self) -> None:
-        """Carry device silence across a restart: start from the registry's last-seen times."""
+        """Carry silence across a restart: every registered device is watched, from its
+        stored last-seen times, or from its registration when it never reported."""
+        per_sensor = any(
+            KINDS[r.kind].feed == "presence" and r.sensor for r in self.evaluator.rules.values()
+        )
         for row in self.registry.devices():
-            device, seen = row.device, row.presence.last_seen_ms
+            device = row.device
             self._devices[device.id] = device
-            if seen is not None:
-                self.evaluator.note_sensors(device.id, device.sensors)
-                self.evaluator.seen(device.id, device.village, seen)
+            sensors = self._sensors_heard(device.id) if per_sensor else {}
+            self._arm(device, _heard(row), sensors)
+
+    def _sensors_heard(self, device_id: str) -> dict[str, int]:
+        if self.series is None:
+            return {}
+        try:
+            return {v.sensor: v.ts_ms for v in self.series.latest(device_id)}
+        except Exception:
+            log.warning("could not read the latest readings of %s", device_id)
+            return {}
+
+    def _arm(self, device: Device, heard_ms: int | None, sensors_heard: dict[str, int]) -> None:
+        self._armed.add(device.id)
+        self.evaluator.note_sensors(device.id, device.sensors)
+        self.evaluator.arm(device.id, device.village, heard_ms, sensors_heard, self.clock())
+
+
+def _heard(row: DeviceRow) -> int | None:
+    """The latest sign of life of a device in the registry (None: never heard from)."""
+    p = row.presence
+    signs = [p.last_seen_ms, p.last_stored_ms, p.status_ms if p.status != "offline" else None]
+    known = [ms for ms in signs if ms is not None]
+    return max(known) if known else None
+
+
+def _known(device: Device) -> tuple[str, str, str]:
+    return (device.village, device.kind, device.place)
 
 
 def _queue_behind(queued: list[Change], change: Change) -> list[Change]:

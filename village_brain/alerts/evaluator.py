@@ -10,20 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
 
-from village_brain.alerts.conditions import (
-    EventTracker,
-    LevelTracker,
-    RateTracker,
-    SilenceTracker,
-    Tracker,
-    level_verdict,
-)
-from village_brain.alerts.rules import Rule, duration_ms, parse_hours
+from village_brain.alerts.kinds import KINDS
+from village_brain.alerts.kinds.base import Moment, Tracker, duration_ms
+from village_brain.alerts.rules import Rule, parse_hours
 from village_brain.core.catalog import Catalog
 from village_brain.core.presence import silence_limit_ms
 from village_brain.core.records import Reading
@@ -58,6 +52,10 @@ class Clockwork(msgspec.Struct, frozen=True):
 DEFAULT_CLOCKWORK = Clockwork()
 
 
+# Stored readings of one device's sensor in [start, end): (reading time, value), by time.
+History = Callable[[str, str, int, int], list[tuple[int, float]]]
+
+
 class Evaluator:
     def __init__(
         self,
@@ -66,28 +64,35 @@ class Evaluator:
         clockwork: Clockwork = DEFAULT_CLOCKWORK,
         offline_after_intervals: float = 3.0,
         place_of: Callable[[str], str] = lambda _device: "",
+        kind_of: Callable[[str], str] = lambda _device: "",
+        history: History | None = None,
     ) -> None:
         self.catalog = catalog
         self.offline_after_intervals = offline_after_intervals
         self.place_of = place_of
+        self.kind_of = kind_of
+        self.history = history
         self._zone = ZoneInfo(clockwork.zone)
         self._named = {"night": parse_hours(clockwork.night), "day": parse_hours(clockwork.day)}
         self._trackers: dict[Key, Tracker] = {}
+        self._touched: set[Key] = set()
+        self._unloaded: set[Key] = set()  # rate windows still to be rebuilt from the store
         self._village: dict[str, str] = {}
         self._sensors: dict[str, set[str]] = defaultdict(set)
         self._gates: dict[tuple[str, str], float] = {}
         self.set_rules(rules)
 
-    # --- rules ---------------------------------------------------------------------------
+    # --- rules and state -----------------------------------------------------------------
 
     def set_rules(self, rules: Iterable[Rule]) -> list[Key]:
         """Use a new rule set; returns the keys of firing alerts whose rule is gone."""
+        old = getattr(self, "rules", {})
         self.rules = {r.id: r for r in rules if r.enabled}
         self._by_sensor: dict[str, list[Rule]] = defaultdict(list)
         self._by_event: dict[str, list[Rule]] = defaultdict(list)
         self._device_rules: list[Rule] = []
         for rule in self.rules.values():
-            if rule.kind == "event":
+            if KINDS[rule.kind].feed == "events":
                 self._by_event[rule.event or ""].append(rule)
             elif rule.sensor is not None:
                 self._by_sensor[rule.sensor].append(rule)
@@ -98,20 +103,91 @@ class Evaluator:
         orphans = [k for k in gone if self._trackers[k].firing]
         for key in gone:
             del self._trackers[key]
+        # A rule whose kind changed keeps only whether it was firing: the old kind's state
+        # means nothing to the new one.
+        for key, tracker in list(self._trackers.items()):
+            rule = self.rules[key[0]]
+            if old.get(key[0]) is not None and old[key[0]].kind != rule.kind:
+                if tracker.firing:
+                    self._trackers[key] = KINDS[rule.kind].firing(rule, 0)
+                else:
+                    del self._trackers[key]
         return orphans
 
     def restore(self, keys: Iterable[tuple[Key, str]], now_ms: int) -> None:
-        """Mark alerts active in the store as firing, so a restart does not fire them again."""
+        """Mark alerts active in the store as firing, so a restart does not fire them again
+        (for alerts whose rule state was not kept)."""
         for (rule_id, device, subject), village in keys:
             rule = self.rules.get(rule_id)
             if rule is None:
                 continue
             self._village[device] = village
-            self._trackers[(rule_id, device, subject)] = _firing_tracker(rule, now_ms)
+            key = (rule_id, device, subject)
+            self._trackers[key] = KINDS[rule.kind].firing(rule, now_ms)
+            self._unloaded.add(key)
+
+    def load_states(self, states: Iterable[tuple[Key, str, str, dict[str, Any]]]) -> None:
+        """Trackers as they were written down: (key, kind, village, state)."""
+        for key, kind, village, state in states:
+            rule = self.rules.get(key[0])
+            if rule is None or rule.kind != kind:
+                continue
+            self._trackers[key] = KINDS[kind].load(rule, state)
+            self._unloaded.add(key)
+            if village:
+                self._village[key[1]] = village
+
+    def take_dirty(self) -> dict[Key, tuple[str, str, dict[str, Any]]]:
+        """States changed since the last call: key -> (kind, village, state)."""
+        out = {}
+        for key in self._touched:
+            tracker = self._trackers.get(key)
+            if tracker is not None and tracker.dirty:
+                tracker.dirty = False
+                kind = self.rules[key[0]].kind
+                out[key] = (kind, self._village.get(key[1], ""), tracker.dump())
+        self._touched.clear()
+        return out
 
     def note_sensors(self, device: str, sensors: Iterable[str]) -> None:
         """Sensors a device is known to have: they set its default silence limit."""
         self._sensors[device].update(sensors)
+
+    def arm(
+        self,
+        device: str,
+        village: str,
+        heard_ms: int | None,
+        sensors_heard: dict[str, int],
+        now_ms: int,
+    ) -> None:
+        """Watch a registered device for silence, heard from last at `heard_ms` (None: never;
+        silence then counts from now, its registration) and each sensor at its own time."""
+        self._village[device] = village
+        for rule in self._device_rules:
+            if self._in_scope(rule, village, device):
+                self._arm_one(rule, (rule.id, device, ""), heard_ms, now_ms)
+        for sensor in self._sensors.get(device, set()) | set(sensors_heard):
+            for rule in self._by_sensor.get(sensor, ()):
+                if KINDS[rule.kind].feed == "presence" and self._in_scope(rule, village, device):
+                    key = (rule.id, device, sensor)
+                    self._arm_one(rule, key, sensors_heard.get(sensor), now_ms)
+
+    def _arm_one(self, rule: Rule, key: Key, heard_ms: int | None, now_ms: int) -> None:
+        tracker = self._trackers.get(key)
+        if tracker is None:
+            start = now_ms if heard_ms is None else heard_ms
+            self._trackers[key] = KINDS[rule.kind].new(rule, start)
+            self._touched.add(key)
+        elif heard_ms is not None:
+            tracker.heard_before(heard_ms)
+
+    def disarm(self, key: Key) -> None:
+        """The alert of `key` is closed: the tracker is no longer firing."""
+        tracker = self._trackers.get(key)
+        if tracker is not None and tracker.firing:
+            tracker.firing, tracker.dirty = False, True
+            self._touched.add(key)
 
     def firing(self) -> set[Key]:
         return {k for k, t in self._trackers.items() if t.firing}
@@ -132,43 +208,24 @@ class Evaluator:
         return changes
 
     def seen(self, device: str, village: str, at_ms: int) -> list[Change]:
-        """The device sent telemetry (received at `at_ms`)."""
-        self._village[device] = village
-        changes = []
-        for rule in self._device_rules:
-            if self._in_scope(rule, village, device):
-                tracker = self._silence(rule, device, "", at_ms)
-                change = self._change(tracker.heard(at_ms), rule, device, "", at_ms)
-                if change is not None:
-                    changes.append(change)
-        return changes
+        """The device sent telemetry, or another sign of life (received at `at_ms`)."""
+        return self._presence(device, village, at_ms, offline=False)
 
     def status(self, device: str, village: str, status: str, at_ms: int) -> list[Change]:
-        if status != "offline":
-            return self.seen(device, village, at_ms)
-        self._village[device] = village
-        changes = []
-        for rule in self._device_rules:
-            if self._in_scope(rule, village, device):
-                tracker = self._silence(rule, device, "", at_ms)
-                change = self._change(
-                    tracker.offline(at_ms), rule, device, "", at_ms, reason="offline"
-                )
-                if change is not None:
-                    changes.append(change)
-        return changes
+        return self._presence(device, village, at_ms, offline=status == "offline")
 
     def events(self, events: Iterable[Event]) -> list[Change]:
         changes = []
         for event in events:
+            # An event is a sign of life too: devices that send nothing else are watched.
+            changes += self.seen(event.device, event.village, event.ts_ms)
             for rule in self._by_event.get(event.type, ()):
                 if not self._in_scope(rule, event.village, event.device):
                     continue
                 key = (rule.id, event.device, event.type)
-                tracker = self._trackers.setdefault(key, EventTracker())
-                assert isinstance(tracker, EventTracker)
+                tracker = self._tracker(rule, key, event.ts_ms)
                 self._village[event.device] = event.village
-                action = tracker.happened(event.ts_ms)
+                action = tracker.heard(event.ts_ms)
                 change = self._change(action, rule, event.device, event.type, event.ts_ms)
                 if change is not None:
                     changes.append(change)
@@ -178,8 +235,12 @@ class Evaluator:
         """What the clock alone changes: held breaches, silences, quiet events."""
         changes = []
         for key, tracker in list(self._trackers.items()):
+            if tracker.idle:
+                continue
             rule = self.rules[key[0]]
-            action = self._tick_one(rule, key, tracker, now_ms)
+            action = tracker.tick(rule, now_ms, self._moment(rule, key[1], now_ms))
+            if action is not None:
+                self._touched.add(key)
             change = self._change(action, rule, key[1], key[2], now_ms)
             if change is not None:
                 changes.append(change)
@@ -187,46 +248,57 @@ class Evaluator:
 
     # --- internals -----------------------------------------------------------------------
 
+    def _tracker(self, rule: Rule, key: Key, at_ms: int) -> Tracker:
+        self._touched.add(key)
+        tracker = self._trackers.get(key)
+        if tracker is None:
+            self._trackers[key] = tracker = KINDS[rule.kind].new(rule, at_ms)
+            self._unloaded.add(key)
+        if key in self._unloaded:
+            self._unloaded.discard(key)
+            self._rebuild(rule, key, tracker, at_ms)
+        return tracker
+
+    def _rebuild(self, rule: Rule, key: Key, tracker: Tracker, at_ms: int) -> None:
+        """A window (of a rate rule) starts from the stored readings before its first new one."""
+        span = KINDS[rule.kind].history(rule)
+        if self.history is None or span <= 0:
+            return
+        tracker.preload(rule, self.history(key[1], key[2], at_ms - span, at_ms))
+
+    def _presence(self, device: str, village: str, at_ms: int, offline: bool) -> list[Change]:
+        self._village[device] = village
+        changes = []
+        for rule in self._device_rules:
+            if self._in_scope(rule, village, device):
+                tracker = self._tracker(rule, (rule.id, device, ""), at_ms)
+                action = tracker.offline(at_ms) if offline else tracker.heard(at_ms)
+                reason = "offline" if offline else ""
+                change = self._change(action, rule, device, "", at_ms, reason=reason)
+                if change is not None:
+                    changes.append(change)
+        return changes
+
     def _observe(self, rule: Rule, reading: Reading) -> Change | None:
         key = (rule.id, reading.device, reading.sensor)
-        if rule.kind == "no_data":
-            tracker = self._silence(rule, reading.device, reading.sensor, reading.ts_ms)
-            action = tracker.heard(reading.ts_ms)
-        elif rule.kind == "rate":
-            rate = self._trackers.setdefault(key, RateTracker())
-            assert isinstance(rate, RateTracker)
-            action = rate.observe(reading.ts_ms, reading.value, rule, _ms(rule.within))
-        else:
-            level = self._trackers.setdefault(key, LevelTracker())
-            assert isinstance(level, LevelTracker)
-            verdict = level_verdict(rule, reading.value)
-            if verdict and not self._applies(rule, reading.device, reading.ts_ms):
-                verdict = False
-            action = level.observe(reading.ts_ms, reading.value, verdict, rule.for_ms)
+        tracker = self._tracker(rule, key, reading.ts_ms)
+        moment = self._moment(rule, reading.device, reading.ts_ms)
+        action = tracker.reading(rule, reading.ts_ms, reading.value, moment)
         self._village[reading.device] = reading.village
         return self._change(
             action, rule, reading.device, reading.sensor, reading.ts_ms, reading.value
         )
 
-    def _tick_one(self, rule: Rule, key: Key, tracker: Tracker, now_ms: int) -> str | None:
-        if isinstance(tracker, LevelTracker):
-            if tracker.pending_since is not None and not self._applies(rule, key[1], now_ms):
-                return None
-            return tracker.tick(now_ms, rule.for_ms)
-        if isinstance(tracker, SilenceTracker):
-            return tracker.tick(now_ms, self._silence_ms(rule, key[1]))
-        if isinstance(tracker, EventTracker):
-            return tracker.tick(now_ms, _ms(rule.clear_after))
-        return None
-
-    def _silence(self, rule: Rule, device: str, subject: str, at_ms: int) -> SilenceTracker:
-        tracker = self._trackers.setdefault((rule.id, device, subject), SilenceTracker(at_ms))
-        assert isinstance(tracker, SilenceTracker)
-        return tracker
+    def _moment(self, rule: Rule, device: str, at_ms: int) -> Moment:
+        if KINDS[rule.kind].feed == "presence":
+            return Moment(silence_ms=self._silence_ms(rule, device))
+        if rule.during is None and rule.while_on is None:
+            return _ALWAYS
+        return Moment(applies=self._applies(rule, device, at_ms))
 
     def _silence_ms(self, rule: Rule, device: str) -> int:
         if rule.silent_for is not None:
-            return _ms(rule.silent_for)
+            return duration_ms(rule.silent_for)
         sensors = [rule.sensor] if rule.sensor else self._sensors.get(device, ())
         return silence_limit_ms(self.catalog, sensors, self.offline_after_intervals)
 
@@ -234,7 +306,9 @@ class Evaluator:
         return (
             (rule.village is None or rule.village == village)
             and (rule.device is None or rule.device == device)
+            and (not rule.devices or device in rule.devices)
             and (rule.place is None or rule.place == self.place_of(device))
+            and (rule.device_kind is None or rule.device_kind == self.kind_of(device))
         )
 
     def _applies(self, rule: Rule, device: str, at_ms: int) -> bool:
@@ -280,16 +354,4 @@ class Evaluator:
         )
 
 
-def _firing_tracker(rule: Rule, now_ms: int) -> Tracker:
-    if rule.kind == "no_data":
-        return SilenceTracker(now_ms, firing=True)
-    if rule.kind == "event":
-        return EventTracker(firing=True, last_ms=now_ms)
-    if rule.kind == "rate":
-        return RateTracker(firing=True)
-    return LevelTracker(firing=True)
-
-
-def _ms(text: str | None) -> int:
-    assert text is not None
-    return duration_ms(text)
+_ALWAYS = Moment()

@@ -15,9 +15,12 @@ from typing import Any, Literal
 
 import msgspec
 
+from village_brain.alerts.kinds import KIND_FIELDS, KINDS
+from village_brain.alerts.kinds.base import duration_ms, id_text_problem
 from village_brain.core.catalog import Catalog
-from village_brain.core.ids import id_problem
 from village_brain.core.timefmt import parse_duration_ms
+
+__all__ = ["Known", "Rule", "RuleError", "duration_ms", "load_rules", "parse_rule"]
 
 # No rule needs to wait or look back longer than this; beyond it a duration is a typo.
 MAX_DURATION_MS = 366 * 86_400_000
@@ -40,10 +43,13 @@ class Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_default
     name: str
     severity: Severity
     kind: Kind
-    # Scope: which readings the rule looks at. Unset parts match everything.
+    # Scope: which readings the rule looks at. Unset parts match everything; a sensor type
+    # without a village watches it across villages.
     sensor: str | None = None
     village: str | None = None
     device: str | None = None
+    devices: tuple[str, ...] = ()  # any of these devices
+    device_kind: str | None = None  # devices of this kind (the registry's `kind`)
     place: str | None = None
     # threshold
     above: float | None = None
@@ -57,6 +63,7 @@ class Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_default
     rise: float | None = None
     fall: float | None = None
     within: str | None = None
+    min_points: int = 1  # readings in a row that must show the move (2+: ignore a spike)
     # no data
     silent_for: str | None = None
     # event
@@ -76,32 +83,86 @@ class Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_default
         return duration_ms(self.for_) if self.for_ else 0
 
 
-# Rules are read on every reading they watch: parse each duration text once.
-duration_ms = cache(parse_duration_ms)
+class Known(msgspec.Struct, frozen=True):
+    """What a rule's scope may name: the registered devices (id -> village, kind, place)."""
+
+    devices: dict[str, tuple[str, str, str]]
+
+    @property
+    def villages(self) -> set[str]:
+        return {v for v, _, _ in self.devices.values()}
+
+    @property
+    def kinds(self) -> set[str]:
+        return {k for _, k, _ in self.devices.values()}
+
+    @property
+    def places(self) -> set[str]:
+        return {p for _, _, p in self.devices.values() if p}
 
 
 class RuleError(ValueError):
     """A rule that cannot be used; the message says which rule and what to fix."""
 
 
-def parse_rule(raw: dict[str, Any], catalog: Catalog) -> Rule:
+def parse_rule(
+    raw: dict[str, Any],
+    catalog: Catalog,
+    known: Known | None = None,
+    stored: bool = False,
+) -> Rule:
+    """A usable rule, or RuleError saying which rule and what to fix. With `known`, the
+    devices, villages, places and device kinds it names must exist. A `stored` rule was
+    accepted once, when fields its kind ignores were not yet refused: it keeps working."""
     where = f"rule {str(raw.get('id', '(no id)'))[:64]!r}"
     try:
         rule = msgspec.convert(raw, Rule)
     except msgspec.ValidationError as exc:
         raise RuleError(f"{where}: {exc}") from None
-    problem = _id_problem("rule", rule.id) or _problem(rule, catalog)
+    problem = (
+        _id_problem("rule", rule.id)
+        or _problem(rule, catalog)
+        or (None if stored else _ignored(rule, raw))
+        or (_unknown(rule, known) if known is not None else None)
+    )
     if problem:
         raise RuleError(f"{where}: {problem}")
     return rule
 
 
-def _id_problem(kind: str, text: str) -> str | None:
-    problem = id_problem(kind, text)
-    # The id pattern ends in `$`, which also matches before a final line break.
-    if problem is None and text.endswith("\n"):
-        return f"{kind} id {text!r} ends with a line break"
-    return problem
+_id_problem = id_text_problem
+# The name of each field in rules, where it differs from the attribute.
+_FIELD_NAMES = {"for_": "for"}
+
+
+def _ignored(rule: Rule, raw: dict[str, Any]) -> str | None:
+    """A field another kind reads would be ignored by this one: refuse it rather than let a
+    rule look stricter than it is."""
+    spec = KINDS[rule.kind]
+    # JSON null is how an API client leaves a field unset.
+    written = {a for a in KIND_FIELDS if raw.get(_FIELD_NAMES.get(a, a)) is not None}
+    stray = sorted(_FIELD_NAMES.get(a, a) for a in written - spec.fields)
+    if stray:
+        return f"{spec.a_rule} does not use {', '.join(stray)}: remove it"
+    return None
+
+
+def _unknown(rule: Rule, known: Known) -> str | None:
+    devices = [d for d in (rule.device, *rule.devices) if d is not None]
+    missing = [d for d in devices if d not in known.devices]
+    if missing:
+        return f"no device {', '.join(map(repr, missing))} is registered"
+    if rule.village is not None and rule.village not in known.villages:
+        return f"no registered device is in village {rule.village!r}"
+    for device in devices:
+        village = known.devices[device][0]
+        if rule.village is not None and village != rule.village:
+            return f"device {device!r} is in village {village!r}, not {rule.village!r}"
+    if rule.place is not None and rule.place not in known.places:
+        return f"no registered device is at place {rule.place!r}"
+    if rule.device_kind is not None and rule.device_kind not in known.kinds:
+        return f"no registered device is of kind {rule.device_kind!r}"
+    return None
 
 
 def _problem(rule: Rule, catalog: Catalog) -> str | None:
@@ -114,16 +175,25 @@ def _problem(rule: Rule, catalog: Catalog) -> str | None:
         problem = None if text is None else _duration_problem(field, text)
         if problem:
             return problem
-    for kind, text in (("village", rule.village), ("device", rule.device)):
+    scope = (("village", rule.village), ("device", rule.device), ("device", rule.device_kind))
+    for kind, text in (*scope, *(("device", d) for d in rule.devices)):
         if text is not None and (problem := _id_problem(kind, text)):
             return problem
-    if rule.sensor is not None and catalog.get(rule.sensor) is None:
+    if rule.device is not None and rule.devices:
+        return "write either device or devices, not both"
+    sensor = None if rule.sensor is None else catalog.get(rule.sensor)
+    if rule.sensor is not None and sensor is None:
         return f"sensor type {rule.sensor!r} is not in the catalog"
-    if rule.while_on is not None and catalog.get(rule.while_on) is None:
-        return f"while_on sensor {rule.while_on!r} is not in the catalog"
+    if rule.while_on is not None:
+        gate = catalog.get(rule.while_on)
+        if gate is None:
+            return f"while_on sensor {rule.while_on!r} is not in the catalog"
+        if gate.kind != "boolean":
+            return f"while_on sensor {rule.while_on!r} must be a boolean sensor"
     if rule.during is not None and not _window_ok(rule.during):
         return f"during {rule.during!r} must be night, day or local hours such as 22:00-05:00"
-    return _KIND_CHECKS[rule.kind](rule)
+    spec = KINDS[rule.kind]
+    return spec.sensor_problem(sensor) or spec.check(rule)
 
 
 def _duration_problem(field: str, text: str) -> str | None:
@@ -162,54 +232,9 @@ def _minutes(text: str) -> int:
     return h * 60 + m
 
 
-def _check_threshold(rule: Rule) -> str | None:
-    if rule.sensor is None:
-        return "a threshold rule needs a sensor"
-    if (rule.above is None) == (rule.below is None):
-        return "a threshold rule needs exactly one of above or below"
-    if rule.above is not None and rule.clear_below is not None and rule.clear_below > rule.above:
-        return "clear_below must not be above the `above` level"
-    if rule.below is not None and rule.clear_above is not None and rule.clear_above < rule.below:
-        return "clear_above must not be below the `below` level"
-    return None
-
-
-def _check_boolean(rule: Rule) -> str | None:
-    if rule.sensor is None or rule.equals is None:
-        return "a boolean rule needs a sensor and equals = true or false"
-    return None
-
-
-def _check_rate(rule: Rule) -> str | None:
-    if rule.sensor is None or rule.within is None:
-        return "a rate rule needs a sensor and within (such as 10m)"
-    if (rule.rise is None) == (rule.fall is None):
-        return "a rate rule needs exactly one of rise or fall"
-    if (rule.rise or rule.fall or 0) <= 0:
-        return "rise or fall must be more than zero"
-    return None
-
-
-def _check_no_data(rule: Rule) -> str | None:
-    return None
-
-
-def _check_event(rule: Rule) -> str | None:
-    if rule.event is None:
-        return "an event rule needs event (the event type, such as smoke_alarm)"
-    return _id_problem("event type", rule.event)
-
-
-_KIND_CHECKS = {
-    "threshold": _check_threshold,
-    "boolean": _check_boolean,
-    "rate": _check_rate,
-    "no_data": _check_no_data,
-    "event": _check_event,
-}
-
-
-def parse_rules_text(text: str, source: str, catalog: Catalog) -> list[Rule]:
+def parse_rules_text(
+    text: str, source: str, catalog: Catalog, known: Known | None = None
+) -> list[Rule]:
     """A rules file: `[[rule]]` tables, and `include_defaults = true` to add the shipped ones."""
     try:
         raw = tomllib.loads(text)
@@ -219,7 +244,7 @@ def parse_rules_text(text: str, source: str, catalog: Catalog) -> list[Rule]:
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise RuleError(f"{source}: write each rule as a [[rule]] table")
     try:
-        rules = [parse_rule(entry, catalog) for entry in entries]
+        rules = [parse_rule(entry, catalog, known) for entry in entries]
     except RuleError as exc:
         raise RuleError(f"{source}: {exc}") from None
     if raw.get("include_defaults"):
@@ -233,7 +258,18 @@ def parse_rules_text(text: str, source: str, catalog: Catalog) -> list[Rule]:
 
 
 def default_rules(catalog: Catalog) -> list[Rule]:
-    return parse_rules_text(_default_text(), "shipped default rules", catalog)
+    """The shipped rules that can apply with this catalog (a village's own catalog may lack
+    some sensor types; their rules are left out rather than refused)."""
+    entries = tomllib.loads(_default_text())["rule"]
+    usable = [
+        e
+        for e in entries
+        if all(catalog.get(e[name]) is not None for name in ("sensor", "while_on") if name in e)
+    ]
+    try:
+        return [parse_rule(entry, catalog) for entry in usable]
+    except RuleError as exc:
+        raise RuleError(f"shipped default rules: {exc}") from None
 
 
 @cache
@@ -241,11 +277,11 @@ def _default_text() -> str:
     return resources.files("village_brain.alerts").joinpath("default_rules.toml").read_text("utf-8")
 
 
-def load_rules(path: Path | None, catalog: Catalog) -> list[Rule]:
+def load_rules(path: Path | None, catalog: Catalog, known: Known | None = None) -> list[Rule]:
     if path is None:
         return default_rules(catalog)
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"rules file {path}: {exc}") from None
-    return parse_rules_text(text, f"rules file {path}", catalog)
+    return parse_rules_text(text, f"rules file {path}", catalog, known)

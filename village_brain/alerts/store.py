@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     group_key TEXT NOT NULL DEFAULT '',
     batch INTEGER
 );
+-- What each rule's tracker must not forget across a restart (a pending `for`, hysteresis,
+-- an event's clear deadline, a device's registration time), as JSON.
+CREATE TABLE IF NOT EXISTS rule_state (
+    rule_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    village TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (rule_id, device, subject)
+);
 DROP INDEX IF EXISTS outbox_due;
 CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (state, webhook_id, next_attempt_ms, id);
 """
@@ -105,6 +117,9 @@ _DELIVERY_COLUMNS = ", ".join(Delivery.__struct_fields__)
 _ENTRY_COLUMNS = ", ".join(TimelineEntry.__struct_fields__)
 
 Deliveries = Callable[[Alert, TimelineEntry], list[Outgoing]]
+Key = tuple[str, str, str]  # rule id, device, subject
+# Tracker states to write: key -> (kind, village, state).
+States = Mapping[Key, tuple[str, str, dict[str, Any]]]
 
 
 class Merge(msgspec.Struct, frozen=True):
@@ -138,8 +153,11 @@ class AlertStore:
 
     # --- alert changes -------------------------------------------------------------------
 
-    def fire(self, new: NewAlert, deliveries: Deliveries) -> Alert:
+    def fire(self, new: NewAlert, deliveries: Deliveries, states: States | None = None) -> Alert:
+        """`deliveries` must not touch the engine or any database: it runs inside the
+        transaction (the engine reads what it needs beforehand)."""
         with self.db.transaction() as conn:
+            _put_states(conn, states, new.at_ms)
             cursor = conn.execute(
                 "INSERT INTO alerts (rule_id, rule_name, severity, kind, village, device, "
                 "subject, state, message, started_ms, updated_ms, value, notified_ms) "
@@ -177,9 +195,16 @@ class AlertStore:
             return self._after(conn, alert_id, "acknowledged", at_ms, deliveries, by, comment)
 
     def resolve(
-        self, alert_id: int, at_ms: int, value: float | None, reason: str, deliveries: Deliveries
+        self,
+        alert_id: int,
+        at_ms: int,
+        value: float | None,
+        reason: str,
+        deliveries: Deliveries,
+        states: States | None = None,
     ) -> Alert:
         with self.db.transaction() as conn:
+            _put_states(conn, states, at_ms)
             conn.execute(
                 "UPDATE alerts SET state = 'resolved', resolved_ms = ?, updated_ms = ?, "
                 "value = coalesce(?, value) WHERE id = ?",
@@ -287,6 +312,27 @@ class AlertStore:
             f"SELECT {_ENTRY_COLUMNS} FROM timeline WHERE alert_id = ? ORDER BY id", (alert_id,)
         )
         return [TimelineEntry(*row) for row in rows]
+
+    # --- rule state ----------------------------------------------------------------------
+
+    def save_states(self, states: States, at_ms: int) -> None:
+        with self.db.transaction() as conn:
+            _put_states(conn, states, at_ms)
+
+    def rule_states(self) -> list[tuple[Key, str, str, dict[str, Any]]]:
+        rows = self.db.reader().execute(
+            "SELECT rule_id, device, subject, kind, village, state FROM rule_state"
+        )
+        return [((r, d, s), kind, v, json.loads(state)) for r, d, s, kind, v, state in rows]
+
+    def forget_states(self, keep_rules: Iterable[str]) -> int:
+        """Drop the states of rules that no longer exist."""
+        keep = json.dumps(sorted(set(keep_rules)))
+        with self.db.transaction() as conn:
+            return conn.execute(
+                "DELETE FROM rule_state WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
+                (keep,),
+            ).rowcount
 
     # --- rules made through the API ------------------------------------------------------
 
@@ -554,6 +600,21 @@ class AlertStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _put_states(conn: sqlite3.Connection, states: States | None, at_ms: int) -> None:
+    if not states:
+        return
+    conn.executemany(
+        "INSERT INTO rule_state (rule_id, device, subject, kind, village, state, updated_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rule_id, device, subject) DO UPDATE SET "
+        "kind = excluded.kind, village = excluded.village, state = excluded.state, "
+        "updated_ms = excluded.updated_ms",
+        [
+            (key[0], key[1], key[2], kind, village, json.dumps(state), at_ms)
+            for key, (kind, village, state) in states.items()
+        ],
+    )
 
 
 def alerts_by_key(alerts: Iterable[Alert]) -> dict[tuple[str, str, str], Alert]:
