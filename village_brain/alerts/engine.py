@@ -15,11 +15,16 @@ from typing import Any
 
 import msgspec
 
+from village_brain.alerts.channel_watch import CHANNEL_KIND, ChannelWatch
 from village_brain.alerts.dispatcher import Dispatcher, RetryPolicy
 from village_brain.alerts.evaluator import Change, Clockwork, Evaluator, Key
-from village_brain.alerts.payloads import alert_fields, event_body, message, msg_id
+from village_brain.alerts.lifecycle_store import LifecycleStore
+from village_brain.alerts.payloads import EVENT_TYPE, alert_fields, event_body, message, msg_id
 from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry, Webhook
 from village_brain.alerts.rules import Rule, duration_ms, load_rules, parse_rule
+from village_brain.alerts.silence_store import SilenceStore
+from village_brain.alerts.silences import Matchers, Silence
+from village_brain.alerts.silencing import Silencer
 from village_brain.alerts.store import AlertStore
 from village_brain.alerts.targets import check_target
 from village_brain.core.bus import Bus
@@ -66,7 +71,15 @@ class AlertEngine:
         )
         self.dispatcher = Dispatcher(self.store, self._webhooks.get, _policy(settings), clock)
         self._seed_presence()
-        self._open = {(a.rule_id, a.device, a.subject): a for a in self.store.open_alerts()}
+        self.lifecycle = LifecycleStore(self.store)
+        self.silencer = Silencer(SilenceStore(self.store), self._place_of)
+        self.channels = ChannelWatch(self.store, settings.channel_failing_after)
+        # A failing channel's alert is the channel watch's, not a rule's (see below).
+        self._open = {
+            (a.rule_id, a.device, a.subject): a
+            for a in self.store.open_alerts()
+            if a.kind != CHANNEL_KIND
+        }
         self._unrecorded: dict[Key, list[Change]] = {}
         self._refused: set[Key] = set()
         self._restore()
@@ -107,6 +120,8 @@ class AlertEngine:
             self._apply(self.evaluator.tick(now))
             self._close_orphans(now)
             self._remind(now)
+            self.channels.check(self._webhooks, now, self._outgoing, self._announce)
+            self._unsilence(now)
 
     def _run_timer(self) -> None:
         refreshed = 0
@@ -240,11 +255,15 @@ class AlertEngine:
 
     def _outgoing(self, alert: Alert, entry: TimelineEntry) -> list[Outgoing]:
         """The outbox rows for one alert change: one per webhook that wants it."""
+        if entry.kind not in EVENT_TYPE or self.silencer.holds(alert, self.clock()):
+            return []
         body = event_body(self.describe(alert), entry)
         wanted = [
             w
             for w in self._webhooks.values()
             if w.wants(body["type"], alert.severity, alert.village)
+            # A failing channel's own alert goes through the others.
+            and not (alert.kind == CHANNEL_KIND and alert.subject == w.id)
         ]
         if not wanted:
             return []
@@ -346,6 +365,63 @@ class AlertEngine:
             if seen is not None:
                 self.evaluator.note_sensors(device.id, device.sensors)
                 self.evaluator.seen(device.id, device.village, seen)
+
+    # --- people's actions: lifecycle and silences ----------------------------------------
+
+    def unacknowledge(self, alert_id: int, by: str) -> Alert:
+        """Raises KeyError when there is no such alert, AlertConflict unless acknowledged."""
+        with self._lock:
+            return self._changed(
+                "unacknowledged", self.lifecycle.unacknowledge(alert_id, by, self.clock())
+            )
+
+    def resolve_by_hand(self, alert_id: int, by: str, note: str) -> Alert:
+        """Close the alert now. While its condition still holds no new alert fires: the next
+        one comes when the condition has cleared and returns."""
+        with self._lock:
+            alert = self.lifecycle.resolve(alert_id, by, note, self.clock(), self._outgoing)
+            return self._changed("resolved", alert)
+
+    def assign(self, alert_id: int, assignee: str | None, by: str) -> Alert:
+        with self._lock:
+            return self._changed(
+                "assigned", self.lifecycle.assign(alert_id, assignee, by, self.clock())
+            )
+
+    def _changed(self, change: str, alert: Alert) -> Alert:
+        if alert.kind == CHANNEL_KIND:
+            self.channels.track(alert)
+        else:
+            key = (alert.rule_id, alert.device, alert.subject)
+            if alert.state == "resolved":
+                self._open.pop(key, None)
+            elif key in self._open:
+                self._open[key] = alert
+        self._announce(change, alert)
+        return alert
+
+    def add_silence(
+        self, matchers: Matchers, starts_ms: int, ends_ms: int, reason: str, by: str
+    ) -> Silence:
+        return self.silencer.add(matchers, starts_ms, ends_ms, reason, by, self.clock())
+
+    def expire_silence(self, silence_id: str, by: str) -> Silence:
+        """Raises KeyError when there is no such silence; the timer notices the end."""
+        return self.silencer.expire(silence_id, by, self.clock())
+
+    def _unsilence(self, now: int) -> None:
+        """Notify, once, each alert still firing whose silence ended."""
+        muted = [*self._open.values(), *self.channels.open.values()]
+        for alert in self.silencer.tick(muted, now):
+            key = (alert.rule_id, alert.device, alert.subject)
+            notified = self._write(
+                key,
+                "notification after its silence",
+                lambda a=alert: self.silencer.store.renotify(a.id, now, self._outgoing),
+            )
+            if notified is not None:
+                self.silencer.forget(alert.id)
+                self._changed("unsilenced", notified)
 
 
 def _queue_behind(queued: list[Change], change: Change) -> list[Change]:

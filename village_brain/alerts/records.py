@@ -7,7 +7,18 @@ from typing import Literal
 import msgspec
 
 AlertState = Literal["firing", "acknowledged", "resolved"]
-EntryKind = Literal["fired", "acknowledged", "resolved", "reminded"]
+EntryKind = Literal[
+    "fired",
+    "acknowledged",
+    "resolved",
+    "reminded",
+    # people's actions and silences, which send nothing themselves
+    "unacknowledged",
+    "assigned",
+    "unassigned",
+    "silenced",
+    "unsilenced",
+]
 WebhookKind = Literal["standard", "dingtalk", "wecom", "feishu"]
 DeliveryState = Literal["pending", "sending", "delivered", "failed"]
 EVENT_TYPES: tuple[str, ...] = ("alert.firing", "alert.acknowledged", "alert.resolved")
