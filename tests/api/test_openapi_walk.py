@@ -101,7 +101,7 @@ RULE = {
 }
 # A valid body for each operation that takes one: the sweep spoils one field at a time.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("POST", "/api/v1/alerts/{alert_id}/ack"): {"by": "walker", "comment": "seen"},
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): {"comment": "seen"},
     ("POST", "/api/v1/rules"): dict(RULE, id="swept"),
     ("PUT", "/api/v1/rules/{rule_id}"): RULE,
     ("POST", "/api/v1/webhooks"): {

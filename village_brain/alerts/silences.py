@@ -7,6 +7,8 @@ matchers it meets. Alerts stay recorded and visible; only their messages are hel
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from village_brain.alerts.records import Alert
@@ -49,7 +51,7 @@ class Silence(msgspec.Struct, frozen=True):
     created_ms: int
     expired_by: str | None = None  # who ended it early, if anyone
 
-    def state(self, now_ms: int) -> str:
+    def state(self, now_ms: int) -> Literal["pending", "active", "expired"]:
         if now_ms < self.starts_ms:
             return "pending"
         return "active" if now_ms < self.ends_ms else "expired"
