@@ -81,9 +81,7 @@ def test_an_alert_fires_once_however_often_the_line_is_passed(start_service, pub
     assert len(alerts(running, device="gauge-2")) == 1
 
 
-def test_acknowledging_through_the_api_records_the_account_and_notifies(
-    start_service, publisher
-):
+def test_acknowledging_through_the_api_records_the_account_and_notifies(start_service, publisher):
     running = start_service()
     token = operator_token(running, "王村长")
     with receiving() as receiver:
