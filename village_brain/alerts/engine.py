@@ -82,6 +82,7 @@ class AlertEngine:
         }
         self._unrecorded: dict[Key, list[Change]] = {}
         self._refused: set[Key] = set()
+        self._failing: set[str] = set()
         self._restore()
         self._stop = threading.Event()
         self._timer = threading.Thread(target=self._run_timer, name="alert-timer", daemon=True)
@@ -120,8 +121,11 @@ class AlertEngine:
             self._apply(self.evaluator.tick(now))
             self._close_orphans(now)
             self._remind(now)
-            self.channels.check(self._webhooks, now, self._outgoing, self._announce)
-            self._unsilence(now)
+            self._quietly(
+                "channel watch",
+                lambda: self.channels.check(self._webhooks, now, self._outgoing, self._announce),
+            )
+            self._quietly("silences", lambda: self._unsilence(now))
 
     def _run_timer(self) -> None:
         refreshed = 0
@@ -238,11 +242,7 @@ class AlertEngine:
         """Raises KeyError when there is no such alert, AlertConflict unless it is firing."""
         with self._lock:
             alert = self.store.acknowledge(alert_id, by, comment, self.clock(), self._outgoing)
-            key = (alert.rule_id, alert.device, alert.subject)
-            if key in self._open:
-                self._open[key] = alert
-            self._announce("acknowledged", alert)
-            return alert
+            return self._changed("acknowledged", alert)
 
     def _announce(self, change: str, alert: Alert) -> None:
         self.dispatcher.wake()
@@ -408,6 +408,18 @@ class AlertEngine:
     def expire_silence(self, silence_id: str, by: str) -> Silence:
         """Raises KeyError when there is no such silence; the timer notices the end."""
         return self.silencer.expire(silence_id, by, self.clock())
+
+    def _quietly(self, what: str, work: Callable[[], None]) -> None:
+        """Run `work`; a failure (the database refusing writes) is logged once until it
+        works again, and tried again at the next tick."""
+        try:
+            work()
+        except Exception:
+            if what not in self._failing:
+                log.exception("the %s failed; will try again", what)
+                self._failing.add(what)
+            return
+        self._failing.discard(what)
 
     def _unsilence(self, now: int) -> None:
         """Notify, once, each alert still firing whose silence ended."""
