@@ -422,9 +422,13 @@ class AlertEngine:
         self._failing.discard(what)
 
     def _unsilence(self, now: int) -> None:
-        """Notify, once, each alert still firing whose silence ended."""
-        muted = [*self._open.values(), *self.channels.open.values()]
-        for alert in self.silencer.tick(muted, now):
+        """Note the alerts a silence took hold of, and notify, once, each alert still firing
+        whose silence ended."""
+        watched = [*self._open.values(), *self.channels.open.values()]
+        muted, ended = self.silencer.tick(watched, now)
+        for alert in muted:
+            self._announce("silenced", alert)
+        for alert in ended:
             key = (alert.rule_id, alert.device, alert.subject)
             notified = self._write(
                 key,

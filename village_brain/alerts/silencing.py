@@ -70,9 +70,11 @@ class Silencer:
         """Whether this change of the alert (its resolution included) sends nothing."""
         return bool(muting(self.silences(), alert, self.place_of(alert.device), now))
 
-    def tick(self, open_alerts: Iterable[Alert], now: int) -> list[Alert]:
-        """Record new mutes; return the muted alerts no silence mutes now that still fire."""
+    def tick(self, open_alerts: Iterable[Alert], now: int) -> tuple[list[Alert], list[Alert]]:
+        """Record new mutes. Returns the alerts muted now, and the muted alerts no silence
+        mutes any more that still fire."""
         still_open: set[int] = set()
+        muted: list[Alert] = []
         ended: list[Alert] = []
         for alert in open_alerts:
             still_open.add(alert.id)
@@ -80,6 +82,7 @@ class Silencer:
             if ids and alert.id not in self._mutes:
                 self.store.mute(alert.id, ids, now)
                 self._mutes[alert.id] = tuple(ids)
+                muted.append(alert)
             elif not ids and alert.id in self._mutes:
                 if alert.state == "firing":
                     ended.append(alert)
@@ -90,7 +93,7 @@ class Silencer:
             # Resolved while muted: no message, as promised; nothing left to do.
             self.store.unmute(alert_id, now, note=False)
             del self._mutes[alert_id]
-        return ended
+        return muted, ended
 
     def forget(self, alert_id: int) -> None:
         """The alert was notified after its silence (by `SilenceStore.renotify`)."""
