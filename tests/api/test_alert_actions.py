@@ -7,6 +7,7 @@ is always the token's account.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,8 +57,21 @@ class World:
         return alert.id
 
 
+@pytest.fixture(scope="module")
+def people(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """The accounts and their tokens, hashed once for the module (Argon2 is slow on purpose)."""
+    path = tmp_path_factory.mktemp("people") / "accounts.sqlite3"
+    accounts = AccountStore(path)
+    tokens = {}
+    for name, role in PEOPLE.items():
+        accounts.add(name, role, "river-bank-7", 0)
+        tokens[name] = accounts.add_token(name, 0)
+    accounts.close()
+    return path, tokens
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, people: tuple[Path, dict[str, str]]) -> Iterator[World]:
     catalog = default_catalog()
     series = SqliteSeriesStore(tmp_path / "series.sqlite3")
     registry = RegistryStore(tmp_path / "registry.sqlite3")
@@ -68,11 +82,9 @@ def world(tmp_path: Path) -> Iterator[World]:
         AlertSettings(allow_private_targets=True), catalog, registry, Bus(), tmp_path / "a.db"
     )
     engine.add_webhook(Webhook("wh_1", "http://127.0.0.1:9/hook", "standard", new_secret(), 0))
+    template, tokens = people
+    shutil.copy(template, tmp_path / "accounts.sqlite3")
     accounts = AccountStore(tmp_path / "accounts.sqlite3")
-    tokens = {}
-    for name, role in PEOPLE.items():
-        accounts.add(name, role, "river-bank-7", 0)
-        tokens[name] = accounts.add_token(name, 0)
     stats = IngestStats()
     ctx = ApiContext(catalog, series, registry, lambda: stats.snapshot(0, True))
     ctx.alerts = engine
