@@ -123,7 +123,10 @@ def unacknowledge(ctx: Ctx, who: Operator, alert_id: AlertId) -> AlertOut:
 )
 def resolve(ctx: Ctx, who: Operator, alert_id: AlertId, body: ResolveIn) -> AlertOut:
     alerts = engine(ctx)
-    return _act(alerts, lambda: alerts.resolve_by_hand(alert_id, account(who), body.note.strip()))
+    note = body.note.strip()
+    if not note:
+        raise HTTPException(422, "say in note why the alert is closed by hand")
+    return _act(alerts, lambda: alerts.resolve_by_hand(alert_id, account(who), note))
 
 
 @router.post(
