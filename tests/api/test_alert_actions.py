@@ -211,11 +211,14 @@ def test_a_silence_needs_an_end_in_the_future(world):
     assert both.status_code == 422
 
 
-def test_a_viewer_sees_silences_but_cannot_make_one(world):
-    body = {"matchers": {"severity": "warning"}, "reason": "演练", "duration": "1h"}
+def test_silences_are_for_operators_but_a_viewer_sees_that_an_alert_is_silenced(world):
+    body = {"matchers": {"device": "g1"}, "reason": "演练", "duration": "1h"}
     assert world.post("/api/v1/silences", "li", **body).status_code == 403
+    assert world.get("/api/v1/silences", "li").status_code == 403
     world.post("/api/v1/silences", **body)
-    assert len(world.get("/api/v1/silences", "li").json()) == 1
+    assert len(world.get("/api/v1/silences").json()) == 1
+    alert_id = world.flood("g1")
+    assert world.get(f"/api/v1/alerts/{alert_id}", "li").json()["silenced"] is True
 
 
 def test_expiring_a_silence_records_who_ended_it(world):

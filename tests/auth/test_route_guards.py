@@ -44,8 +44,8 @@ NEEDS = {
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): ACT,
     ("POST", "/api/v1/alerts/{alert_id}/assign"): ACT,
     ("POST", "/api/v1/alerts/{alert_id}/unassign"): ACT,
-    ("GET", "/api/v1/silences"): VIEW,
-    ("GET", "/api/v1/silences/{silence_id}"): VIEW,
+    ("GET", "/api/v1/silences"): ACT,
+    ("GET", "/api/v1/silences/{silence_id}"): ACT,
     ("POST", "/api/v1/silences"): ACT,
     ("POST", "/api/v1/silences/{silence_id}/expire"): ACT,
     # Thresholds are drawn on every viewer's charts; changing them is for admins.

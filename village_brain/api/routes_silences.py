@@ -1,5 +1,6 @@
-"""Silences (maintenance windows): make, list and end them. Operators and admins make and
-end them, as their own account; anyone who may read sees them."""
+"""Silences (maintenance windows): make, list and end them; for operators and admins, who
+make and end them as their own account. Everyone who may read sees, on each alert, whether
+it is silenced."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from pydantic import BaseModel, Field
 
 from village_brain.alerts.engine import AlertEngine
 from village_brain.alerts.silences import Matchers, Silence
-from village_brain.api.auth import VIEWER
+from village_brain.api.auth import OPERATOR
 from village_brain.api.context import ApiContext, context
 from village_brain.api.routes_alerts import Operator, account, engine
 from village_brain.api.schemas import MatchersBody, SilenceOut
 from village_brain.core.timefmt import MAX_TIME_MS, format_ms, parse_duration_ms, parse_rfc3339_ms
 
-router = APIRouter(prefix="/api/v1", tags=["silences"], dependencies=[VIEWER])
+router = APIRouter(prefix="/api/v1", tags=["silences"], dependencies=[OPERATOR])
 Ctx = Annotated[ApiContext, Depends(context)]
 
 
