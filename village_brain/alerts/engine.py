@@ -74,7 +74,7 @@ class AlertEngine:
         self.lifecycle = LifecycleStore(self.store)
         self.silencer = Silencer(SilenceStore(self.store), self._place_of)
         self.channels = ChannelWatch(self.store, settings.channel_failing_after)
-        # A failing channel's alert is the channel watch's, not a rule's (see below).
+        # A failing channel's alert is kept by the channel watch, not among the rules' alerts.
         self._open = {
             (a.rule_id, a.device, a.subject): a
             for a in self.store.open_alerts()
