@@ -35,6 +35,7 @@ from schemathesis.core import NotSet
 from village_brain.alerts.engine import AlertEngine
 from village_brain.alerts.records import Webhook
 from village_brain.alerts.signing import new_secret
+from village_brain.alerts.silences import Matchers
 from village_brain.api.app import create_app
 from village_brain.api.context import ApiContext
 from village_brain.auth.accounts import AccountStore
@@ -83,6 +84,9 @@ REAL: dict[str, Any] = {
     "webhook": WEBHOOK_ID,
     "name": VIEWER_NAME,
     "source": "lora",
+    "delivery_id": 1,
+    # Set by the fixture: silence ids are made when the silence is.
+    "silence_id": "",
 }
 RULE = {
     "name": "walked",
@@ -97,7 +101,15 @@ RULE = {
 }
 # A valid body for each operation that takes one: the sweep spoils one field at a time.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("POST", "/api/v1/alerts/{alert_id}/ack"): {"by": "walker", "comment": "seen"},
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): {"comment": "seen"},
+    ("POST", "/api/v1/alerts/{alert_id}/resolve"): {"note": "swept"},
+    ("POST", "/api/v1/alerts/{alert_id}/assign"): {"assignee": "walker"},
+    ("POST", "/api/v1/silences"): {
+        "matchers": {"device": "g1"},
+        "reason": "swept",
+        "duration": "1h",
+    },
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"name": "patched", "enabled": True},
     ("POST", "/api/v1/rules"): dict(RULE, id="swept"),
     ("PUT", "/api/v1/rules/{rule_id}"): RULE,
     ("POST", "/api/v1/webhooks"): {
@@ -107,6 +119,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "severities": ["critical"],
         "villages": ["xiashan"],
         "events": ["alert.firing"],
+        "enabled": True,
+    },
+    ("PUT", "/api/v1/webhooks/{webhook_id}"): {
+        "url": "http://127.0.0.1:9/hook",
+        "kind": "standard",
+        "name": "put",
         "enabled": True,
     },
     ("POST", "/api/v1/auth/login"): {"name": VIEWER_NAME, "password": "wrong-password"},
@@ -228,6 +246,8 @@ def api(tmp_path) -> Iterator[tuple[FastAPI, str]]:
     alerts.add_webhook(Webhook(WEBHOOK_ID, "http://127.0.0.1:9/hook", "standard", new_secret(), 0))
     # Above the danger line: alert 1 fires, with a delivery to the webhook in the outbox.
     alerts.on_batch([Reading("xiashan", "g1", "water_level", now_ms(), 3.5)], BatchRecord())
+    silence = alerts.add_silence(Matchers(device="g1"), now_ms(), now_ms() + 3_600_000, "walk", "w")
+    REAL["silence_id"] = silence.id
     accounts = AccountStore(tmp_path / "accounts.sqlite3")
     accounts.add(ADMIN_NAME, Role.ADMIN, "river-bank-7", 0)
     accounts.add(VIEWER_NAME, Role.VIEWER, "river-bank-7", 0)

@@ -12,7 +12,7 @@ from village_brain.auth.roles import Role
 from village_brain.core.config import AuthSettings
 
 ACK = "/api/v1/alerts/1/ack"
-ACK_BODY = {"by": "王师傅"}
+ACK_BODY = {"comment": "王师傅 到了"}
 # Without an alerts engine the route answers 404: a request that gets that far was let in.
 LET_IN = 404
 

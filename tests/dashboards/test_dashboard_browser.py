@@ -10,6 +10,8 @@ import pytest
 from playwright.sync_api import Route, expect
 from village_view import Village, WatchedPage
 
+from village_brain.auth.roles import Role
+
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -109,53 +111,96 @@ def test_alerts_panel_says_so_when_alerts_are_not_enabled(
     expect(watched.page.locator("#count-alerts")).to_have_text("–")
 
 
-def test_acknowledging_an_alert_posts_the_name_and_comment(
+def test_acknowledging_an_alert_posts_only_the_comment(
     watched: WatchedPage, village: Village
 ) -> None:
-    """The panel against the alerts API contract, with the API's answers played by the test."""
+    """The panel against the alerts API contract, with the API's answers played by the test:
+    who acknowledges is the server's to say, from the login."""
     gauge = village.device("river_gauge")
-    alert = {
-        "id": "a-17",
-        "device": gauge.id,
-        "sensor": "water_level",
-        "severity": "critical",
-        "state": "active",
-        "message": "水位超过警戒线",
-        "value": 3.2,
-        "started_ms": 1_700_000_000_000,
-    }
+    alert = played_alert(gauge.id)
     acks: list[dict[str, str]] = []
 
     def alerts_api(route: Route) -> None:
         if route.request.method == "POST":
             acks.append(route.request.post_data_json)
-            alert.update(state="acknowledged", acked_by=acks[-1]["by"])
+            alert.update(state="acknowledged", acked_by="王师傅", ack_comment="已去现场查看")
             route.fulfill(json=alert)
+        elif route.request.url.endswith("/timeline"):
+            route.fulfill(json=[])
         else:
             route.fulfill(json=[alert])
 
     page = watched.page
     page.route(re.compile(r".*/api/v1/alerts(/.*)?(\?.*)?$"), alerts_api)
     open_overview(watched, village)
-    item = page.locator('#alerts-active [data-alert="a-17"]')
+    item = page.locator('#alerts-active [data-alert="17"]')
     expect(item).to_contain_text("水位超过警戒线")
     expect(page.locator("#count-alerts")).to_have_text("1")
     expect(page.locator(f'#plan a[data-device="{gauge.id}"]')).to_have_class(
         re.compile("state-alerting")
     )
     item.get_by_text("确认", exact=True).click()
-    item.get_by_label("确认人").fill("王师傅")
+    expect(item.get_by_label("确认人")).to_have_count(0)
     item.get_by_label("备注").fill("已去现场查看")
     item.get_by_role("button", name="提交确认").click()
     expect(item).to_contain_text("已由 王师傅 确认")
-    assert acks == [{"by": "王师傅", "comment": "已去现场查看"}]
+    assert acks == [{"comment": "已去现场查看"}]
 
 
-def test_acknowledging_a_real_alert_through_the_alerts_api(
+def test_a_silenced_alert_says_so(watched: WatchedPage, village: Village) -> None:
+    gauge = village.device("river_gauge")
+    alert = played_alert(gauge.id, silenced=True, silenced_by=["sil_1"], assignee="陈电工")
+    watched.page.route(
+        re.compile(r".*/api/v1/alerts(\?.*)?$"), lambda route: route.fulfill(json=[alert])
+    )
+    open_overview(watched, village)
+    item = watched.page.locator('#alerts-active [data-alert="17"]')
+    expect(item.locator(".silenced")).to_have_text("已静默")
+    expect(item).to_contain_text("负责人：陈电工")
+
+
+def played_alert(device: str, **fields: object) -> dict[str, object]:
+    """An alert as the alerts API answers it (AlertOut)."""
+    return {
+        "id": 17,
+        "state": "firing",
+        "severity": "critical",
+        "rule_id": "river_danger",
+        "rule_name": "河道水位超过危险线",
+        "kind": "threshold",
+        "message": "水位超过警戒线",
+        "village": "xiashan",
+        "device": device,
+        "device_name": "",
+        "place": "",
+        "lat": None,
+        "lon": None,
+        "sensor": "water_level",
+        "event": None,
+        "value": 3.2,
+        "unit": "m",
+        "started": "2023-11-14T22:13:20.000Z",
+        "started_ms": 1_700_000_000_000,
+        "updated_ms": 1_700_000_000_000,
+        "acked_by": None,
+        "ack_comment": None,
+        "acked": None,
+        "resolved": None,
+        "reminders": 0,
+        "link": "",
+        "silenced": False,
+        "silenced_by": [],
+        "assignee": None,
+        **fields,
+    }
+
+
+def test_an_operator_claims_and_resolves_a_real_alert_and_sees_who_did_what(
     watched: WatchedPage, village: Village
 ) -> None:
     if httpx.get(f"{village.url}/api/v1/alerts").status_code == 404:
         pytest.skip("the alerts API is not part of this build")
+    village.service.accounts.add("值班员", Role.OPERATOR, "river-bank-7", 0)
     lamp = village.device("street_lamp")
     rule = {
         "id": "dashboard-test-lamp-power",
@@ -176,16 +221,23 @@ def test_acknowledging_a_real_alert_through_the_alerts_api(
         return [a for a in found if a["rule_id"] == rule["id"]]
 
     alert = wait_until(firing, what="the lamp alert to fire")[0]
-    open_overview(watched, village)
-    item = watched.page.locator(f'#alerts-active [data-alert="{alert["id"]}"]')
-    item.get_by_text("确认", exact=True).click()
-    item.get_by_label("确认人").fill("值班员")
-    item.get_by_label("备注").fill("已通知电工")
-    item.get_by_role("button", name="提交确认").click()
-    expect(item).to_contain_text("已由 值班员 确认")
-    stored = httpx.get(f"{village.url}/api/v1/alerts/{alert['id']}").json()
-    assert (stored["state"], stored["acked_by"], stored["ack_comment"]) == (
-        "acknowledged",
-        "值班员",
-        "已通知电工",
+    page = watched.page
+    page.goto(village.url + "/login")
+    page.get_by_label("用户名").fill("值班员")
+    page.get_by_label("密码").fill("river-bank-7")
+    page.get_by_role("button", name="登录").click()
+    item = page.locator(f'#alerts-active [data-alert="{alert["id"]}"]')
+    item.get_by_role("button", name="认领").click()
+    expect(item).to_contain_text("负责人：值班员")
+    item.get_by_text("手动恢复", exact=True).click()
+    item.get_by_label("处理说明").fill("电工已更换镇流器")
+    item.get_by_role("button", name="提交恢复").click()
+    past = page.locator(f'#alerts-history [data-alert="{alert["id"]}"]')
+    expect(past).to_contain_text("已恢复")
+    past.get_by_role("button", name="处理记录").click()
+    expect(past.locator(".timeline li")).to_have_count(3)
+    expect(past.locator('.timeline li[data-kind="resolved"]')).to_contain_text(
+        "值班员：电工已更换镇流器"
     )
+    stored = httpx.get(f"{village.url}/api/v1/alerts/{alert['id']}").json()
+    assert (stored["state"], stored["assignee"]) == ("resolved", "值班员")

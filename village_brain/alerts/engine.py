@@ -15,14 +15,19 @@ from typing import Any
 
 import msgspec
 
+from village_brain.alerts.channel_watch import CHANNEL_KIND, ChannelWatch
 from village_brain.alerts.dispatcher import Dispatcher, RetryPolicy
 from village_brain.alerts.evaluator import Change, Clockwork, Evaluator, Key
 from village_brain.alerts.kinds import KINDS
+from village_brain.alerts.lifecycle_store import LifecycleStore
 from village_brain.alerts.messages import Context, render
-from village_brain.alerts.payloads import alert_fields, event_body, message
+from village_brain.alerts.payloads import EVENT_TYPE, alert_fields, event_body, message
 from village_brain.alerts.policy import Policy
 from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry, Webhook
 from village_brain.alerts.rules import Known, Rule, RuleError, duration_ms, load_rules, parse_rule
+from village_brain.alerts.silence_store import SilenceStore
+from village_brain.alerts.silences import Matchers, Silence
+from village_brain.alerts.silencing import Silencer
 from village_brain.alerts.store import AlertStore
 from village_brain.alerts.targets import check_target
 from village_brain.core.bus import Bus
@@ -87,10 +92,19 @@ class AlertEngine:
         self.evaluator.load_states(self.store.rule_states())
         self._armed: set[str] = set()
         self._seed_presence()
-        self._open = {(a.rule_id, a.device, a.subject): a for a in self.store.open_alerts()}
+        self.lifecycle = LifecycleStore(self.store)
+        self.silencer = Silencer(SilenceStore(self.store), self._place_of)
+        self.channels = ChannelWatch(self.store, settings.channel_failing_after)
+        # A failing channel's alert is kept by the channel watch, not among the rules' alerts.
+        self._open = {
+            (a.rule_id, a.device, a.subject): a
+            for a in self.store.open_alerts()
+            if a.kind != CHANNEL_KIND
+        }
         self._unrecorded: dict[Key, list[Change]] = {}
         self._unsaved: dict[Key, tuple[str, str, dict[str, Any]]] = {}
         self._refused: set[Key] = set()
+        self._failing: set[str] = set()
         self._restore()
         self._save_states(self.clock())
         self._stop = threading.Event()
@@ -134,6 +148,11 @@ class AlertEngine:
             self._apply(self.evaluator.tick(now))
             self._close_orphans(now)
             self._remind(now)
+            self._quietly(
+                "channel watch",
+                lambda: self.channels.check(self._webhooks, now, self._outgoing, self._announce),
+            )
+            self._quietly("silences", lambda: self._unsilence(now))
 
     def _run_timer(self) -> None:
         refreshed = 0
@@ -297,11 +316,7 @@ class AlertEngine:
             if known is not None:
                 self._device(known.device)  # read before the transaction, not inside it
             alert = self.store.acknowledge(alert_id, by, comment, self.clock(), self._outgoing)
-            key = (alert.rule_id, alert.device, alert.subject)
-            if key in self._open:
-                self._open[key] = alert
-            self._announce("acknowledged", alert)
-            return alert
+            return self._changed("acknowledged", alert)
 
     def _announce(self, change: str, alert: Alert) -> None:
         self.dispatcher.wake()
@@ -313,13 +328,21 @@ class AlertEngine:
         )
 
     def _outgoing(self, alert: Alert, entry: TimelineEntry) -> list[Outgoing]:
-        """The outbox rows for one alert change, as the notification policy routes them."""
+        """The outbox rows for one alert change, as the notification policy routes them.
+        A silenced alert sends nothing; a failing channel's own alert goes through the others."""
+        if entry.kind not in EVENT_TYPE or self.silencer.holds(alert, self.clock()):
+            return []
         device = self._device(alert.device)
         context = Context(self.notify.language, self.notify.time_zone, self.settings.dashboard_url)
         rule = self.evaluator.rules.get(alert.rule_id)
         text = render(alert, entry, rule, device, self.catalog, context)
         body = event_body(self.describe(alert), entry, text)
-        return self.notify.outgoing(alert, entry, body, self._webhooks.values())
+        hooks = [
+            w
+            for w in self._webhooks.values()
+            if not (alert.kind == CHANNEL_KIND and alert.subject == w.id)
+        ]
+        return self.notify.outgoing(alert, entry, body, hooks)
 
     # --- rules ---------------------------------------------------------------------------
 
@@ -474,6 +497,79 @@ class AlertEngine:
         self._armed.add(device.id)
         self.evaluator.note_sensors(device.id, device.sensors)
         self.evaluator.arm(device.id, device.village, heard_ms, sensors_heard, self.clock())
+
+    # --- people's actions: lifecycle and silences ----------------------------------------
+
+    def unacknowledge(self, alert_id: int, by: str) -> Alert:
+        """Raises KeyError when there is no such alert, AlertConflict unless acknowledged."""
+        with self._lock:
+            return self._changed(
+                "unacknowledged", self.lifecycle.unacknowledge(alert_id, by, self.clock())
+            )
+
+    def resolve_by_hand(self, alert_id: int, by: str, note: str) -> Alert:
+        """Close the alert now. While its condition still holds no new alert fires: the next
+        one comes when the condition has cleared and returns."""
+        with self._lock:
+            alert = self.lifecycle.resolve(alert_id, by, note, self.clock(), self._outgoing)
+            return self._changed("resolved", alert)
+
+    def assign(self, alert_id: int, assignee: str | None, by: str) -> Alert:
+        with self._lock:
+            return self._changed(
+                "assigned", self.lifecycle.assign(alert_id, assignee, by, self.clock())
+            )
+
+    def _changed(self, change: str, alert: Alert) -> Alert:
+        if alert.kind == CHANNEL_KIND:
+            self.channels.track(alert)
+        else:
+            key = (alert.rule_id, alert.device, alert.subject)
+            if alert.state == "resolved":
+                self._open.pop(key, None)
+            elif key in self._open:
+                self._open[key] = alert
+        self._announce(change, alert)
+        return alert
+
+    def add_silence(
+        self, matchers: Matchers, starts_ms: int, ends_ms: int, reason: str, by: str
+    ) -> Silence:
+        return self.silencer.add(matchers, starts_ms, ends_ms, reason, by, self.clock())
+
+    def expire_silence(self, silence_id: str, by: str) -> Silence:
+        """Raises KeyError when there is no such silence; the timer notices the end."""
+        return self.silencer.expire(silence_id, by, self.clock())
+
+    def _quietly(self, what: str, work: Callable[[], None]) -> None:
+        """Run `work`; a failure (the database refusing writes) is logged once until it
+        works again, and tried again at the next tick."""
+        try:
+            work()
+        except Exception:
+            if what not in self._failing:
+                log.exception("the %s failed; will try again", what)
+                self._failing.add(what)
+            return
+        self._failing.discard(what)
+
+    def _unsilence(self, now: int) -> None:
+        """Note the alerts a silence took hold of, and notify, once, each alert still firing
+        whose silence ended."""
+        watched = [*self._open.values(), *self.channels.open.values()]
+        muted, ended = self.silencer.tick(watched, now)
+        for alert in muted:
+            self._announce("silenced", alert)
+        for alert in ended:
+            key = (alert.rule_id, alert.device, alert.subject)
+            notified = self._write(
+                key,
+                "notification after its silence",
+                lambda a=alert: self.silencer.store.renotify(a.id, now, self._outgoing),
+            )
+            if notified is not None:
+                self.silencer.forget(alert.id)
+                self._changed("unsilenced", notified)
 
 
 def _heard(row: DeviceRow) -> int | None:

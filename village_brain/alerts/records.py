@@ -7,7 +7,18 @@ from typing import Literal
 import msgspec
 
 AlertState = Literal["firing", "acknowledged", "resolved"]
-EntryKind = Literal["fired", "acknowledged", "resolved", "reminded"]
+EntryKind = Literal[
+    "fired",
+    "acknowledged",
+    "resolved",
+    "reminded",
+    # people's actions and silences, which send nothing themselves
+    "unacknowledged",
+    "assigned",
+    "unassigned",
+    "silenced",
+    "unsilenced",
+]
 WebhookKind = Literal["standard", "dingtalk", "wecom", "feishu"]
 # skipped: not to be sent after all (inhibited, an escalation after an ack, a resolution of a
 # firing that no one was told of); the row says why in last_error.

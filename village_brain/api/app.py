@@ -13,6 +13,7 @@ from village_brain.api import (
     routes_device_ingest,
     routes_devices,
     routes_ingest,
+    routes_silences,
     routes_users,
     routes_webhooks,
 )
@@ -37,6 +38,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_device_ingest.router)
     app.include_router(routes_alerts.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_silences.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_users.router)
     install_error_handlers(app)

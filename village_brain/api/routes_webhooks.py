@@ -1,13 +1,17 @@
-"""Webhook subscriptions and the outbox of deliveries to them."""
+"""Webhook subscriptions (channels) and the outbox of deliveries to them: subscribe, edit,
+send a test message, and send a failed delivery again."""
 
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import BaseModel, Field
+import msgspec
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
+from village_brain.alerts.channel_ops import NotFailed, resend, test_message
+from village_brain.alerts.engine import AlertEngine, _policy
 from village_brain.alerts.records import EVENT_TYPES, Delivery, Webhook
 from village_brain.alerts.redact import hide_keys
 from village_brain.alerts.signing import new_secret, valid_secret
@@ -16,6 +20,7 @@ from village_brain.api.auth import ADMIN
 from village_brain.api.auth_redact import shown_url
 from village_brain.api.context import ApiContext, context
 from village_brain.api.routes_alerts import MAX_ROW_ID, SeverityFilter, engine
+from village_brain.api.schemas import ChannelTestOut, DeliveryOut, WebhookOut
 from village_brain.core.timefmt import format_ms, now_ms
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"], dependencies=[ADMIN])
@@ -38,35 +43,19 @@ class WebhookIn(BaseModel):
     enabled: bool = True
 
 
-class WebhookOut(BaseModel):
-    id: str
-    url: str
-    kind: str
-    name: str
-    severities: list[str]
-    villages: list[str]
-    events: list[str]
-    enabled: bool
-    created: str
-    secret: str | None = Field(None, description="Shown once, in the answer to the creation.")
+class WebhookPatch(BaseModel):
+    """The settings to change; those left out stay as they are."""
 
+    model_config = ConfigDict(extra="forbid")
 
-class DeliveryOut(BaseModel):
-    id: int
-    webhook_id: str
-    alert_id: int
-    msg_id: str
-    event_type: str
-    state: str = Field(
-        description="pending, sending (being attempted), delivered or failed (given up)."
-    )
-    attempts: int
-    created: str
-    next_attempt: str | None
-    last_attempt: str | None
-    delivered: str | None
-    last_status: int | None
-    last_error: str | None
+    url: str | None = None
+    kind: Literal["standard", "dingtalk", "wecom", "feishu"] | None = None
+    name: str | None = None
+    secret: str | None = None
+    severities: list[SeverityFilter] | None = None
+    villages: list[str] | None = None
+    events: list[EventType] | None = None
+    enabled: bool | None = None
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="Webhook subscriptions")
@@ -84,12 +73,7 @@ def get_webhook(ctx: Ctx, webhook_id: str) -> WebhookOut:
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201, summary="Subscribe")
 def create_webhook(ctx: Ctx, body: WebhookIn) -> WebhookOut:
-    alerts = engine(ctx)
-    secret = body.secret or ""
-    if body.kind == "standard":
-        secret = secret or new_secret()
-        if not valid_secret(secret):
-            raise HTTPException(422, "secret must be whsec_ and base64 of at least 16 bytes")
+    secret = body.secret or (new_secret() if body.kind == "standard" else "")
     webhook = Webhook(
         id=f"wh_{secrets.token_hex(8)}",
         url=body.url,
@@ -102,11 +86,76 @@ def create_webhook(ctx: Ctx, body: WebhookIn) -> WebhookOut:
         events=tuple(body.events),
         enabled=body.enabled,
     )
+    return _out(_save(engine(ctx), webhook), show_secret=True)
+
+
+@router.put(
+    "/webhooks/{webhook_id}",
+    response_model=WebhookOut,
+    summary="Replace a subscription's settings (an unset secret keeps the current one)",
+)
+def put_webhook(ctx: Ctx, webhook_id: str, body: WebhookIn) -> WebhookOut:
+    alerts = engine(ctx)
+    current = _webhook(alerts, webhook_id)
+    fields = body.model_dump(exclude={"secret"})
+    if body.secret is not None:
+        fields["secret"] = body.secret
+    return _out(_save(alerts, _changed(current, fields)))
+
+
+@router.patch(
+    "/webhooks/{webhook_id}",
+    response_model=WebhookOut,
+    summary="Change some of a subscription's settings",
+)
+def patch_webhook(ctx: Ctx, webhook_id: str, body: WebhookPatch) -> WebhookOut:
+    alerts = engine(ctx)
+    current = _webhook(alerts, webhook_id)
+    return _out(
+        _save(alerts, _changed(current, body.model_dump(exclude_unset=True, exclude_none=True)))
+    )
+
+
+@router.post(
+    "/webhooks/{webhook_id}/test",
+    response_model=ChannelTestOut,
+    summary="Send a test message now and show the receiver's answer",
+)
+def test_webhook(ctx: Ctx, webhook_id: str) -> ChannelTestOut:
+    alerts = engine(ctx)
+    webhook = _webhook(alerts, webhook_id)
+    settings = alerts.settings
+    answer = test_message(
+        webhook, alerts.catalog, settings.dashboard_url, _policy(settings), alerts.clock()
+    )
+    return ChannelTestOut(
+        ok=answer.ok, status=answer.status, error=answer.error, answer=answer.answer
+    )
+
+
+def _webhook(alerts: AlertEngine, webhook_id: str) -> Webhook:
+    webhook = alerts.webhook(webhook_id)
+    if webhook is None:
+        raise HTTPException(404, f"no webhook {webhook_id!r}")
+    return webhook
+
+
+def _changed(current: Webhook, fields: dict[str, Any]) -> Webhook:
+    for name in ("severities", "villages", "events"):
+        if name in fields:
+            fields[name] = tuple(fields[name])
+    if fields.get("secret") is None:
+        fields.pop("secret", None)
+    return msgspec.structs.replace(current, **fields)
+
+
+def _save(alerts: AlertEngine, webhook: Webhook) -> Webhook:
+    if webhook.kind == "standard" and not valid_secret(webhook.secret):
+        raise HTTPException(422, "secret must be whsec_ and base64 of at least 16 bytes")
     try:
-        alerts.add_webhook(webhook)
+        return alerts.add_webhook(webhook)
     except TargetRefused as exc:
         raise HTTPException(422, str(exc)) from None
-    return _out(webhook, show_secret=True)
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, summary="Unsubscribe")
@@ -126,6 +175,26 @@ def list_deliveries(
 ) -> list[DeliveryOut]:
     found = engine(ctx).store.deliveries(state, webhook, alert, limit)
     return [_delivery_out(d) for d in found]
+
+
+@router.post(
+    "/deliveries/{delivery_id}/resend",
+    response_model=DeliveryOut,
+    summary="Send a failed delivery again: one more attempt, due now",
+    responses={409: {"description": "It has not failed."}},
+)
+def resend_delivery(
+    ctx: Ctx, delivery_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+) -> DeliveryOut:
+    alerts = engine(ctx)
+    try:
+        delivery = resend(alerts.store, delivery_id, alerts.clock())
+    except KeyError:
+        raise HTTPException(404, f"no delivery {delivery_id}") from None
+    except NotFailed as exc:
+        raise HTTPException(409, str(exc)) from None
+    alerts.dispatcher.wake()
+    return _delivery_out(delivery)
 
 
 def _out(webhook: Webhook, show_secret: bool = False) -> WebhookOut:

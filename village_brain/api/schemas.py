@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErrorBody(BaseModel):
@@ -171,3 +171,154 @@ class EventOut(BaseModel):
         "as an object: nested more than 64 deep, holding NaN or infinity, or not a JSON "
         "object. data is then {}.",
     )
+
+
+# --- alerts, their timeline, rules, silences, channels and deliveries --------------------
+
+
+class AlertOut(BaseModel):
+    """One alert, as the alerts API and the dashboard show it."""
+
+    id: int
+    state: Literal["firing", "acknowledged", "resolved"]
+    severity: str
+    rule_id: str
+    rule_name: str
+    kind: str = Field(description="The rule's kind; channel for a channel that keeps failing.")
+    message: str
+    village: str
+    device: str
+    device_name: str
+    place: str
+    lat: float | None
+    lon: float | None
+    sensor: str | None
+    event: str | None
+    value: float | None
+    unit: str | None
+    started: str
+    started_ms: int
+    updated_ms: int
+    acked_by: str | None = Field(description="The account that acknowledged it.")
+    ack_comment: str | None
+    acked: str | None
+    resolved: str | None
+    reminders: int
+    link: str
+    silenced: bool = Field(
+        False, description="Muted by a silence now: it sends no messages meanwhile."
+    )
+    silenced_by: list[str] = Field(default=[], description="Ids of the silences muting it.")
+    assignee: str | None = Field(None, description="Who it is assigned to (认领), if anyone.")
+
+
+class TimelineOut(BaseModel):
+    kind: str = Field(
+        description="fired, reminded, acknowledged, unacknowledged, assigned, unassigned, "
+        "silenced, unsilenced or resolved."
+    )
+    time: str
+    at_ms: int
+    value: float | None
+    by: str | None = Field(description="The account that did it; none for the engine's own.")
+    comment: str | None = Field(
+        description="The comment or note; for assigned, the assignee; for silenced, the silences."
+    )
+
+
+class RuleOut(BaseModel):
+    """A rule as in the rules file; unset fields are left out."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: str
+    name: str
+    severity: str
+    kind: str
+    source: Literal["file", "api"]
+    sensor: str | None = None
+    village: str | None = None
+    device: str | None = None
+    place: str | None = None
+    above: float | None = None
+    below: float | None = None
+    clear_below: float | None = None
+    clear_above: float | None = None
+    for_: str | None = Field(None, alias="for")
+    equals: bool | None = None
+    rise: float | None = None
+    fall: float | None = None
+    within: str | None = None
+    silent_for: str | None = None
+    event: str | None = None
+    clear_after: str | None = None
+    during: str | None = None
+    while_on: str | None = None
+    repeat_every: str | None = None
+    enabled: bool = True
+    description: str = ""
+
+
+class MatchersBody(BaseModel):
+    """What a silence mutes: each set matcher must equal the alert's; at least one is set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str | None = Field(None, max_length=200, description="A rule id.")
+    device: str | None = Field(None, max_length=200)
+    village: str | None = Field(None, max_length=200)
+    place: str | None = Field(None, max_length=200, description="The device's place.")
+    sensor: str | None = Field(None, max_length=200, description="A sensor type id.")
+    severity: Literal["critical", "major", "minor", "warning", "info"] | None = None
+
+
+class SilenceOut(BaseModel):
+    id: str
+    matchers: MatchersBody
+    state: Literal["pending", "active", "expired"]
+    starts: str
+    starts_ms: int
+    ends: str
+    ends_ms: int
+    reason: str
+    created_by: str = Field(description="The account that made it.")
+    created: str
+    expired_by: str | None = Field(description="The account that ended it early, if any.")
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    kind: str
+    name: str
+    severities: list[str]
+    villages: list[str]
+    events: list[str]
+    enabled: bool
+    created: str
+    secret: str | None = Field(None, description="Shown once, in the answer to the creation.")
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    webhook_id: str
+    alert_id: int
+    msg_id: str
+    event_type: str
+    state: str = Field(
+        description="pending, sending (being attempted), delivered or failed (given up)."
+    )
+    attempts: int
+    created: str
+    next_attempt: str | None
+    last_attempt: str | None
+    delivered: str | None
+    last_status: int | None
+    last_error: str | None
+
+
+class ChannelTestOut(BaseModel):
+    ok: bool = Field(description="The receiver took the message.")
+    status: int | None = Field(description="The receiver's HTTP status, if it answered.")
+    error: str | None = Field(description="Why it was not taken.")
+    answer: str | None = Field(description="The receiver's answer body (at most 2000 chars).")

@@ -382,6 +382,9 @@ class AlertSettings(Section):
     retry_first: str = Field("10s", description="Wait before the first retry; doubles after.")
     retry_max: str = Field("1h", description="Longest wait between retries.")
     max_attempts: int = Field(15, ge=1, description="Attempts before a delivery is given up.")
+    channel_failing_after: int = Field(
+        3, ge=1, description="Failed attempts in a row after which a channel raises its own alert."
+    )
     notify: NotifySettings = NotifySettings()
 
     _check_durations = field_validator(

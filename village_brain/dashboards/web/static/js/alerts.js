@@ -1,45 +1,40 @@
-// The alerts panel: active alerts by severity, acknowledging with a comment, recent history.
-// Field names are read leniently so small differences in the alerts API do not break the page.
+// The alerts panel: active alerts by severity, what people do to them, recent history.
+// It reads the alerts API's typed fields (AlertOut in the OpenAPI document). Who acknowledges,
+// resolves or claims an alert is the logged-in account: the server takes it from the session.
 
-import { ApiError, listOf, optionalJSON, postJSON } from "./api.js";
+import { ApiError, getJSON, listOf, optionalJSON, postJSON } from "./api.js";
 import { may } from "./auth.js";
 import { h } from "./dom.js";
 import { dateTime, reading } from "./format.js";
 import { sensorName, t } from "./i18n.js";
 
 const SEVERITY_ORDER = ["critical", "major", "warning", "minor", "info"];
-const DONE_STATES = new Set(["resolved", "cleared", "closed", "ok", "inactive", "ended"]);
-const NAME_KEY = "village-brain.ack-by";
 const HISTORY_SHOWN = 10;
+// Forms a person may be typing in: kept open, with their text, when the list reloads.
+const FORMS = ["ack", "resolve", "assign"];
 
 export function alertTime(alert) {
-  const ms = alert.started_ms ?? alert.since_ms ?? alert.ts_ms ?? alert.raised_ms;
-  if (typeof ms === "number") return ms;
-  const text = alert.started ?? alert.since ?? alert.raised ?? alert.time ?? alert.created;
-  return text ? Date.parse(text) : null;
+  return typeof alert.started_ms === "number" ? alert.started_ms : null;
 }
 
 export function isActive(alert) {
-  return !DONE_STATES.has(String(alert.state || "active").toLowerCase());
-}
-
-function ackedBy(alert) {
-  return alert.acked_by ?? alert.acknowledged_by ?? alert.ack?.by ?? null;
-}
-
-function ackComment(alert) {
-  return alert.ack_comment ?? alert.comment ?? alert.ack?.comment ?? "";
+  return alert.state !== "resolved";
 }
 
 function severityRank(alert) {
-  const rank = SEVERITY_ORDER.indexOf(String(alert.severity || "").toLowerCase());
+  const rank = SEVERITY_ORDER.indexOf(alert.severity);
   return rank === -1 ? SEVERITY_ORDER.length : rank;
 }
 
 function severityLabel(severity) {
-  const key = `severity.${String(severity || "warning").toLowerCase()}`;
+  const key = `severity.${severity}`;
   const text = t(key);
   return text === key ? String(severity) : text;
+}
+
+function stateLabel(state) {
+  const key = `alert.state.${state}`;
+  return t(key) === key ? state : t(key);
 }
 
 export class AlertsPanel {
@@ -52,6 +47,7 @@ export class AlertsPanel {
     this.alerts = null;
     this.enabled = true;
     this.error = null;
+    this.timelines = new Set();
   }
 
   async load() {
@@ -63,7 +59,7 @@ export class AlertsPanel {
     } catch (error) {
       this.error = error;
     }
-    this.render();
+    await this.render();
     this.onChange(this.active());
   }
 
@@ -75,28 +71,30 @@ export class AlertsPanel {
     return this.device ? list.filter((a) => a.device === this.device) : list;
   }
 
-  // Alerts reload whenever any alert changes; an acknowledgement being typed must survive that.
-  render() {
+  // Alerts reload whenever any alert changes; what is being typed must survive that.
+  async render() {
     const drafts = this.drafts();
     const focused = document.activeElement?.id;
     this.draw();
-    for (const [id, draft] of drafts) {
-      const form = this.root.querySelector(`[data-alert="${CSS.escape(id)}"] details.ack`);
+    for (const [selector, values] of drafts) {
+      const form = this.root.querySelector(selector);
       if (!form) continue;
       form.open = true;
-      form.querySelector("[name=by]").value = draft.by;
-      form.querySelector("[name=comment]").value = draft.comment;
+      for (const [name, value] of Object.entries(values)) form.querySelector(`[name=${name}]`).value = value;
     }
     if (focused && this.root.contains(document.getElementById(focused))) document.getElementById(focused).focus();
+    await Promise.all([...this.timelines].map((id) => this.showTimeline(id)));
   }
 
   drafts() {
     const drafts = new Map();
-    for (const form of this.root.querySelectorAll("details.ack[open]")) {
-      drafts.set(form.closest("[data-alert]").dataset.alert, {
-        by: form.querySelector("[name=by]").value,
-        comment: form.querySelector("[name=comment]").value,
-      });
+    for (const kind of FORMS) {
+      for (const form of this.root.querySelectorAll(`details.${kind}[open]`)) {
+        const id = form.closest("[data-alert]").dataset.alert;
+        const values = {};
+        for (const field of form.querySelectorAll("input, textarea")) values[field.name] = field.value;
+        drafts.set(`[data-alert="${CSS.escape(id)}"] details.${kind}`, values);
+      }
     }
     return drafts;
   }
@@ -131,16 +129,17 @@ export class AlertsPanel {
   }
 
   headline(alert) {
-    const severity = String(alert.severity || "warning").toLowerCase();
     const sensor = alert.sensor ? sensorName(alert.sensor) : "";
     const value =
       typeof alert.value === "number" && alert.sensor
         ? t("alerts.value", { value: reading(alert.value, alert.sensor, this.catalog.get(alert.sensor)) })
         : "";
     return [
-      h("span", { class: `sev sev-${severity}`, text: severityLabel(alert.severity) }),
+      h("span", { class: `sev sev-${alert.severity}`, text: severityLabel(alert.severity) }),
       " ",
-      h("strong", { text: alert.message || alert.rule_name || alert.rule || sensor }),
+      alert.silenced ? h("span", { class: "silenced", title: alert.silenced_by.join(", "), text: t("alerts.silenced") }) : null,
+      alert.silenced ? " " : null,
+      h("strong", { text: alert.message || alert.rule_name }),
       h(
         "span",
         { class: "alert-where" },
@@ -153,79 +152,133 @@ export class AlertsPanel {
     ];
   }
 
+  who(alert) {
+    return [
+      alert.acked_by ? ` · ${t("alerts.acked", { by: alert.acked_by })}` : "",
+      alert.acked_by && alert.ack_comment ? `：${alert.ack_comment}` : "",
+      alert.assignee ? ` · ${t("alerts.assignee", { name: alert.assignee })}` : "",
+    ];
+  }
+
   activeItem(alert) {
     const since = alertTime(alert);
-    const by = ackedBy(alert);
     return h(
       "li",
-      { class: "alert", "data-alert": alert.id, "data-severity": alert.severity },
+      { class: "alert", "data-alert": alert.id, "data-severity": alert.severity, "data-silenced": alert.silenced ? "yes" : "no" },
       ...this.headline(alert),
-      h(
-        "span",
-        { class: "muted" },
-        since ? t("alerts.since", { time: dateTime(since) }) : "",
-        by ? ` · ${t("alerts.acked", { by })}` : "",
-        by && ackComment(alert) ? `：${ackComment(alert)}` : "",
-      ),
-      by || !may("operator") ? null : this.ackForm(alert),
+      h("span", { class: "muted" }, since ? t("alerts.since", { time: dateTime(since) }) : "", ...this.who(alert)),
+      may("operator") ? this.actions(alert) : null,
+      this.timelineToggle(alert),
     );
   }
 
   pastItem(alert) {
     const since = alertTime(alert);
-    const by = ackedBy(alert);
-    const stateKey = `alert.state.${String(alert.state).toLowerCase()}`;
     return h(
       "li",
       { class: "alert", "data-alert": alert.id },
       ...this.headline(alert),
-      h(
-        "span",
-        { class: "muted" },
-        since ? dateTime(since) : "",
-        ` · ${t(stateKey) === stateKey ? alert.state : t(stateKey)}`,
-        by ? ` · ${t("alerts.acked", { by })}` : "",
-      ),
+      h("span", { class: "muted" }, since ? dateTime(since) : "", ` · ${stateLabel(alert.state)}`, ...this.who(alert)),
+      this.timelineToggle(alert),
     );
   }
 
-  ackForm(alert) {
-    const id = `ack-${String(alert.id).replace(/[^\w-]/g, "_")}`;
-    let savedName = "";
-    try {
-      savedName = localStorage.getItem(NAME_KEY) || "";
-    } catch {
-      // No storage: the name is typed each time.
-    }
+  actions(alert) {
+    const path = `/api/v1/alerts/${encodeURIComponent(alert.id)}`;
     const status = h("p", { class: "error", role: "alert", hidden: true });
-    const form = h(
-      "form",
-      { class: "ack-form", onsubmit: (event) => this.acknowledge(event, alert, form, status) },
-      h("label", { for: `${id}-by`, text: t("alerts.ack.by") }),
-      h("input", { id: `${id}-by`, name: "by", required: true, autocomplete: "name", value: savedName }),
-      h("label", { for: `${id}-comment`, text: t("alerts.ack.comment") }),
-      h("textarea", { id: `${id}-comment`, name: "comment", rows: 2 }),
-      h("button", { type: "submit", text: t("alerts.ack.send") }),
+    const act = (action, body) => this.act(`${path}/${action}`, body, status);
+    const button = (cls, key, onclick) => h("button", { type: "button", class: cls, text: t(key), onclick });
+    return h(
+      "div",
+      { class: "alert-actions" },
+      alert.state === "firing"
+        ? this.form(alert, "ack", "alerts.ack", [["comment", "alerts.ack.comment", false]], "alerts.ack.send", (v) => act("ack", v))
+        : button("unack", "alerts.unack", () => act("unack", {})),
+      alert.assignee
+        ? button("unassign", "alerts.unassign", () => act("unassign", {}))
+        : button("claim", "alerts.claim", () => act("assign", {})),
+      this.form(alert, "assign", "alerts.assign", [["assignee", "alerts.assign.to", true]], "alerts.assign.send", (v) => act("assign", v)),
+      this.form(alert, "resolve", "alerts.resolve", [["note", "alerts.resolve.note", true]], "alerts.resolve.send", (v) => act("resolve", v)),
       status,
     );
-    return h("details", { class: "ack" }, h("summary", { text: t("alerts.ack") }), form);
   }
 
-  async acknowledge(event, alert, form, status) {
-    event.preventDefault();
-    const by = form.elements.by.value.trim();
-    const comment = form.elements.comment.value.trim();
+  // A folded form: `fields` are [name, label key, required]; `send` gets their trimmed values.
+  form(alert, kind, summaryKey, fields, sendKey, send) {
+    const id = `${kind}-${String(alert.id).replace(/[^\w-]/g, "_")}`;
+    const inputs = fields.flatMap(([name, labelKey, required]) => [
+      h("label", { for: `${id}-${name}`, text: t(labelKey) }),
+      name === "assignee"
+        ? h("input", { id: `${id}-${name}`, name, required })
+        : h("textarea", { id: `${id}-${name}`, name, rows: 2, required }),
+    ]);
+    const form = h(
+      "form",
+      {
+        class: "ack-form",
+        onsubmit: (event) => {
+          event.preventDefault();
+          const values = {};
+          for (const [name] of fields) values[name] = form.elements[name].value.trim();
+          send(values);
+        },
+      },
+      ...inputs,
+      h("button", { type: "submit", text: t(sendKey) }),
+    );
+    return h("details", { class: `action ${kind}` }, h("summary", { text: t(summaryKey) }), form);
+  }
+
+  async act(path, body, status) {
     try {
-      localStorage.setItem(NAME_KEY, by);
-    } catch {
-      // Remembering the name is a convenience only.
-    }
-    try {
-      await postJSON(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, { by, comment });
+      await postJSON(path, body);
+      for (const open of this.root.querySelectorAll("details.action[open]")) open.open = false;
       await this.load();
     } catch (error) {
       status.hidden = false;
-      status.textContent = t("alerts.ack.failed", { error: error instanceof ApiError ? error.message : String(error) });
+      status.textContent = t("alerts.action.failed", { error: error instanceof ApiError ? error.message : String(error) });
+    }
+  }
+
+  timelineToggle(alert) {
+    const id = String(alert.id);
+    const list = h("ol", { class: "timeline", "data-timeline": id, hidden: !this.timelines.has(id) });
+    const toggle = h("button", {
+      type: "button",
+      class: "link timeline-toggle",
+      "aria-expanded": this.timelines.has(id) ? "true" : "false",
+      text: t("alerts.timeline"),
+      onclick: async () => {
+        if (this.timelines.has(id)) this.timelines.delete(id);
+        else this.timelines.add(id);
+        toggle.setAttribute("aria-expanded", this.timelines.has(id) ? "true" : "false");
+        list.hidden = !this.timelines.has(id);
+        if (this.timelines.has(id)) await this.showTimeline(id);
+      },
+    });
+    return h("div", { class: "alert-timeline" }, toggle, list);
+  }
+
+  async showTimeline(id) {
+    const list = this.root.querySelector(`[data-timeline="${CSS.escape(id)}"]`);
+    if (!list) return;
+    try {
+      const entries = await getJSON(`/api/v1/alerts/${encodeURIComponent(id)}/timeline`);
+      list.replaceChildren(
+        ...entries.map((entry) => {
+          const key = `timeline.${entry.kind}`;
+          return h(
+            "li",
+            { "data-kind": entry.kind },
+            `${dateTime(entry.at_ms)} `,
+            h("strong", { text: t(key) === key ? entry.kind : t(key) }),
+            entry.by ? ` · ${entry.by}` : "",
+            entry.comment ? `：${entry.comment}` : "",
+          );
+        }),
+      );
+    } catch (error) {
+      list.replaceChildren(h("li", { class: "error", text: t("load.failed", { error: error.message }) }));
     }
   }
 }
