@@ -256,6 +256,25 @@ def test_a_channel_can_be_replaced_whole(world):
     assert world.engine.webhook("wh_1").url == "http://127.0.0.1:9/other"
 
 
+def test_a_channels_on_call_mentions_are_set_and_kept_through_the_api(world):
+    on_call = [{"severities": ["critical"], "mobiles": ["13800000000"], "at_all": False}]
+    answer = world.client.patch(
+        "/api/v1/webhooks/wh_1", json={"mentions": on_call}, headers=world.as_("zhao")
+    )
+    assert answer.status_code == 200, answer.text
+    (mention,) = world.engine.webhook("wh_1").mentions
+    assert (mention.severities, mention.mobiles) == (("critical",), ("13800000000",))
+    shown = world.get("/api/v1/webhooks/wh_1", "zhao").json()["mentions"]
+    assert shown == [{**on_call[0], "user_ids": []}]
+
+
+def test_a_mention_with_an_unknown_field_is_refused(world):
+    answer = world.client.patch(
+        "/api/v1/webhooks/wh_1", json={"mentions": [{"phones": ["1"]}]}, headers=world.as_("zhao")
+    )
+    assert answer.status_code == 422
+
+
 def test_changing_a_channel_is_for_admins(world):
     answer = world.client.patch(
         "/api/v1/webhooks/wh_1", json={"name": "x"}, headers=world.as_("wang")

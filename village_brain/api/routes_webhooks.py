@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from village_brain.alerts.channel_ops import NotFailed, resend, test_message
 from village_brain.alerts.engine import AlertEngine, _policy
-from village_brain.alerts.records import EVENT_TYPES, Delivery, Webhook
+from village_brain.alerts.records import EVENT_TYPES, Delivery, Mention, Webhook
 from village_brain.alerts.redact import hide_keys
 from village_brain.alerts.signing import new_secret, valid_secret
 from village_brain.alerts.targets import TargetRefused
@@ -20,7 +20,7 @@ from village_brain.api.auth import ADMIN
 from village_brain.api.auth_redact import shown_url
 from village_brain.api.context import ApiContext, context
 from village_brain.api.routes_alerts import MAX_ROW_ID, SeverityFilter, engine
-from village_brain.api.schemas import ChannelTestOut, DeliveryOut, WebhookOut
+from village_brain.api.schemas import ChannelTestOut, DeliveryOut, MentionBody, WebhookOut
 from village_brain.core.timefmt import format_ms, now_ms
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"], dependencies=[ADMIN])
@@ -41,6 +41,7 @@ class WebhookIn(BaseModel):
     villages: list[str] = Field(default_factory=list, description="Empty: all.")
     events: list[EventType] = Field(default_factory=lambda: list(EVENT_TYPES))
     enabled: bool = True
+    mentions: list[MentionBody] = Field(default_factory=list, max_length=20)
 
 
 class WebhookPatch(BaseModel):
@@ -56,6 +57,7 @@ class WebhookPatch(BaseModel):
     villages: list[str] | None = None
     events: list[EventType] | None = None
     enabled: bool | None = None
+    mentions: list[MentionBody] | None = Field(None, max_length=20)
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="Webhook subscriptions")
@@ -85,6 +87,7 @@ def create_webhook(ctx: Ctx, body: WebhookIn) -> WebhookOut:
         villages=tuple(body.villages),
         events=tuple(body.events),
         enabled=body.enabled,
+        mentions=_mentions(body.mentions),
     )
     return _out(_save(engine(ctx), webhook), show_secret=True)
 
@@ -146,7 +149,15 @@ def _changed(current: Webhook, fields: dict[str, Any]) -> Webhook:
             fields[name] = tuple(fields[name])
     if fields.get("secret") is None:
         fields.pop("secret", None)
+    if "mentions" in fields:
+        fields["mentions"] = _mentions([MentionBody(**m) for m in fields["mentions"]])
     return msgspec.structs.replace(current, **fields)
+
+
+def _mentions(bodies: list[MentionBody]) -> tuple[Mention, ...]:
+    return tuple(
+        Mention(tuple(m.severities), tuple(m.mobiles), tuple(m.user_ids), m.at_all) for m in bodies
+    )
 
 
 def _save(alerts: AlertEngine, webhook: Webhook) -> Webhook:
@@ -168,7 +179,7 @@ def delete_webhook(ctx: Ctx, webhook_id: str) -> Response:
 @router.get("/deliveries", response_model=list[DeliveryOut], summary="The outbox, newest first")
 def list_deliveries(
     ctx: Ctx,
-    state: Literal["pending", "sending", "delivered", "failed"] | None = None,
+    state: Literal["pending", "sending", "delivered", "failed", "skipped"] | None = None,
     webhook: str | None = None,
     alert: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -207,6 +218,15 @@ def _out(webhook: Webhook, show_secret: bool = False) -> WebhookOut:
         villages=list(webhook.villages),
         events=list(webhook.events),
         enabled=webhook.enabled,
+        mentions=[
+            MentionBody(
+                severities=list(m.severities),  # type: ignore[arg-type]
+                mobiles=list(m.mobiles),
+                user_ids=list(m.user_ids),
+                at_all=m.at_all,
+            )
+            for m in webhook.mentions
+        ],
         created=format_ms(webhook.created_ms),
         secret=webhook.secret if show_secret else None,
     )
@@ -232,4 +252,6 @@ def _delivery_out(d: Delivery) -> DeliveryOut:
         last_status=d.last_status,
         # Errors are kept without keys; older rows may still hold some.
         last_error=hide_keys(d.last_error) if d.last_error else None,
+        delivery_key=d.delivery_key,
+        batch=d.batch,
     )

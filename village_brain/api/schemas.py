@@ -255,6 +255,9 @@ class RuleOut(BaseModel):
     during: str | None = None
     while_on: str | None = None
     repeat_every: str | None = None
+    devices: list[str] | None = Field(None, description="Only these devices.")
+    device_kind: str | None = Field(None, description="Only devices of this kind.")
+    min_points: int | None = Field(None, description="rate: readings in a row that must show it.")
     enabled: bool = True
     description: str = ""
 
@@ -286,6 +289,19 @@ class SilenceOut(BaseModel):
     expired_by: str | None = Field(description="The account that ended it early, if any.")
 
 
+class MentionBody(BaseModel):
+    """Whom a channel @-mentions, for alerts of some severities (empty: all)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    severities: list[Literal["critical", "major", "minor", "warning", "info"]] = []
+    mobiles: list[str] = Field([], max_length=50, description="DingTalk, WeCom: phone numbers.")
+    user_ids: list[str] = Field(
+        [], max_length=50, description="WeCom userid; Feishu open_id or user_id."
+    )
+    at_all: bool = False
+
+
 class WebhookOut(BaseModel):
     id: str
     url: str
@@ -295,6 +311,7 @@ class WebhookOut(BaseModel):
     villages: list[str]
     events: list[str]
     enabled: bool
+    mentions: list[MentionBody] = []
     created: str
     secret: str | None = Field(None, description="Shown once, in the answer to the creation.")
 
@@ -306,8 +323,11 @@ class DeliveryOut(BaseModel):
     msg_id: str
     event_type: str
     state: str = Field(
-        description="pending, sending (being attempted), delivered or failed (given up)."
+        description="pending, sending (being attempted), delivered, failed (given up) or "
+        "skipped (inhibited, or no longer needed; the reason is the last error)."
     )
+    delivery_key: str = Field("", description="One per alert change and channel.")
+    batch: int | None = Field(None, description="The delivery whose message carried this one.")
     attempts: int
     created: str
     next_attempt: str | None
