@@ -8,8 +8,10 @@ from fastapi import Depends, FastAPI, Response
 
 from village_brain import __version__
 from village_brain.api import (
+    routes_account,
     routes_alerts,
     routes_auth,
+    routes_device_admin,
     routes_device_ingest,
     routes_devices,
     routes_ingest,
@@ -39,6 +41,8 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_webhooks.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_users.router)
+    app.include_router(routes_device_admin.router)
+    app.include_router(routes_account.router)
     install_error_handlers(app)
 
     @app.get(
