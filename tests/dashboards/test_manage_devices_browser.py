@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
-from integration.harness import Publisher, make_service
-from live_server import serve_http
 from manage_site import PHONE, ManagedVillage, OfflinePage, accept_dialogs, log_in, offline_page
-from playwright.sync_api import Browser, expect, sync_playwright
-from village_data import demo_devices, register
+from playwright.sync_api import Browser, expect
+from village_data import demo_devices
 
 from village_brain.auth.roles import Role
 from village_brain.broker.credentials import verify_password
@@ -24,40 +20,6 @@ from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(scope="module")
-def managed(mosquitto, tmp_path_factory) -> Iterator[ManagedVillage]:
-    data_dir = tmp_path_factory.mktemp("manage-data")
-    service = make_service(
-        mosquitto.url,
-        data_dir,
-        f"manage-{time.monotonic_ns()}",
-        anyone_as=Role.VIEWER,
-        ingest={"registration": "strict"},
-    )
-    service.start()
-    wait_until(service.receiver.connected.is_set, what="ingest to connect")
-    register(service, demo_devices(8))
-    publisher = Publisher(mosquitto.url)
-    try:
-        with serve_http(service) as server:
-            yield ManagedVillage(service, server.url, publisher)
-    finally:
-        publisher.close()
-        service.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    try:
-        executable = ensure_chromium()
-    except ChromiumUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
