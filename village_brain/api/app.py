@@ -14,6 +14,7 @@ from village_brain.api import (
     routes_device_admin,
     routes_device_ingest,
     routes_devices,
+    routes_exports,
     routes_ingest,
     routes_users,
     routes_webhooks,
@@ -43,6 +44,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_users.router)
     app.include_router(routes_device_admin.router)
     app.include_router(routes_account.router)
+    app.include_router(routes_exports.router)
     install_error_handlers(app)
 
     @app.get(

@@ -45,6 +45,11 @@ def manage_users_page(request: Request) -> HTMLResponse:
     return _page(request, "manage_users", "用户与令牌 · 乡村大脑")
 
 
+@router.get("/alerts/history", response_class=HTMLResponse)
+def alert_history_page(request: Request) -> HTMLResponse:
+    return _page(request, "alert_history", "告警历史 · 乡村大脑")
+
+
 @router.get("/account", response_class=HTMLResponse)
 def account_page(request: Request) -> HTMLResponse:
     return _page(request, "account", "我的账户 · 乡村大脑")

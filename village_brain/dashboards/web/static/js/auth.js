@@ -20,6 +20,7 @@ export function currentAccount() {
 // Management pages, each shown only to those whose role may use it.
 const NAV = [
   { href: "/", key: "nav.overview", role: "viewer" },
+  { href: "/alerts/history", key: "nav.history", role: "viewer" },
   { href: "/manage/devices", key: "nav.devices", role: "admin" },
   { href: "/manage/users", key: "nav.users", role: "admin" },
   { href: "/account", key: "nav.account", role: "viewer", named: true },

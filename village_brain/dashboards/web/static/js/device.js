@@ -2,7 +2,7 @@
 
 import { AlertsPanel, thresholdsFor } from "./alerts.js";
 import { getJSON } from "./api.js";
-import { requireLogin } from "./auth.js";
+import { may, requireLogin } from "./auth.js";
 import { drawChart } from "./chart.js";
 import { config } from "./config.js";
 import { $, debounce, h, throttle } from "./dom.js";
@@ -16,7 +16,7 @@ import {
   reading,
   toWallTimeInput,
 } from "./format.js";
-import { kindName, onLanguageChange, reasonName, sensorName, t } from "./i18n.js";
+import { kindName, lang, onLanguageChange, reasonName, sensorName, t } from "./i18n.js";
 import { connectLive } from "./live.js";
 import { legendIcon } from "./plan.js";
 import { deviceState, displayName, noteReading, noteStatus, startShell } from "./shell.js";
@@ -64,6 +64,8 @@ function renderHead() {
       : []),
   );
   renderRefusal(device);
+  $("#device-admin").hidden = !may("admin");
+  $("#device-edit").href = `/manage/devices?edit=${encodeURIComponent(device.id)}`;
 }
 
 // Why the device's latest refused message was refused: in words, with the log a click away.
@@ -147,6 +149,7 @@ function renderChart() {
   const type = state.catalog.get(series.sensor);
   const result = drawChart($("#chart"), series, type, state.thresholds);
   $("#chart").dataset.sensor = series.sensor;
+  showCsvLink(series);
   $("#chart").dataset.buckets = series.buckets.length;
   $("#chart-caption").textContent = result.empty
     ? `${sensorName(series.sensor)}：${t("chart.empty")}`
@@ -159,6 +162,14 @@ function renderChart() {
         mean: number(result.mean, type),
         step: duration(series.step_ms),
       });
+}
+
+// The CSV holds the same buckets as the chart: same sensor, range and step.
+function showCsvLink(series) {
+  const link = $("#chart-csv");
+  const base = `/api/v1/devices/${encodeURIComponent(config.device)}/series/${encodeURIComponent(series.sensor)}/csv`;
+  link.href = `${base}?start=${series.start_ms}&end=${series.end_ms}&step=${series.step_ms / 1000}s&lang=${lang()}`;
+  link.hidden = false;
 }
 
 function renderSensorChoice() {
