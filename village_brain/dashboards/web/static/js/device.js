@@ -1,6 +1,6 @@
 // One device: its readings now with their age, a chart of any sensor, its alerts and events.
 
-import { AlertsPanel, thresholdsFor } from "./alerts.js";
+import { AlertsPanel, alertTime, thresholdsFor } from "./alerts.js";
 import { getJSON } from "./api.js";
 import { may, requireLogin } from "./auth.js";
 import { drawChart } from "./chart.js";
@@ -45,6 +45,7 @@ const alerts = new AlertsPanel($("#alerts"), {
   onChange(active) {
     state.alerting = new Set(active.map((a) => a.device).filter(Boolean));
     renderHead();
+    renderChart();
   },
 });
 
@@ -147,13 +148,22 @@ function renderChart() {
   const series = state.series;
   if (!series) return;
   const type = state.catalog.get(series.sensor);
-  const result = drawChart($("#chart"), series, type, state.thresholds);
+  const result = drawChart($("#chart"), series, type, state.thresholds, alertMarks(series.sensor));
   $("#chart").dataset.sensor = series.sensor;
   showCsvLink(series);
   $("#chart").dataset.buckets = series.buckets.length;
+  const onShare = type?.kind === "boolean" && !result.empty ? onFraction(series.buckets) : null;
   $("#chart-caption").textContent = result.empty
     ? `${sensorName(series.sensor)}：${t("chart.empty")}`
-    : t("chart.summary", {
+    : onShare !== null
+      ? t("chart.summary.onoff", {
+          sensor: sensorName(series.sensor),
+          from: dateTime(series.start_ms),
+          to: dateTime(series.end_ms),
+          on: reading(1, series.sensor, type),
+          share: Math.round(onShare * 100),
+        })
+      : t("chart.summary", {
         sensor: sensorName(series.sensor),
         from: dateTime(series.start_ms),
         to: dateTime(series.end_ms),
@@ -162,6 +172,25 @@ function renderChart() {
         mean: number(result.mean, type),
         step: duration(series.step_ms),
       });
+}
+
+// The share of buckets whose last state was on.
+function onFraction(buckets) {
+  return buckets.filter((b) => b.last).length / buckets.length;
+}
+
+// This device's alerts on this sensor (or on the device as a whole), for the time axis.
+function alertMarks(sensor) {
+  return (alerts.alerts || [])
+    .filter((a) => a.device === config.device && (!a.sensor || a.sensor === sensor))
+    .map((a) => ({
+      id: a.id,
+      start_ms: alertTime(a),
+      end_ms: a.resolved ? Date.parse(a.resolved) : null,
+      severity: String(a.severity || "warning").toLowerCase(),
+      label: a.rule_name || a.rule_id || "",
+    }))
+    .filter((m) => Number.isFinite(m.start_ms));
 }
 
 // The CSV holds the same buckets as the chart: same sensor, range and step.

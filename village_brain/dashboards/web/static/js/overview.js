@@ -102,6 +102,11 @@ function renderLegend() {
   );
 }
 
+function healthState(device) {
+  if (device.health === "ok") return null;
+  return device.health === "refused" ? "refused" : "offline";
+}
+
 function stateBadge(stateName) {
   return h("span", { class: `badge state-${stateName}` }, legendIcon(stateName), t(`state.${stateName}`));
 }
@@ -127,7 +132,8 @@ function renderTable(devices) {
           h("a", { href: `/devices/${encodeURIComponent(device.id)}`, text: displayName(device) }),
           h("span", { class: "sub", text: `${device.id} · ${device.village} · ${kindName(device.kind)}` }),
         ),
-        h("td", {}, stateBadge(stateName)),
+        // An alerting device that is also offline (or refused) says both, as the counts do.
+        h("td", {}, stateBadge(stateName), stateName === "alerting" && healthState(device) ? [" ", stateBadge(healthState(device))] : null),
         h(
           "td",
           { class: "now" },
