@@ -84,10 +84,17 @@ def test_each_threshold_line_is_labelled_with_its_rule_name(
         expect(label).to_have_count(1)
     # Every line has its own rule's name (the default rules' too), none a generic word.
     assert not any(text.startswith("告警阈值") for text in labels.all_text_contents())
-    low, high = (label.bounding_box() for label in mine)
-    assert low and high
-    # Two thresholds 2 W apart: their labels are moved apart instead of overprinting.
-    assert abs(low["y"] - high["y"]) >= low["height"] * 0.9
+    # Two thresholds 2 W apart: their labels are moved apart instead of overprinting. Read in
+    # one go, as the chart is redrawn whenever readings or alerts arrive.
+    gap, height = page.evaluate(
+        """() => {
+          const boxes = [...document.querySelectorAll('#chart .threshold-label')]
+            .filter((el) => /^功率(偏高|过高)/.test(el.textContent))
+            .map((el) => el.getBBox());
+          return [Math.abs(boxes[0].y - boxes[1].y), boxes[0].height];
+        }"""
+    )
+    assert gap >= height * 0.9
 
 
 def test_the_alert_is_marked_on_the_time_axis(
