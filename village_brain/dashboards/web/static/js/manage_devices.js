@@ -92,7 +92,7 @@ function renderTable() {
         h("td", { class: "place", text: placeText(device) }),
         h("td", { class: `badge state-${device.health === "ok" ? "ok" : device.health}`, text: healthName(device.health) }),
         admin
-          ? h("td", { class: "row-actions" }, h("button", { type: "button", class: "edit", text: t("md.edit"), onclick: () => openEditor(device) }))
+          ? h("td", { class: "actions-cell" }, h("button", { type: "button", class: "edit", text: t("md.edit"), onclick: () => openEditor(device) }))
           : null,
       ),
     ),

@@ -16,8 +16,8 @@ function say(text, isError = false) {
   line.classList.toggle("error", isError);
 }
 
-function roleSelect(chosen, onchange) {
-  const select = h("select", { class: "role-select", onchange });
+function roleSelect(chosen, onchange, name) {
+  const select = h("select", { class: "role-select", onchange, "aria-label": `${t("mu.col.role")} · ${name}` });
   select.replaceChildren(...ROLES.map((r) => h("option", { value: r, text: t(`role.${r}`) })));
   select.value = chosen;
   return select;
@@ -45,7 +45,6 @@ async function act(work, done) {
 function row(user) {
   const name = encodeURIComponent(user.name);
   const mine = user.name === currentAccount()?.name;
-  const label = t(`role.${user.role}`);
   return h(
     "tr",
     { "data-user": user.name },
@@ -57,12 +56,14 @@ function row(user) {
       roleSelect(user.role, (event) => {
         const role = event.target.value;
         act(() => sendJSON("PUT", `${USERS}/${name}/role`, { role }), t("mu.role.changed", { name: user.name, role: t(`role.${role}`) }));
-      }),
-      h("span", { class: "visually-hidden", text: label }),
+      }, user.name),
     ),
     h("td", { class: "tokens", text: String(user.tokens) }),
     h(
       "td",
+      { class: "actions-cell" },
+      h(
+      "span",
       { class: "row-actions" },
       h("button", {
         type: "button",
@@ -100,6 +101,7 @@ function row(user) {
               }
             },
           }),
+      ),
     ),
   );
 }

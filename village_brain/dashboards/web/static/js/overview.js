@@ -1,6 +1,6 @@
 // The overview: counts, the village plan, the alerts panel and every device's readings now.
 
-import { requireLogin } from "./auth.js";
+import { may, requireLogin } from "./auth.js";
 import { AlertsPanel } from "./alerts.js";
 import { getJSON } from "./api.js";
 import { config } from "./config.js";
@@ -161,6 +161,10 @@ function renderPlan(devices) {
   drawPlan($("#plan"), state.devices, items, config.tileUrl);
   const note = unplacedNote(devices);
   $(".plan-card .muted")?.remove();
+  if (note && may("admin")) {
+    // Admins can place them on the plan of the device management page.
+    note.append(" ", h("a", { href: "/manage/devices", id: "place-devices", text: t("plan.place") }));
+  }
   if (note) $("#legend").after(note);
 }
 
