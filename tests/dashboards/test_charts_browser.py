@@ -141,3 +141,18 @@ def test_an_offline_alerting_device_says_both_as_the_counts_do(
     offline = int(page.locator("#count-offline").text_content() or "0")
     shown = page.locator("#devices tr[data-device] .badge.state-offline").count()
     assert offline == shown
+
+
+def test_two_sensors_of_a_device_share_one_chart_each_on_its_own_scale(
+    viewer: OfflinePage, lamp_history: ManagedVillage
+) -> None:
+    page = viewer.page
+    page.goto(f"{lamp_history.url}/devices/{LAMP.id}?sensor=lamp_power&with=lamp_state")
+    expect(page.locator("#chart path.second-line")).not_to_have_count(0)
+    expect(page.locator("#chart path.mean")).to_have_count(1)
+    right = page.locator("#chart .second-axis text").all_text_contents()
+    assert "亮" in right and "灭" in right
+    expect(page.locator("#chart .chart-key")).to_contain_text("路灯功率")
+    expect(page.locator("#chart .chart-key")).to_contain_text("路灯开关")
+    page.locator("#chart-sensor-2").select_option("")
+    expect(page.locator("#chart path.second-line")).to_have_count(0)

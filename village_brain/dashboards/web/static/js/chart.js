@@ -67,13 +67,14 @@ function shortened(name, most = 24) {
   return name.length > most ? `${name.slice(0, most - 1)}…` : name;
 }
 
-// Threshold labels that would sit on top of each other are moved apart, top to bottom.
+// Threshold labels that would sit on top of each other are moved apart, upwards from the
+// lowest, so that each stays above its own line and clear of the lines below it.
 function spreadLabels(ys, top) {
-  const order = ys.map((y, i) => ({ y, i })).sort((a, b) => a.y - b.y);
-  let last = top - LABEL_GAP;
+  const order = ys.map((y, i) => ({ y, i })).sort((a, b) => b.y - a.y);
+  let last = Infinity;
   const out = [];
   for (const { y, i } of order) {
-    last = Math.max(y, last + LABEL_GAP);
+    last = Math.max(top, Math.min(y, last - LABEL_GAP));
     out[i] = last;
   }
   return out;
@@ -94,6 +95,48 @@ function drawSteps(data, buckets, series, x, y, plot) {
     if (area) data.append(s("path", { d: area, class: "on-area" }));
     data.append(s("path", { d, class: "step mean" }));
   }
+}
+
+// A second sensor of the same device on the same time axis, with its own scale on the right.
+function drawSecond(svg, extra, { plot, x, clipId }) {
+  const other = extra.series;
+  const otherType = extra.type;
+  const onOff = otherType?.kind === "boolean";
+  const range = onOff ? { lo: -0.15, hi: 1.15, step: 1 } : valueRange(other.buckets, []);
+  const y = (v) => plot.y1 - ((v - range.lo) / (range.hi - range.lo)) * (plot.y1 - plot.y0);
+  const axis = s("g", { class: "axes second-axis" });
+  const levels = onOff ? [0, 1] : [];
+  if (!onOff) for (let v = range.lo; v <= range.hi + range.step / 2; v += range.step) levels.push(v);
+  for (const v of levels) {
+    const text = onOff ? reading(v, other.sensor, otherType) : number(v, { resolution: range.step / 10 });
+    axis.append(s("text", { x: plot.x1 + 6, y: y(v) + 4, "text-anchor": "start" }, text));
+  }
+  axis.append(s("path", { d: `M${plot.x1},${plot.y0} V${plot.y1}`, class: "axis" }));
+  if (otherType?.symbol && !onOff) {
+    axis.append(s("text", { x: plot.x1 + 6, y: 12, "text-anchor": "start", class: "unit" }, otherType.symbol));
+  }
+  svg.append(axis);
+  const line = s("g", { class: "data second", "clip-path": `url(#${clipId})` });
+  for (const run of runs(other.buckets, other.step_ms)) {
+    const points = run.flatMap((b) => {
+      const at = (ms, v) => `${x(ms).toFixed(1)},${y(v).toFixed(1)}`;
+      if (!onOff) return [at(b.start_ms + other.step_ms / 2, b.mean)];
+      const v = b.last ? 1 : 0;
+      return [at(b.start_ms, v), at(b.start_ms + other.step_ms, v)];
+    });
+    line.append(s("path", { d: `M${points.join("L")}`, class: "second-line" }));
+  }
+  svg.append(line);
+  // Which line is which, in words and in the two line styles.
+  const key = s("g", { class: "chart-key" });
+  const gap = 44 + extra.names[0].length * 12;
+  key.append(
+    s("line", { x1: plot.x0 + 4, x2: plot.x0 + 24, y1: 10, y2: 10, class: "mean" }),
+    s("text", { x: plot.x0 + 28, y: 14 }, extra.names[0]),
+    s("line", { x1: plot.x0 + gap, x2: plot.x0 + gap + 20, y1: 10, y2: 10, class: "second-line" }),
+    s("text", { x: plot.x0 + gap + 24, y: 14 }, extra.names[1]),
+  );
+  svg.append(key);
 }
 
 function drawAlertMarks(svg, marks, series, x, plot) {
@@ -117,7 +160,7 @@ function drawAlertMarks(svg, marks, series, x, plot) {
 
 // Draws the chart and returns what a reader needs to know without seeing it. `marks` are the
 // device's alerts: {start_ms, end_ms (null while active), severity, label}.
-export function drawChart(svg, series, type, thresholds, marks = []) {
+export function drawChart(svg, series, type, thresholds, marks = [], extra = null) {
   const width = Math.max(300, svg.parentElement.clientWidth || 600);
   const height = Math.round(Math.min(360, Math.max(220, width * 0.42)));
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -125,7 +168,7 @@ export function drawChart(svg, series, type, thresholds, marks = []) {
   svg.replaceChildren();
   const plot = {
     x0: MARGIN.left,
-    x1: width - MARGIN.right,
+    x1: width - (extra ? MARGIN.left : MARGIN.right),
     y0: MARGIN.top,
     y1: height - MARGIN.bottom,
   };
@@ -188,6 +231,7 @@ export function drawChart(svg, series, type, thresholds, marks = []) {
     );
   }
   svg.append(data);
+  if (extra?.series.buckets.length) drawSecond(svg, extra, { plot, x, clipId });
 
   const limits = s("g", { class: "thresholds" });
   const shownLines = onOff ? [] : thresholds;

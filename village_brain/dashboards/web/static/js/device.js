@@ -35,6 +35,7 @@ const state = {
   latest: new Map(),
   alerting: new Set(),
   series: null,
+  second: null,
   thresholds: [],
   events: [],
 };
@@ -135,11 +136,15 @@ async function loadChart() {
   }
   const base = `/api/v1/devices/${encodeURIComponent(config.device)}`;
   const step = stepFor(sensor, end - start);
-  const [series, thresholds] = await Promise.all([
-    getJSON(`${base}/series/${encodeURIComponent(sensor)}?start=${start}&end=${end}&step=${step / 1000}s`),
+  const second = $("#chart-sensor-2").value;
+  const seriesOf = (id) => getJSON(`${base}/series/${encodeURIComponent(id)}?start=${start}&end=${end}&step=${step / 1000}s`);
+  const [series, thresholds, other] = await Promise.all([
+    seriesOf(sensor),
     thresholdsFor(state.device, sensor),
+    second && second !== sensor ? seriesOf(second) : Promise.resolve(null),
   ]);
   state.series = series;
+  state.second = other;
   state.thresholds = thresholds;
   renderChart();
 }
@@ -148,7 +153,11 @@ function renderChart() {
   const series = state.series;
   if (!series) return;
   const type = state.catalog.get(series.sensor);
-  const result = drawChart($("#chart"), series, type, state.thresholds, alertMarks(series.sensor));
+  const other = state.second && state.second.start_ms === series.start_ms ? state.second : null;
+  const extra = other
+    ? { series: other, type: state.catalog.get(other.sensor), names: [sensorName(series.sensor), sensorName(other.sensor)] }
+    : null;
+  const result = drawChart($("#chart"), series, type, state.thresholds, alertMarks(series.sensor), extra);
   $("#chart").dataset.sensor = series.sensor;
   showCsvLink(series);
   $("#chart").dataset.buckets = series.buckets.length;
@@ -209,6 +218,14 @@ function renderSensorChoice() {
   );
   select.replaceChildren(...sensors.map((s) => h("option", { value: s, text: sensorName(s) })));
   if (sensors.includes(chosen)) select.value = chosen;
+  // A second sensor of the device, drawn on the same time axis with its own scale.
+  const compare = $("#chart-sensor-2");
+  const compared = compare.value || new URLSearchParams(location.search).get("with");
+  compare.replaceChildren(
+    h("option", { value: "", text: t("chart.with.none") }),
+    ...sensors.map((s) => h("option", { value: s, text: sensorName(s) })),
+  );
+  if (sensors.includes(compared)) compare.value = compared;
 }
 
 function renderEvents() {
