@@ -50,6 +50,11 @@ def alert_history_page(request: Request) -> HTMLResponse:
     return _page(request, "alert_history", "告警历史 · 乡村大脑")
 
 
+@router.get("/manage/rules", response_class=HTMLResponse)
+def manage_rules_page(request: Request) -> HTMLResponse:
+    return _page(request, "manage_rules", "告警规则 · 乡村大脑")
+
+
 @router.get("/account", response_class=HTMLResponse)
 def account_page(request: Request) -> HTMLResponse:
     return _page(request, "account", "我的账户 · 乡村大脑")

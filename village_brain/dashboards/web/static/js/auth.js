@@ -21,6 +21,7 @@ export function currentAccount() {
 const NAV = [
   { href: "/", key: "nav.overview", role: "viewer" },
   { href: "/alerts/history", key: "nav.history", role: "viewer" },
+  { href: "/manage/rules", key: "nav.rules", role: "viewer" },
   { href: "/manage/devices", key: "nav.devices", role: "admin" },
   { href: "/manage/users", key: "nav.users", role: "admin" },
   { href: "/account", key: "nav.account", role: "viewer", named: true },
