@@ -55,6 +55,11 @@ def manage_rules_page(request: Request) -> HTMLResponse:
     return _page(request, "manage_rules", "告警规则 · 乡村大脑")
 
 
+@router.get("/manage/channels", response_class=HTMLResponse)
+def manage_channels_page(request: Request) -> HTMLResponse:
+    return _page(request, "manage_channels", "通知渠道 · 乡村大脑")
+
+
 @router.get("/account", response_class=HTMLResponse)
 def account_page(request: Request) -> HTMLResponse:
     return _page(request, "account", "我的账户 · 乡村大脑")

@@ -23,6 +23,7 @@ const NAV = [
   { href: "/alerts/history", key: "nav.history", role: "viewer" },
   { href: "/manage/rules", key: "nav.rules", role: "viewer" },
   { href: "/manage/devices", key: "nav.devices", role: "admin" },
+  { href: "/manage/channels", key: "nav.channels", role: "admin" },
   { href: "/manage/users", key: "nav.users", role: "admin" },
   { href: "/account", key: "nav.account", role: "viewer", named: true },
 ];
