@@ -168,6 +168,7 @@ class Service:
             alerts=self.alerts,
             auth=self.auth,
             http_ingest=self.http_ingest,
+            register_devices=self.register_devices,
         )
 
     def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:

@@ -66,6 +66,9 @@ ONLY_REFUSED = {
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/ingest/{village}/{device}/telemetry"),
     ("POST", "/api/v1/ingest/webhooks/{source}"),
+    # Nothing is pending and no device token is issued in the walk's village.
+    ("POST", "/api/v1/device-admin/pending/{device}/refuse"),
+    ("DELETE", "/api/v1/device-admin/devices/{device}/tokens/{token_id}"),
 }
 
 ADMIN_NAME = "walker-admin-3f9c1e"
@@ -87,6 +90,7 @@ REAL: dict[str, Any] = {
     "delivery_id": 1,
     # Set by the fixture: silence ids are made when the silence is.
     "silence_id": "",
+    "token_id": 1,
 }
 RULE = {
     "name": "walked",

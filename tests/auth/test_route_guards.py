@@ -69,6 +69,21 @@ NEEDS = {
     ("POST", "/api/v1/users/{name}/tokens"): ADMIN,
     ("DELETE", "/api/v1/users/{name}/tokens"): ADMIN,
     ("GET", "/api/v1/device-tokens"): ADMIN,
+    ("PUT", "/api/v1/users/{name}/role"): ADMIN,
+    ("PUT", "/api/v1/users/{name}/password"): ADMIN,
+    ("DELETE", "/api/v1/users/{name}/sessions"): ADMIN,
+    ("PUT", "/api/v1/account/password"): VIEW,
+    ("GET", "/api/v1/devices/{device}/series/{sensor}/csv"): VIEW,
+    ("GET", "/api/v1/device-admin/pending"): ADMIN,
+    ("POST", "/api/v1/device-admin/pending/{device}/approve"): ADMIN,
+    ("POST", "/api/v1/device-admin/pending/{device}/refuse"): ADMIN,
+    ("POST", "/api/v1/device-admin/devices"): ADMIN,
+    ("PUT", "/api/v1/device-admin/devices/{device}"): ADMIN,
+    ("DELETE", "/api/v1/device-admin/devices/{device}"): ADMIN,
+    ("GET", "/api/v1/device-admin/devices/{device}/access"): ADMIN,
+    ("POST", "/api/v1/device-admin/devices/{device}/mqtt-password"): ADMIN,
+    ("POST", "/api/v1/device-admin/devices/{device}/tokens"): ADMIN,
+    ("DELETE", "/api/v1/device-admin/devices/{device}/tokens/{token_id}"): ADMIN,
 }
 ROLES = [VIEW, ACT, ADMIN]
 GUARDED = sorted(NEEDS, key=lambda route: (route[1], route[0]))

@@ -9,9 +9,12 @@ import pytest
 from chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
 from integration.harness import Publisher, make_service
 from live_server import serve_http
+from manage_site import ManagedVillage
 from playwright.sync_api import Browser, ConsoleMessage, expect, sync_playwright
 from village_data import demo_devices, register, telemetry
 from village_view import Village, WatchedPage
+
+from village_brain.auth.roles import Role
 
 from support.waiting import wait_until
 
@@ -43,6 +46,29 @@ def village(mosquitto, tmp_path_factory) -> Iterator[Village]:
     try:
         with serve_http(service) as server:
             yield Village(service, server.url, server.app, devices, publisher)
+    finally:
+        publisher.close()
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def managed(mosquitto, tmp_path_factory) -> Iterator[ManagedVillage]:
+    """A village with accounts and strict registration, for the management pages."""
+    data_dir = tmp_path_factory.mktemp("manage-data")
+    service = make_service(
+        mosquitto.url,
+        data_dir,
+        f"manage-{time.monotonic_ns()}",
+        anyone_as=Role.VIEWER,
+        ingest={"registration": "strict"},
+    )
+    service.start()
+    wait_until(service.receiver.connected.is_set, what="ingest to connect")
+    register(service, demo_devices(8))
+    publisher = Publisher(mosquitto.url)
+    try:
+        with serve_http(service) as server:
+            yield ManagedVillage(service, server.url, publisher)
     finally:
         publisher.close()
         service.stop()

@@ -8,10 +8,13 @@ from fastapi import Depends, FastAPI, Response
 
 from village_brain import __version__
 from village_brain.api import (
+    routes_account,
     routes_alerts,
     routes_auth,
+    routes_device_admin,
     routes_device_ingest,
     routes_devices,
+    routes_exports,
     routes_ingest,
     routes_silences,
     routes_users,
@@ -41,6 +44,9 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_silences.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_users.router)
+    app.include_router(routes_device_admin.router)
+    app.include_router(routes_account.router)
+    app.include_router(routes_exports.router)
     install_error_handlers(app)
 
     @app.get(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ from fastapi import Request
 from village_brain.auth.gate import Gate
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog
+from village_brain.core.devices import Device
 from village_brain.ingest.stats import StatsSnapshot
 from village_brain.store.base import SeriesStore
 from village_brain.store.registry import RegistryStore
@@ -31,6 +32,8 @@ class ApiContext:
     alerts: AlertEngine | None = None
     auth: Gate = field(default_factory=Gate.closed)
     http_ingest: HttpIngest | None = None  # readings posted by devices, when taken
+    # Registers devices with the running ingest too; without it only the registry learns.
+    register_devices: Callable[[Iterable[Device]], None] | None = None
 
 
 def context(request: Request) -> ApiContext:

@@ -1,4 +1,5 @@
-"""Accounts, for admins: list, add, remove, and API tokens (each shown once)."""
+"""Accounts, for admins: list, add, remove, change role or password, API tokens (each shown
+once), and ending an account's logins."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ class UserOut(BaseModel):
     role: Role
     created: str
     tokens: int = Field(0, description="API tokens the account holds.")
+
+
+class RoleIn(BaseModel):
+    role: Role
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=8, max_length=1024)
 
 
 class TokenOut(BaseModel):
@@ -85,6 +94,47 @@ def revoke_tokens(request: Request, name: str) -> Response:
         raise HTTPException(404, f"no account {name!r}")
     store.revoke_tokens(name)
     return Response(status_code=204)
+
+
+@router.put("/{name}/role", response_model=UserOut, summary="Change an account's role")
+def change_role(request: Request, name: str, body: RoleIn) -> UserOut:
+    store = accounts(request)
+    account = _existing(store, name)
+    admins = [a for a in store.accounts() if a.role == Role.ADMIN]
+    if body.role != Role.ADMIN and admins == [account]:
+        raise HTTPException(409, "this is the last admin; make another admin first")
+    store.set_role(name, body.role)
+    changed = store.account(name)
+    assert changed is not None
+    return _out(changed, store.token_counts().get(name, 0))
+
+
+@router.put(
+    "/{name}/password", status_code=204, summary="Set a new password; ends the account's logins"
+)
+def reset_password(request: Request, name: str, body: PasswordIn) -> Response:
+    store = accounts(request)
+    _existing(store, name)
+    try:
+        store.set_password(name, body.password)
+    except AccountError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return Response(status_code=204)
+
+
+@router.delete("/{name}/sessions", status_code=204, summary="End every dashboard login of it")
+def close_sessions(request: Request, name: str) -> Response:
+    store = accounts(request)
+    _existing(store, name)
+    store.close_sessions(name)
+    return Response(status_code=204)
+
+
+def _existing(store: AccountStore, name: str) -> Account:
+    account = store.account(name)
+    if account is None:
+        raise HTTPException(404, f"no account {name!r}")
+    return account
 
 
 def _out(account: Account, tokens: int) -> UserOut:

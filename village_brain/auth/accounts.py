@@ -72,6 +72,18 @@ class AccountStore:
             # A new password ends every dashboard login made with the old one.
             conn.execute("DELETE FROM sessions WHERE user = ?", (name,))
 
+    def set_role(self, name: str, role: Role) -> bool:
+        with self.db.transaction() as conn:
+            changed = conn.execute(
+                "UPDATE users SET role = ? WHERE name = ?", (role.value, name)
+            ).rowcount
+        return changed > 0
+
+    def close_sessions(self, name: str) -> int:
+        """End every dashboard login of the account."""
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM sessions WHERE user = ?", (name,)).rowcount
+
     def account(self, name: str) -> Account | None:
         row = self.db.reader().execute(f"{_ROW} WHERE name = ?", (name,)).fetchone()
         return _account(row) if row else None

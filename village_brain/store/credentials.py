@@ -34,5 +34,20 @@ class CredentialStore:
         rows = self.db.reader().execute("SELECT device, password_hash FROM mqtt_credentials")
         return dict(rows.fetchall())
 
+    def issued_ms(self, device: str) -> int | None:
+        row = (
+            self.db.reader()
+            .execute("SELECT issued_ms FROM mqtt_credentials WHERE device = ?", (device,))
+            .fetchone()
+        )
+        return row[0] if row else None
+
+    def remove(self, device: str) -> bool:
+        with self.db.transaction() as conn:
+            return (
+                conn.execute("DELETE FROM mqtt_credentials WHERE device = ?", (device,)).rowcount
+                > 0
+            )
+
     def close(self) -> None:
         self.db.close()

@@ -57,6 +57,11 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT NOT NULL DEFAULT '{}',
     UNIQUE (device, ts_ms, type)
 );
+CREATE TABLE IF NOT EXISTS refused_devices (
+    device TEXT PRIMARY KEY,
+    village TEXT NOT NULL,
+    refused_ms INTEGER NOT NULL
+);
 """
 
 
@@ -117,6 +122,17 @@ _DEVICE_COLUMNS = (
     "id, village, kind, name, place, lat, lon, sensors, source, foreign_id, last_seen_ms, "
     "status, status_ms, last_stored_ms, last_refused_ms, last_refused_reason"
 )
+
+
+class PendingDevice(msgspec.Struct, frozen=True):
+    """A device refused as unknown under strict registration, waiting for an admin."""
+
+    device: str
+    village: str
+    first_ms: int
+    last_ms: int
+    messages: int
+    topic: str
 
 
 class RegistryStore:
@@ -263,6 +279,35 @@ class RegistryStore:
                 (keep_rows,),
             )
             return by_age.rowcount + by_count.rowcount
+
+    def pending_devices(self, limit: int = 200) -> list[PendingDevice]:
+        """Devices refused as unknown that are neither registered nor refused by an admin."""
+        rows = self.db.reader().execute(
+            "SELECT device, village, min(at_ms), max(at_ms), count(*), max(topic) "
+            "FROM rejections WHERE reason = 'unknown_device' AND device IS NOT NULL "
+            "AND village IS NOT NULL "
+            "AND device NOT IN (SELECT id FROM devices) "
+            "AND device NOT IN (SELECT device FROM refused_devices) "
+            "GROUP BY device, village ORDER BY max(at_ms) DESC LIMIT ?",
+            (limit,),
+        )
+        return [PendingDevice(*row) for row in rows]
+
+    def refuse_pending(self, device: str, village: str, at_ms: int) -> None:
+        """Keep the device off the pending list; registering it by hand still works."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO refused_devices (device, village, refused_ms) VALUES (?, ?, ?) "
+                "ON CONFLICT (device) DO UPDATE SET village = excluded.village, "
+                "refused_ms = excluded.refused_ms",
+                (device, village, at_ms),
+            )
+
+    def remove_device(self, device: str) -> bool:
+        """Decommission: the device leaves the registry; its stored readings stay."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM refused_devices WHERE device = ?", (device,))
+            return conn.execute("DELETE FROM devices WHERE id = ?", (device,)).rowcount > 0
 
     def close(self) -> None:
         self.db.close()

@@ -35,6 +35,36 @@ def device_page(request: Request, device: str) -> HTMLResponse:
     return _page(request, "device", f"{device} · 乡村大脑", device=device)
 
 
+@router.get("/manage/devices", response_class=HTMLResponse)
+def manage_devices_page(request: Request) -> HTMLResponse:
+    return _page(request, "manage_devices", "设备管理 · 乡村大脑")
+
+
+@router.get("/manage/users", response_class=HTMLResponse)
+def manage_users_page(request: Request) -> HTMLResponse:
+    return _page(request, "manage_users", "用户与令牌 · 乡村大脑")
+
+
+@router.get("/alerts/history", response_class=HTMLResponse)
+def alert_history_page(request: Request) -> HTMLResponse:
+    return _page(request, "alert_history", "告警历史 · 乡村大脑")
+
+
+@router.get("/manage/rules", response_class=HTMLResponse)
+def manage_rules_page(request: Request) -> HTMLResponse:
+    return _page(request, "manage_rules", "告警规则 · 乡村大脑")
+
+
+@router.get("/manage/channels", response_class=HTMLResponse)
+def manage_channels_page(request: Request) -> HTMLResponse:
+    return _page(request, "manage_channels", "通知渠道 · 乡村大脑")
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request) -> HTMLResponse:
+    return _page(request, "account", "我的账户 · 乡村大脑")
+
+
 @cache
 def _template(name: str) -> str:
     return (TEMPLATES / f"{name}.html").read_text("utf-8")

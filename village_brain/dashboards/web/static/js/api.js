@@ -29,15 +29,19 @@ export async function optionalJSON(path) {
   }
 }
 
-export async function postJSON(path, body) {
+export function postJSON(path, body) {
+  return sendJSON("POST", path, body);
+}
+
+export async function sendJSON(method, path, body) {
   const response = await fetch(path, {
-    method: "POST",
+    method,
     headers: {
       "Content-Type": "application/json",
       Accept: "application/json",
       ...(csrfToken ? { "X-CSRF-Token": csrfToken } : {}),
     },
-    body: JSON.stringify(body),
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) {
     const error = new ApiError(response.status, await errorText(response));

@@ -4,12 +4,45 @@
 import { ApiError, getJSON, postJSON, useCsrfToken } from "./api.js";
 import { h } from "./dom.js";
 import { onLanguageChange, t } from "./i18n.js";
+import "./words_manage.js";
 
 const RANK = { viewer: 1, operator: 2, admin: 3 };
 let me = null;
 
 export function may(role) {
   return (RANK[me?.role] ?? 0) >= RANK[role];
+}
+
+export function currentAccount() {
+  return me;
+}
+
+// Management pages, each shown only to those whose role may use it.
+const NAV = [
+  { href: "/", key: "nav.overview", role: "viewer" },
+  { href: "/alerts/history", key: "nav.history", role: "viewer" },
+  { href: "/manage/rules", key: "nav.rules", role: "viewer" },
+  { href: "/manage/devices", key: "nav.devices", role: "admin" },
+  { href: "/manage/channels", key: "nav.channels", role: "admin" },
+  { href: "/manage/users", key: "nav.users", role: "admin" },
+  { href: "/account", key: "nav.account", role: "viewer", named: true },
+];
+
+function showNav() {
+  const nav = document.getElementById("manage-nav");
+  if (!nav || !me) return;
+  const links = NAV.filter((link) => may(link.role) && (!link.named || !me.anonymous));
+  // An anonymous visitor has nothing to manage, so sees no bar at all.
+  nav.hidden = me.anonymous || links.length < 2;
+  nav.replaceChildren(
+    ...links.map((link) =>
+      h("a", {
+        href: link.href,
+        text: t(link.key),
+        "aria-current": location.pathname === link.href ? "page" : null,
+      }),
+    ),
+  );
 }
 
 export function loginUrl() {
@@ -33,6 +66,7 @@ export async function requireLogin() {
 }
 
 function showAccount() {
+  showNav();
   const slot = document.getElementById("account");
   if (!slot || !me) return;
   if (me.anonymous) {

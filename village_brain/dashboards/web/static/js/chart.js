@@ -1,8 +1,13 @@
-// One sensor's bucketed history as SVG: a min–max band, the mean line and alert thresholds.
+// One sensor's bucketed history as SVG: a min–max band and the mean line (or, for an on/off
+// sensor, a step line between its two words), alert thresholds named by their rules, and
+// alerts marked along the time axis. Everything is clipped to the plot.
 
 import { s } from "./dom.js";
-import { clock, day, dayAndClock, dateTime, number, zoneOffsetMs } from "./format.js";
+import { clock, day, dayAndClock, dateTime, number, reading, zoneOffsetMs } from "./format.js";
 import { t } from "./i18n.js";
+
+let clipIds = 0;
+const LABEL_GAP = 13;
 
 const MARGIN = { top: 26, right: 16, bottom: 30, left: 56 };
 const TICK_STEPS_MS = [
@@ -57,8 +62,105 @@ function timeTicks(startMs, endMs, plotWidth) {
   return { ticks, label };
 }
 
-// Draws the chart and returns what a reader needs to know without seeing it.
-export function drawChart(svg, series, type, thresholds) {
+// A long rule name would run across the plot; the whole name is in the label's tooltip.
+function shortened(name, most = 24) {
+  return name.length > most ? `${name.slice(0, most - 1)}…` : name;
+}
+
+// Threshold labels that would sit on top of each other are moved apart, upwards from the
+// lowest, so that each stays above its own line and clear of the lines below it.
+function spreadLabels(ys, top) {
+  const order = ys.map((y, i) => ({ y, i })).sort((a, b) => b.y - a.y);
+  let last = Infinity;
+  const out = [];
+  for (const { y, i } of order) {
+    last = Math.max(top, Math.min(y, last - LABEL_GAP));
+    out[i] = last;
+  }
+  return out;
+}
+
+// An on/off sensor: the last state of each bucket, held until the next, between two words.
+function drawSteps(data, buckets, series, x, y, plot) {
+  for (const run of runs(buckets, series.step_ms)) {
+    let d = "";
+    let area = "";
+    for (const b of run) {
+      const x0 = x(b.start_ms);
+      const x1 = x(b.start_ms + series.step_ms);
+      const yy = y(b.last ? 1 : 0);
+      d += d ? ` V${yy.toFixed(1)} H${x1.toFixed(1)}` : `M${x0.toFixed(1)},${yy.toFixed(1)} H${x1.toFixed(1)}`;
+      if (b.last) area += `M${x0.toFixed(1)},${plot.y1} V${yy.toFixed(1)} H${x1.toFixed(1)} V${plot.y1} Z`;
+    }
+    if (area) data.append(s("path", { d: area, class: "on-area" }));
+    data.append(s("path", { d, class: "step mean" }));
+  }
+}
+
+// A second sensor of the same device on the same time axis, with its own scale on the right.
+function drawSecond(svg, extra, { plot, x, clipId }) {
+  const other = extra.series;
+  const otherType = extra.type;
+  const onOff = otherType?.kind === "boolean";
+  const range = onOff ? { lo: -0.15, hi: 1.15, step: 1 } : valueRange(other.buckets, []);
+  const y = (v) => plot.y1 - ((v - range.lo) / (range.hi - range.lo)) * (plot.y1 - plot.y0);
+  const axis = s("g", { class: "axes second-axis" });
+  const levels = onOff ? [0, 1] : [];
+  if (!onOff) for (let v = range.lo; v <= range.hi + range.step / 2; v += range.step) levels.push(v);
+  for (const v of levels) {
+    const text = onOff ? reading(v, other.sensor, otherType) : number(v, { resolution: range.step / 10 });
+    axis.append(s("text", { x: plot.x1 + 6, y: y(v) + 4, "text-anchor": "start" }, text));
+  }
+  axis.append(s("path", { d: `M${plot.x1},${plot.y0} V${plot.y1}`, class: "axis" }));
+  if (otherType?.symbol && !onOff) {
+    axis.append(s("text", { x: plot.x1 + 6, y: 12, "text-anchor": "start", class: "unit" }, otherType.symbol));
+  }
+  svg.append(axis);
+  const line = s("g", { class: "data second", "clip-path": `url(#${clipId})` });
+  for (const run of runs(other.buckets, other.step_ms)) {
+    const points = run.flatMap((b) => {
+      const at = (ms, v) => `${x(ms).toFixed(1)},${y(v).toFixed(1)}`;
+      if (!onOff) return [at(b.start_ms + other.step_ms / 2, b.mean)];
+      const v = b.last ? 1 : 0;
+      return [at(b.start_ms, v), at(b.start_ms + other.step_ms, v)];
+    });
+    line.append(s("path", { d: `M${points.join("L")}`, class: "second-line" }));
+  }
+  svg.append(line);
+  // Which line is which, in words and in the two line styles.
+  const key = s("g", { class: "chart-key" });
+  const gap = 44 + extra.names[0].length * 12;
+  key.append(
+    s("line", { x1: plot.x0 + 4, x2: plot.x0 + 24, y1: 10, y2: 10, class: "mean" }),
+    s("text", { x: plot.x0 + 28, y: 14 }, extra.names[0]),
+    s("line", { x1: plot.x0 + gap, x2: plot.x0 + gap + 20, y1: 10, y2: 10, class: "second-line" }),
+    s("text", { x: plot.x0 + gap + 24, y: 14 }, extra.names[1]),
+  );
+  svg.append(key);
+}
+
+function drawAlertMarks(svg, marks, series, x, plot) {
+  const group = s("g", { class: "alert-marks" });
+  for (const mark of marks) {
+    if (mark.start_ms > series.end_ms || (mark.end_ms ?? series.end_ms) < series.start_ms) continue;
+    const x0 = Math.max(plot.x0, x(mark.start_ms));
+    const x1 = Math.min(plot.x1, x(mark.end_ms ?? series.end_ms));
+    const severity = mark.severity || "warning";
+    group.append(
+      s("rect", { x: x0, y: plot.y1 - 4, width: Math.max(2, x1 - x0), height: 4, class: `alert-span sev-${severity}` }),
+      s(
+        "path",
+        { d: `M${x0.toFixed(1)},${plot.y1 - 4} l-5,-8 h10 z`, class: `alert-mark sev-${severity}`, "data-alert": mark.id ?? "" },
+        s("title", {}, `${mark.label} · ${dateTime(mark.start_ms)}`),
+      ),
+    );
+  }
+  svg.append(group);
+}
+
+// Draws the chart and returns what a reader needs to know without seeing it. `marks` are the
+// device's alerts: {start_ms, end_ms (null while active), severity, label}.
+export function drawChart(svg, series, type, thresholds, marks = [], extra = null) {
   const width = Math.max(300, svg.parentElement.clientWidth || 600);
   const height = Math.round(Math.min(360, Math.max(220, width * 0.42)));
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -66,7 +168,7 @@ export function drawChart(svg, series, type, thresholds) {
   svg.replaceChildren();
   const plot = {
     x0: MARGIN.left,
-    x1: width - MARGIN.right,
+    x1: width - (extra ? MARGIN.left : MARGIN.right),
     y0: MARGIN.top,
     y1: height - MARGIN.bottom,
   };
@@ -88,21 +190,31 @@ export function drawChart(svg, series, type, thresholds) {
     return { empty: true };
   }
 
-  const range = valueRange(buckets, thresholds);
+  const onOff = type?.kind === "boolean";
+  const range = onOff ? { lo: -0.15, hi: 1.15, step: 1 } : valueRange(buckets, thresholds);
   const y = (v) => plot.y1 - ((v - range.lo) / (range.hi - range.lo)) * (plot.y1 - plot.y0);
-  for (let v = range.lo; v <= range.hi + range.step / 2; v += range.step) {
+  const levels = onOff ? [0, 1] : [];
+  if (!onOff) for (let v = range.lo; v <= range.hi + range.step / 2; v += range.step) levels.push(v);
+  for (const v of levels) {
+    const text = onOff ? reading(v, series.sensor, type) : number(v, { resolution: range.step / 10 });
     frame.append(
       s("line", { x1: plot.x0, x2: plot.x1, y1: y(v), y2: y(v), class: "grid" }),
-      s("text", { x: plot.x0 - 6, y: y(v) + 4, "text-anchor": "end" }, number(v, { resolution: range.step / 10 })),
+      s("text", { x: plot.x0 - 6, y: y(v) + 4, "text-anchor": "end" }, text),
     );
   }
+  // Buckets reach past the range's ends (the last one ends after "now"): clip to the plot.
+  const clipId = `chart-clip-${++clipIds}`;
+  svg.append(
+    s("clipPath", { id: clipId }, s("rect", { x: plot.x0, y: plot.y0 - 2, width: plot.x1 - plot.x0, height: plot.y1 - plot.y0 + 4 })),
+  );
   frame.append(s("path", { d: `M${plot.x0},${plot.y0} V${plot.y1} H${plot.x1}`, class: "axis" }));
-  if (type?.symbol) {
+  if (type?.symbol && !onOff) {
     frame.append(s("text", { x: plot.x0 - 6, y: 12, "text-anchor": "end", class: "unit" }, type.symbol));
   }
 
-  const data = s("g", { class: "data" });
-  for (const run of runs(buckets, series.step_ms)) {
+  const data = s("g", { class: "data", "clip-path": `url(#${clipId})` });
+  if (onOff) drawSteps(data, buckets, series, x, y, plot);
+  for (const run of onOff ? [] : runs(buckets, series.step_ms)) {
     if (run.length === 1) {
       const b = run[0];
       data.append(
@@ -119,16 +231,26 @@ export function drawChart(svg, series, type, thresholds) {
     );
   }
   svg.append(data);
+  if (extra?.series.buckets.length) drawSecond(svg, extra, { plot, x, clipId });
 
   const limits = s("g", { class: "thresholds" });
-  for (const line of thresholds) {
+  const shownLines = onOff ? [] : thresholds;
+  const labelYs = spreadLabels(shownLines.map((line) => y(line.value) - 5), plot.y0 + 10);
+  shownLines.forEach((line, i) => {
     const yy = y(line.value);
+    const name = line.label || t("chart.threshold");
     limits.append(
       s("line", { x1: plot.x0, x2: plot.x1, y1: yy, y2: yy, class: `threshold sev-${line.severity}` }),
-      s("text", { x: plot.x1 - 4, y: yy - 5, "text-anchor": "end", class: `threshold-label sev-${line.severity}` }, `${t("chart.threshold")} ${number(line.value, type)}`),
+      s(
+        "text",
+        { x: plot.x1 - 4, y: labelYs[i], "text-anchor": "end", class: `threshold-label sev-${line.severity}` },
+        s("title", {}, name),
+        `${shortened(name)} ${number(line.value, type)}`,
+      ),
     );
-  }
+  });
   svg.append(limits);
+  drawAlertMarks(svg, marks, series, x, plot);
   svg.append(cursor(svg, buckets, type, { plot, y, mid }));
 
   const lo = Math.min(...buckets.map((b) => b.min));
@@ -153,11 +275,14 @@ function cursor(svg, buckets, type, { plot, y, mid }) {
     line.setAttribute("x1", cx);
     line.setAttribute("x2", cx);
     dot.setAttribute("cx", cx);
-    dot.setAttribute("cy", y(b.mean));
+    dot.setAttribute("cy", y(type?.kind === "boolean" ? (b.last ? 1 : 0) : b.mean));
     const right = cx > (plot.x0 + plot.x1) / 2;
     label.setAttribute("x", right ? cx - 8 : cx + 8);
     label.setAttribute("text-anchor", right ? "end" : "start");
-    label.textContent = `${dateTime(b.start_ms)}  ${t("chart.mean")} ${number(b.mean, type)}  (${number(b.min, type)}–${number(b.max, type)})`;
+    label.textContent =
+      type?.kind === "boolean"
+        ? `${dateTime(b.start_ms)}  ${reading(b.last, type.id, type)}`
+        : `${dateTime(b.start_ms)}  ${t("chart.mean")} ${number(b.mean, type)}  (${number(b.min, type)}–${number(b.max, type)})`;
     group.setAttribute("visibility", "visible");
   };
   const hide = () => group.setAttribute("visibility", "hidden");

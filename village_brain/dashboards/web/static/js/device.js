@@ -1,8 +1,8 @@
 // One device: its readings now with their age, a chart of any sensor, its alerts and events.
 
-import { AlertsPanel, thresholdsFor } from "./alerts.js";
+import { AlertsPanel, alertTime, thresholdsFor } from "./alerts.js";
 import { getJSON } from "./api.js";
-import { requireLogin } from "./auth.js";
+import { may, requireLogin } from "./auth.js";
 import { drawChart } from "./chart.js";
 import { config } from "./config.js";
 import { $, debounce, h, throttle } from "./dom.js";
@@ -16,7 +16,7 @@ import {
   reading,
   toWallTimeInput,
 } from "./format.js";
-import { kindName, onLanguageChange, reasonName, sensorName, t } from "./i18n.js";
+import { kindName, lang, onLanguageChange, reasonName, sensorName, t } from "./i18n.js";
 import { connectLive } from "./live.js";
 import { legendIcon } from "./plan.js";
 import { deviceState, displayName, noteReading, noteStatus, startShell } from "./shell.js";
@@ -35,6 +35,7 @@ const state = {
   latest: new Map(),
   alerting: new Set(),
   series: null,
+  second: null,
   thresholds: [],
   events: [],
 };
@@ -45,6 +46,7 @@ const alerts = new AlertsPanel($("#alerts"), {
   onChange(active) {
     state.alerting = new Set(active.map((a) => a.device).filter(Boolean));
     renderHead();
+    renderChart();
   },
 });
 
@@ -64,6 +66,8 @@ function renderHead() {
       : []),
   );
   renderRefusal(device);
+  $("#device-admin").hidden = !may("admin");
+  $("#device-edit").href = `/manage/devices?edit=${encodeURIComponent(device.id)}`;
 }
 
 // Why the device's latest refused message was refused: in words, with the log a click away.
@@ -132,11 +136,15 @@ async function loadChart() {
   }
   const base = `/api/v1/devices/${encodeURIComponent(config.device)}`;
   const step = stepFor(sensor, end - start);
-  const [series, thresholds] = await Promise.all([
-    getJSON(`${base}/series/${encodeURIComponent(sensor)}?start=${start}&end=${end}&step=${step / 1000}s`),
+  const second = $("#chart-sensor-2").value;
+  const seriesOf = (id) => getJSON(`${base}/series/${encodeURIComponent(id)}?start=${start}&end=${end}&step=${step / 1000}s`);
+  const [series, thresholds, other] = await Promise.all([
+    seriesOf(sensor),
     thresholdsFor(state.device, sensor),
+    second && second !== sensor ? seriesOf(second) : Promise.resolve(null),
   ]);
   state.series = series;
+  state.second = other;
   state.thresholds = thresholds;
   renderChart();
 }
@@ -145,12 +153,26 @@ function renderChart() {
   const series = state.series;
   if (!series) return;
   const type = state.catalog.get(series.sensor);
-  const result = drawChart($("#chart"), series, type, state.thresholds);
+  const other = state.second && state.second.start_ms === series.start_ms ? state.second : null;
+  const extra = other
+    ? { series: other, type: state.catalog.get(other.sensor), names: [sensorName(series.sensor), sensorName(other.sensor)] }
+    : null;
+  const result = drawChart($("#chart"), series, type, state.thresholds, alertMarks(series.sensor), extra);
   $("#chart").dataset.sensor = series.sensor;
+  showCsvLink(series);
   $("#chart").dataset.buckets = series.buckets.length;
+  const onShare = type?.kind === "boolean" && !result.empty ? onFraction(series.buckets) : null;
   $("#chart-caption").textContent = result.empty
     ? `${sensorName(series.sensor)}：${t("chart.empty")}`
-    : t("chart.summary", {
+    : onShare !== null
+      ? t("chart.summary.onoff", {
+          sensor: sensorName(series.sensor),
+          from: dateTime(series.start_ms),
+          to: dateTime(series.end_ms),
+          on: reading(1, series.sensor, type),
+          share: Math.round(onShare * 100),
+        })
+      : t("chart.summary", {
         sensor: sensorName(series.sensor),
         from: dateTime(series.start_ms),
         to: dateTime(series.end_ms),
@@ -161,6 +183,33 @@ function renderChart() {
       });
 }
 
+// The share of buckets whose last state was on.
+function onFraction(buckets) {
+  return buckets.filter((b) => b.last).length / buckets.length;
+}
+
+// This device's alerts on this sensor (or on the device as a whole), for the time axis.
+function alertMarks(sensor) {
+  return (alerts.alerts || [])
+    .filter((a) => a.device === config.device && (!a.sensor || a.sensor === sensor))
+    .map((a) => ({
+      id: a.id,
+      start_ms: alertTime(a),
+      end_ms: a.resolved ? Date.parse(a.resolved) : null,
+      severity: String(a.severity || "warning").toLowerCase(),
+      label: a.rule_name || a.rule_id || "",
+    }))
+    .filter((m) => Number.isFinite(m.start_ms));
+}
+
+// The CSV holds the same buckets as the chart: same sensor, range and step.
+function showCsvLink(series) {
+  const link = $("#chart-csv");
+  const base = `/api/v1/devices/${encodeURIComponent(config.device)}/series/${encodeURIComponent(series.sensor)}/csv`;
+  link.href = `${base}?start=${series.start_ms}&end=${series.end_ms}&step=${series.step_ms / 1000}s&lang=${lang()}`;
+  link.hidden = false;
+}
+
 function renderSensorChoice() {
   const select = $("#chart-sensor");
   const chosen = select.value || new URLSearchParams(location.search).get("sensor");
@@ -169,6 +218,14 @@ function renderSensorChoice() {
   );
   select.replaceChildren(...sensors.map((s) => h("option", { value: s, text: sensorName(s) })));
   if (sensors.includes(chosen)) select.value = chosen;
+  // A second sensor of the device, drawn on the same time axis with its own scale.
+  const compare = $("#chart-sensor-2");
+  const compared = compare.value || new URLSearchParams(location.search).get("with");
+  compare.replaceChildren(
+    h("option", { value: "", text: t("chart.with.none") }),
+    ...sensors.map((s) => h("option", { value: s, text: sensorName(s) })),
+  );
+  if (sensors.includes(compared)) compare.value = compared;
 }
 
 function renderEvents() {

@@ -293,6 +293,7 @@ const KINDS = {
   water_quality_buoy: ["水质浮标", "water quality buoy"],
   smoke_detector: ["烟感", "smoke detector"],
   manhole_cover: ["井盖", "manhole cover"],
+  unknown: ["未分类", "kind not set"],
 };
 
 // The reasons of PROTOCOL.md §10, in words: what the operator tells the device's owner.
@@ -359,6 +360,15 @@ export function sensorName(id) {
 export function kindName(id) {
   const names = KINDS[id];
   return names ? names[current === "zh" ? 0 : 1] : id;
+}
+
+export function kindIds() {
+  return Object.keys(KINDS);
+}
+
+// Words a page keeps in its own module, so that each page's texts stay together.
+export function addTexts(more) {
+  for (const [language, words] of Object.entries(more)) Object.assign(TEXT[language], words);
 }
 
 export function reasonName(code) {

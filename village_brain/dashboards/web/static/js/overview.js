@@ -1,6 +1,6 @@
 // The overview: counts, the village plan, the alerts panel and every device's readings now.
 
-import { requireLogin } from "./auth.js";
+import { may, requireLogin } from "./auth.js";
 import { AlertsPanel } from "./alerts.js";
 import { getJSON } from "./api.js";
 import { config } from "./config.js";
@@ -102,6 +102,11 @@ function renderLegend() {
   );
 }
 
+function healthState(device) {
+  if (device.health === "ok") return null;
+  return device.health === "refused" ? "refused" : "offline";
+}
+
 function stateBadge(stateName) {
   return h("span", { class: `badge state-${stateName}` }, legendIcon(stateName), t(`state.${stateName}`));
 }
@@ -127,7 +132,8 @@ function renderTable(devices) {
           h("a", { href: `/devices/${encodeURIComponent(device.id)}`, text: displayName(device) }),
           h("span", { class: "sub", text: `${device.id} · ${device.village} · ${kindName(device.kind)}` }),
         ),
-        h("td", {}, stateBadge(stateName)),
+        // An alerting device that is also offline (or refused) says both, as the counts do.
+        h("td", {}, stateBadge(stateName), stateName === "alerting" && healthState(device) ? [" ", stateBadge(healthState(device))] : null),
         h(
           "td",
           { class: "now" },
@@ -155,6 +161,10 @@ function renderPlan(devices) {
   drawPlan($("#plan"), state.devices, items, config.tileUrl);
   const note = unplacedNote(devices);
   $(".plan-card .muted")?.remove();
+  if (note && may("admin")) {
+    // Admins can place them on the plan of the device management page.
+    note.append(" ", h("a", { href: "/manage/devices", id: "place-devices", text: t("plan.place") }));
+  }
   if (note) $("#legend").after(note);
 }
 

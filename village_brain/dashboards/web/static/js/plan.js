@@ -18,7 +18,7 @@ function project(lat, lon) {
   };
 }
 
-function placed(devices) {
+export function placed(devices) {
   return devices.filter((d) => Number.isFinite(d.location?.lat) && Number.isFinite(d.location?.lon));
 }
 
@@ -96,29 +96,56 @@ export function legendIcon(state) {
   return s("svg", { viewBox: "-9 -9 18 18", width: 18, height: 18, "aria-hidden": "true" }, marker(state));
 }
 
-// Draws the plan into `svg`. `items` are {device, state, title}; all devices fix the extent,
-// so filtering does not move the map under the operator's eyes.
-export function drawPlan(svg, allDevices, items, tileUrl) {
-  const width = Math.max(280, svg.parentElement.clientWidth || 600);
-  const all = placed(allDevices);
-  svg.replaceChildren();
-  if (!all.length) {
-    svg.setAttribute("viewBox", `0 0 ${width} 120`);
-    svg.append(s("text", { x: width / 2, y: 60, "text-anchor": "middle", class: "plan-note" }, t("plan.empty")));
-    return;
-  }
+// World (Mercator) point back to latitude and longitude.
+function unproject(x, y) {
+  return {
+    lat: (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / TILE))) * 180) / Math.PI,
+    lon: (x / TILE) * 360 - 180,
+  };
+}
+
+// How the placed devices fit into `width`: their bounding box, at least `minSpan` world
+// units across so that one lone device does not zoom the plan down to centimetres.
+export function planFrame(width, all, minSpan = 1e-6) {
   const world = new Map(all.map((d) => [d.id, project(d.location.lat, d.location.lon)]));
   const xs = [...world.values()].map((p) => p.x);
   const ys = [...world.values()].map((p) => p.y);
   const span = { x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
-  const spanW = Math.max(span.x1 - span.x0, 1e-6);
-  const spanH = Math.max(span.y1 - span.y0, 1e-6);
+  const spanW = Math.max(span.x1 - span.x0, minSpan);
+  const spanH = Math.max(span.y1 - span.y0, minSpan);
   const pad = 36;
   const height = Math.round(Math.min(Math.max((width * spanH) / spanW + 2 * pad, width * 0.5), width * 0.9));
   const scale = Math.min((width - 2 * pad) / spanW, (height - 2 * pad) / spanH);
   const cx = (span.x0 + span.x1) / 2;
   const cy = (span.y0 + span.y1) / 2;
   const screen = (p) => ({ x: width / 2 + (p.x - cx) * scale, y: height / 2 + (p.y - cy) * scale });
+  return {
+    world,
+    span,
+    width,
+    height,
+    scale,
+    cx,
+    cy,
+    screen,
+    at: (lat, lon) => screen(project(lat, lon)),
+    latLon: (x, y) => unproject(cx + (x - width / 2) / scale, cy + (y - height / 2) / scale),
+  };
+}
+
+// Draws the plan into `svg`. `items` are {device, state, title}; all devices fix the extent,
+// so filtering does not move the map under the operator's eyes. Returns the frame drawn in.
+export function drawPlan(svg, allDevices, items, tileUrl, minSpan = 1e-6) {
+  const width = Math.max(280, svg.parentElement.clientWidth || 600);
+  const all = placed(allDevices);
+  svg.replaceChildren();
+  if (!all.length) {
+    svg.setAttribute("viewBox", `0 0 ${width} 120`);
+    svg.append(s("text", { x: width / 2, y: 60, "text-anchor": "middle", class: "plan-note" }, t("plan.empty")));
+    return null;
+  }
+  const frame = planFrame(width, all, minSpan);
+  const { world, span, height, scale, cx, cy, screen } = frame;
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.style.height = `${height}px`;
 
@@ -149,6 +176,7 @@ export function drawPlan(svg, allDevices, items, tileUrl) {
     layer.append(link);
   }
   svg.append(layer);
+  return frame;
 }
 
 function river(points, width, height) {
