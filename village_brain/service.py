@@ -152,6 +152,13 @@ class Service:
         for device in devices:
             self.directory.add(device.id, device.village)
 
+    def remove_device(self, device_id: str) -> bool:
+        """Decommission: the registry forgets the device and ingest stops admitting it (under
+        auto-registration, a device still publishing is registered again, as new)."""
+        removed = self.registry.remove_device(device_id)
+        self.directory.remove(device_id)
+        return removed
+
     def snapshot(self) -> StatsSnapshot:
         return self.stats.snapshot(
             self.writer.waiting(), self.receiver.connected.is_set(), self._stall_after_s
@@ -169,6 +176,7 @@ class Service:
             auth=self.auth,
             http_ingest=self.http_ingest,
             register_devices=self.register_devices,
+            remove_device=self.remove_device,
         )
 
     def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:

@@ -7,6 +7,7 @@ import pytest
 from village_brain.core.catalog import default_catalog
 from village_brain.ingest.codecs import default_registry
 from village_brain.ingest.pipeline import DeviceDirectory, InboundMessage, Limits, Pipeline
+from village_brain.ingest.topics import Address
 from village_brain.ingest.validate import TimeWindow
 from village_brain.store.registry import BatchRecord, RegistryStore
 
@@ -195,3 +196,10 @@ def test_event_data_nested_too_deep_is_refused_before_it_reaches_the_store():
 def test_event_numbers_too_large_to_store_refuse_the_event(event, reason):
     outcome = pipeline().process(message(event, "village/xiashan/gauge-1/event"))
     assert outcome.events == [] and [r.reason for r in outcome.rejections] == [reason]
+
+
+def test_a_decommissioned_device_is_refused_under_strict_registration():
+    directory = DeviceDirectory({"gauge-1": "xiashan"}, auto_register=False)
+    directory.remove("gauge-1")
+    problem = directory.admit(Address("xiashan", "gauge-1", "telemetry"))
+    assert problem is not None and problem.reason == "unknown_device"

@@ -34,6 +34,7 @@ class ApiContext:
     http_ingest: HttpIngest | None = None  # readings posted by devices, when taken
     # Registers devices with the running ingest too; without it only the registry learns.
     register_devices: Callable[[Iterable[Device]], None] | None = None
+    remove_device: Callable[[str], object] | None = None
 
 
 def context(request: Request) -> ApiContext:

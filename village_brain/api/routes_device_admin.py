@@ -245,7 +245,10 @@ def decommission(ctx: Ctx, device: DeviceId) -> Response:
         for token in tokens.tokens():
             if token.kind == "device" and token.device == device:
                 tokens.revoke(token.id, now)
-    ctx.registry.remove_device(device)
+    if ctx.remove_device is not None:
+        ctx.remove_device(device)
+    else:
+        ctx.registry.remove_device(device)
     return Response(status_code=204)
 
 

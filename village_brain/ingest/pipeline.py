@@ -86,6 +86,9 @@ class DeviceDirectory:
     def add(self, device: str, village: str) -> None:
         self._village_of[device] = village
 
+    def remove(self, device: str) -> None:
+        self._village_of.pop(device, None)
+
     def admit(self, address: Address, foreign_id: str = "") -> Device | Problem | None:
         """None when known, a new Device to register, or why the device is refused."""
         village = self._village_of.get(address.device)
