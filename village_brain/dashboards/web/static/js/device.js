@@ -220,7 +220,9 @@ function renderSensorChoice() {
   if (sensors.includes(chosen)) select.value = chosen;
   // A second sensor of the device, drawn on the same time axis with its own scale.
   const compare = $("#chart-sensor-2");
-  const compared = compare.value || new URLSearchParams(location.search).get("with");
+  // The address chooses only the first time: a refresh keeps what the user chose, even "none".
+  const compared = compare.dataset.chosen ? compare.value : new URLSearchParams(location.search).get("with");
+  compare.dataset.chosen = "yes";
   compare.replaceChildren(
     h("option", { value: "", text: t("chart.with.none") }),
     ...sensors.map((s) => h("option", { value: s, text: sensorName(s) })),
