@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from village_brain.core.config import ConfigError, Settings, load_settings
-from village_brain.core.hostport import split_host_port
+from village_brain.core.hostport import join_host_port, split_host_port
 from village_brain.preflight import check_inputs
 
 if TYPE_CHECKING:
     from village_brain.service import Service
+    from village_brain.serving import HttpServer
 
 log = logging.getLogger("village_brain")
 
@@ -94,7 +95,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     flag = {name: getattr(args, name, None) for name in _SETTING_FLAGS}
     http = {}
     if flag["http"]:
-        host, port = _address_flag("--http", flag["http"], "127.0.0.1:8080")
+        host, port = _address_flag("--http", flag["http"], "0.0.0.0:8080", any_port=True)
         http = {"host": host, "port": port}
     if flag["mqtt_listen"]:
         _address_flag("--mqtt-listen", flag["mqtt_listen"], "0.0.0.0:1883")
@@ -107,9 +108,9 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, **overrides)
 
 
-def _address_flag(flag: str, value: str, example: str) -> tuple[str, int]:
+def _address_flag(flag: str, value: str, example: str, any_port: bool = False) -> tuple[str, int]:
     try:
-        return split_host_port(value)
+        return split_host_port(value, any_port)
     except ValueError as exc:
         raise ConfigError(f"{flag} {exc}, e.g. {example}") from None
 
@@ -117,12 +118,15 @@ def _address_flag(flag: str, value: str, example: str) -> tuple[str, int]:
 def _serve(args: argparse.Namespace) -> int:
     from village_brain.api.app import create_app
     from village_brain.broker import start_embedded_broker
+    from village_brain.core.datadir_lock import DataDirLock
     from village_brain.service import Service
     from village_brain.serving import HttpServer, StopSignals
 
     settings = _settings_from(args)
     check_inputs(settings)
     with StopSignals() as signals, ExitStack() as stack:
+        # Before any store or account is opened: a second server must not touch the first's.
+        stack.enter_context(DataDirLock(settings.store.data_dir))
         url, version = settings.mqtt.url, "5"
         if url is None:
             host, port = settings.mqtt.listen_address
@@ -132,6 +136,8 @@ def _serve(args: argparse.Namespace) -> int:
                 )
             )
             url, version = broker.url, broker.mqtt_version
+        else:
+            log.info("devices: publish to the broker at %s", url)
         service = Service(settings, url, version)
         service.start()
         stack.callback(service.stop)
@@ -141,7 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
         http = HttpServer(app, settings.http.host, settings.http.port)
         http.start()
         stack.callback(http.stop)
-        log.info("API and dashboard on http://%s:%d", settings.http.host, settings.http.port)
+        _announce_http(http, service)
         received = signals.wait(http)
         if received is None:
             log.error("the HTTP server stopped by itself; stopping the rest")
@@ -149,6 +155,24 @@ def _serve(args: argparse.Namespace) -> int:
         log.info("%s: stopping", received)
     log.info("stopped cleanly")
     return 0
+
+
+def _announce_http(http: HttpServer, service: Service) -> None:
+    from village_brain.broker.device_address import interface_addresses
+    from village_brain.web_address import dashboard_urls, staff_line
+
+    log.info("API and dashboard on http://%s", join_host_port(http.host, http.port))
+    addresses = interface_addresses()
+    log.info("%s", staff_line(http.host, http.port, addresses))
+    setup = service.auth.setup
+    if setup is not None:
+        link = dashboard_urls(http.host, http.port, addresses)[0] + setup.path
+        # Only here, in the log and on the terminal: whoever can read it may make the admin.
+        log.warning(
+            "no admin account yet: open %s to create the first one (the link works once; "
+            "or: village-brain users add NAME --role admin)",
+            link,
+        )
 
 
 def _start_demo(stack: ExitStack, service: Service, url: str, version: str, devices: int) -> None:

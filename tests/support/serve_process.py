@@ -1,8 +1,13 @@
-"""`village-brain serve` as a child process, run the way an operator runs it."""
+"""`village-brain serve` as a child process, run the way an operator runs it.
+
+It listens on `--http 127.0.0.1:0` and the URL is read from its log, so no other process can
+take the port between choosing it and serve binding it.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -11,8 +16,15 @@ from pathlib import Path
 
 import httpx
 
-from support.ports import free_port
 from support.waiting import wait_until
+
+LISTENING = re.compile(rb"API and dashboard on (http://\S+)")
+
+
+def logged_url(log: bytes) -> str | None:
+    """The URL serve logged it listens on, when it has."""
+    found = LISTENING.search(log)
+    return found.group(1).decode() if found else None
 
 
 class ServeProcess:
@@ -29,14 +41,13 @@ class ServeProcess:
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
+    def start(self, *extra: str) -> None:
+        self.url = ""
         self._logged_before = self.log.stat().st_size if self.log.exists() else 0
         command = [
             *(sys.executable, "-m", "village_brain.cli", "serve"),
             *("--mqtt-url", self.mqtt_url, "--data-dir", str(self.data_dir)),
-            *("--http", f"127.0.0.1:{port}"),
+            *("--http", "127.0.0.1:0", *extra),
         ]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -56,7 +67,9 @@ class ServeProcess:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"serve exited with {self.process.returncode}:\n{self.log_text()}")
-        if b"receiving" not in self.log.read_bytes()[self._logged_before :]:
+        logged = self.log.read_bytes()[self._logged_before :]
+        self.url = logged_url(logged) or ""
+        if b"receiving" not in logged or not self.url:
             return False
         try:
             return httpx.get(self.url + "/healthz", timeout=2).status_code == 200

@@ -13,6 +13,7 @@ from village_brain.api import (
     routes_device_ingest,
     routes_devices,
     routes_ingest,
+    routes_setup,
     routes_users,
     routes_webhooks,
 )
@@ -38,6 +39,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_alerts.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_auth.router)
+    app.include_router(routes_setup.router)
     app.include_router(routes_users.router)
     install_error_handlers(app)
 
