@@ -30,13 +30,15 @@ def logged_url(log: bytes) -> str | None:
 class ServeProcess:
     """One data dir and log, on a private broker; start() again after a stop to restart."""
 
-    def __init__(self, mqtt_url: str, data_dir: Path, log: Path, client_id: str) -> None:
+    def __init__(
+        self, mqtt_url: str, data_dir: Path, log: Path, client_id: str, anyone_views: bool = True
+    ) -> None:
         self.mqtt_url, self.data_dir, self.log = mqtt_url, data_dir, log
         self.env = {
             **os.environ,
             "VILLAGE_BRAIN_MQTT__CLIENT_ID": client_id,
-            # The tests read the live feed without logging in.
-            "VILLAGE_BRAIN_AUTH__ANONYMOUS_VIEW": "true",
+            # Most tests read the live feed without logging in.
+            "VILLAGE_BRAIN_AUTH__ANONYMOUS_VIEW": "true" if anyone_views else "false",
         }
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
@@ -44,16 +46,20 @@ class ServeProcess:
     def start(self, *extra: str) -> None:
         self.url = ""
         self._logged_before = self.log.stat().st_size if self.log.exists() else 0
-        command = [
-            *(sys.executable, "-m", "village_brain.cli", "serve"),
-            *("--mqtt-url", self.mqtt_url, "--data-dir", str(self.data_dir)),
-            *("--http", "127.0.0.1:0", *extra),
-        ]
+        command = self.command(*extra)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 command, env=self.env, stdout=out, stderr=subprocess.STDOUT
             )
         wait_until(self._ready, timeout=30, what="serve to receive and answer HTTP")
+
+    def command(self, *extra: str) -> list[str]:
+        """The command line of another serve on the same broker and data directory."""
+        return [
+            *(sys.executable, "-m", "village_brain.cli", "serve"),
+            *("--mqtt-url", self.mqtt_url, "--data-dir", str(self.data_dir)),
+            *("--http", "127.0.0.1:0", *extra),
+        ]
 
     def log_text(self) -> str:
         return self.log.read_text("utf-8", errors="replace")
