@@ -84,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     from village_brain.ingest.device_token_commands import add_device_tokens_command
 
     add_device_tokens_command(commands, _settings_from)
+
+    from village_brain.ops.commands import add_ops_commands
+
+    add_ops_commands(commands, _settings_from)
     return parser
 
 
