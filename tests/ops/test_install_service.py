@@ -14,9 +14,7 @@ from village_brain.service import DRAIN_TIMEOUT_S
 
 
 def unit_lines(path: Path) -> dict[str, str]:
-    return dict(
-        line.split("=", 1) for line in path.read_text("utf-8").splitlines() if "=" in line
-    )
+    return dict(line.split("=", 1) for line in path.read_text("utf-8").splitlines() if "=" in line)
 
 
 def test_the_unit_runs_serve_with_the_options_given(tmp_path: Path) -> None:
