@@ -77,3 +77,9 @@ def test_the_lock_is_free_again_once_its_holder_is_gone(tmp_path: Path) -> None:
 def test_a_killed_server_leaves_no_stale_lock(demo: ServeProcess) -> None:
     demo.kill()  # SIGKILL: no chance to clean up
     DataDirLock(demo.data_dir).acquire().release()
+
+
+def test_a_lock_file_that_cannot_be_opened_is_named_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "village-brain.lock").mkdir()  # something that is no file stands in its way
+    with pytest.raises(DataDirBusy, match=r"cannot open the lock file .*village-brain\.lock"):
+        DataDirLock(tmp_path).acquire()

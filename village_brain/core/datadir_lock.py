@@ -33,8 +33,14 @@ class DataDirLock:
 
     def acquire(self) -> DataDirLock:
         """Take the lock, or raise DataDirBusy naming the holder and the fix."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DataDirBusy(
+                f"cannot open the lock file {self.path} ({os.strerror(exc.errno or 0)}); run as "
+                "the user the data directory belongs to, or choose another with --data-dir"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
