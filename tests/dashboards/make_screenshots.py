@@ -1,4 +1,4 @@
-"""Write docs/screenshots/*.png: the overview and a device page of a simulated village.
+"""Write docs/screenshots/*.png: the overview, a device page and the first-admin page.
 
 Run from the repository: .venv/bin/python tests/dashboards/make_screenshots.py [--out DIR]
 It starts a private Mosquitto, a real service and its HTTP server, feeds a day of history
@@ -22,7 +22,7 @@ for folder in (TESTS, TESTS / "dashboards"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from chromium import LAUNCH_ARGS, ensure_chromium  # noqa: E402
+from chromium import LAUNCH_ARGS, ensure_chromium, ensure_cjk_fonts  # noqa: E402
 from integration.harness import Publisher, make_service  # noqa: E402
 from live_server import serve_http  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--hours", type=int, default=24, help="history fed before shooting")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    ensure_cjk_fonts()
     with tempfile.TemporaryDirectory() as tmp:
         broker = start_private_mosquitto(Path(tmp) / "mosquitto")
         service = make_service(broker.url, Path(tmp) / "data", f"screenshots-{time.monotonic_ns()}")
@@ -86,6 +87,10 @@ def shoot(service: Service, broker_url: str, out: Path, count: int, history_ms: 
         desktop.screenshot(path=out / "device.png", full_page=True)
         phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
         overview(phone, server.url, out / "overview-phone.png")
+        if service.auth.setup is not None:  # a first start: no admin yet
+            phone.goto(server.url + service.auth.setup.path)
+            phone.wait_for_selector("#setup-form:not([hidden])")
+            phone.screenshot(path=out / "setup-phone.png", full_page=True)
         browser.close()
     written = sorted(out.glob("*.png"))
     print(f"wrote {', '.join(p.name for p in written)} to {out}")

@@ -20,7 +20,8 @@ def test_make_screenshots_writes_every_picture_into_the_directory_given(tmp_path
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     written = script.main(["--out", str(tmp_path), "--devices", "8", "--hours", "2"])
-    assert [p.name for p in written] == ["device.png", "overview-phone.png", "overview.png"]
+    names = [p.name for p in written]
+    assert names == ["device.png", "overview-phone.png", "overview.png", "setup-phone.png"]
     for picture in written:
         assert picture.read_bytes()[:8] == PNG
         assert picture.stat().st_size > 20_000, picture.name
