@@ -15,16 +15,10 @@ from village_brain.core.hostport import join_host_port, split_host_port
 from village_brain.preflight import check_inputs
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from village_brain.core.records import Reading
     from village_brain.service import Service
     from village_brain.serving import HttpServer
-    from village_brain.simulator import SimDevice
 
 log = logging.getLogger("village_brain")
-# History the demo starts with: enough for the week chart to look lived in, quick to write.
-DEMO_HISTORY_DAYS = 3.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +120,7 @@ def _address_flag(flag: str, value: str, example: str, any_port: bool = False) -
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from village_brain import demo
     from village_brain.api.app import create_app
     from village_brain.broker import start_embedded_broker
     from village_brain.core.datadir_lock import DataDirLock
@@ -149,11 +144,11 @@ def _serve(args: argparse.Namespace) -> int:
         else:
             log.info("devices: publish to the broker at %s", url)
         service = Service(settings, url, version)
-        layout = _prepare_demo(service, args.devices) if settings.demo else []
+        layout = demo.prepare(service, args.devices) if settings.demo else []
         service.start()
         stack.callback(service.stop)
         if settings.demo:
-            _start_demo(stack, service, url, version, layout)
+            demo.start(stack, service, url, version, layout)
         app = create_app(service.api_context(), dashboard=settings.dashboard)
         http = HttpServer(app, settings.http.host, settings.http.port)
         http.start()
@@ -183,71 +178,6 @@ def _announce_http(http: HttpServer, service: Service) -> None:
             "no admin account yet: open %s to create the first one (the link works once; "
             "or: village-brain users add NAME --role admin)",
             link,
-        )
-
-
-def _prepare_demo(service: Service, devices: int) -> list[SimDevice]:
-    """The simulated village, registered, with its last few days of history already stored;
-    before the service starts, so the alert engine replays that history without its timer."""
-    from village_brain.simulator import village_layout
-
-    layout = village_layout(devices)
-    service.register_devices(d.registry_entry() for d in layout)
-    _backfill_demo(service, layout)
-    return layout
-
-
-def _start_demo(
-    stack: ExitStack, service: Service, url: str, version: str, layout: list[SimDevice]
-) -> None:
-    from village_brain.simulator import Simulator
-
-    simulator = Simulator(url, layout, rate=max(2.0, len(layout) / 6), mqtt_version=version)
-    simulator.start()
-    stack.callback(simulator.stop)
-    log.info("demo: simulating %d devices", len(layout))
-    _announce_demo_login(service)
-
-
-def _backfill_demo(service: Service, layout: list[SimDevice]) -> None:
-    """The last few days of the simulated village, so charts and alert history are full."""
-    import time
-    from itertools import groupby
-
-    from village_brain.core.timefmt import now_ms
-    from village_brain.simulator.backfill import backfill
-    from village_brain.store.registry import BatchRecord
-
-    def write(batch: Sequence[Reading]) -> None:
-        service.series.write(batch)
-        if service.alerts is None:
-            return
-        # One moment at a time, as ingest would: a lamp's state gates its power readings of
-        # the same moment only.
-        for _, moment in groupby(batch, key=lambda reading: reading.ts_ms):
-            service.alerts.on_batch(list(moment), BatchRecord())
-
-    began = time.monotonic()
-    done = backfill(layout, service.catalog, write, now_ms(), days=DEMO_HISTORY_DAYS)
-    log.info(
-        "demo: wrote %d readings of the last %g days in %.1f s",
-        done.readings,
-        DEMO_HISTORY_DAYS,
-        time.monotonic() - began,
-    )
-
-
-def _announce_demo_login(service: Service) -> None:
-    from village_brain.auth.demo import DEMO_ACCOUNT, open_demo_account
-    from village_brain.core.timefmt import now_ms
-
-    password = open_demo_account(service.accounts, now_ms())
-    if password is not None:
-        # To the terminal, not the log: the one place a demo's password is meant to be seen.
-        print(
-            f"demo: anyone may look; to acknowledge alerts, log in as {DEMO_ACCOUNT!r} "
-            f"with password {password} (new at every start)",
-            flush=True,
         )
 
 
