@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from village_brain.core.config import ConfigError, Settings, load_settings
-from village_brain.core.hostport import split_host_port
+from village_brain.core.hostport import join_host_port, split_host_port
 from village_brain.preflight import check_inputs
 
 if TYPE_CHECKING:
     from village_brain.service import Service
+    from village_brain.serving import HttpServer
 
 log = logging.getLogger("village_brain")
 
@@ -83,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     from village_brain.ingest.device_token_commands import add_device_tokens_command
 
     add_device_tokens_command(commands, _settings_from)
+
+    from village_brain.ops.commands import add_ops_commands
+
+    add_ops_commands(commands, _settings_from)
     return parser
 
 
@@ -94,7 +99,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     flag = {name: getattr(args, name, None) for name in _SETTING_FLAGS}
     http = {}
     if flag["http"]:
-        host, port = _address_flag("--http", flag["http"], "127.0.0.1:8080")
+        host, port = _address_flag("--http", flag["http"], "0.0.0.0:8080", any_port=True)
         http = {"host": host, "port": port}
     if flag["mqtt_listen"]:
         _address_flag("--mqtt-listen", flag["mqtt_listen"], "0.0.0.0:1883")
@@ -107,22 +112,26 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, **overrides)
 
 
-def _address_flag(flag: str, value: str, example: str) -> tuple[str, int]:
+def _address_flag(flag: str, value: str, example: str, any_port: bool = False) -> tuple[str, int]:
     try:
-        return split_host_port(value)
+        return split_host_port(value, any_port)
     except ValueError as exc:
         raise ConfigError(f"{flag} {exc}, e.g. {example}") from None
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from village_brain import demo
     from village_brain.api.app import create_app
     from village_brain.broker import start_embedded_broker
+    from village_brain.core.datadir_lock import DataDirLock
     from village_brain.service import Service
     from village_brain.serving import HttpServer, StopSignals
 
     settings = _settings_from(args)
     check_inputs(settings)
     with StopSignals() as signals, ExitStack() as stack:
+        # Before any store or account is opened: a second server must not touch the first's.
+        stack.enter_context(DataDirLock(settings.store.data_dir))
         url, version = settings.mqtt.url, "5"
         if url is None:
             host, port = settings.mqtt.listen_address
@@ -132,16 +141,19 @@ def _serve(args: argparse.Namespace) -> int:
                 )
             )
             url, version = broker.url, broker.mqtt_version
+        else:
+            log.info("devices: publish to the broker at %s", url)
         service = Service(settings, url, version)
+        layout = demo.prepare(service, args.devices) if settings.demo else []
         service.start()
         stack.callback(service.stop)
         if settings.demo:
-            _start_demo(stack, service, url, version, args.devices)
+            demo.start(stack, service, url, version, layout)
         app = create_app(service.api_context(), dashboard=settings.dashboard)
         http = HttpServer(app, settings.http.host, settings.http.port)
         http.start()
         stack.callback(http.stop)
-        log.info("API and dashboard on http://%s:%d", settings.http.host, settings.http.port)
+        _announce_http(http, service)
         received = signals.wait(http)
         if received is None:
             log.error("the HTTP server stopped by itself; stopping the rest")
@@ -151,29 +163,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_demo(stack: ExitStack, service: Service, url: str, version: str, devices: int) -> None:
-    from village_brain.simulator import Simulator, village_layout
+def _announce_http(http: HttpServer, service: Service) -> None:
+    from village_brain.broker.device_address import interface_addresses
+    from village_brain.web_address import dashboard_urls, staff_line
 
-    layout = village_layout(devices)
-    service.register_devices(d.registry_entry() for d in layout)
-    simulator = Simulator(url, layout, rate=max(2.0, devices / 6), mqtt_version=version)
-    simulator.start()
-    stack.callback(simulator.stop)
-    log.info("demo: simulating %d devices", len(layout))
-    _announce_demo_login(service)
-
-
-def _announce_demo_login(service: Service) -> None:
-    from village_brain.auth.demo import DEMO_ACCOUNT, open_demo_account
-    from village_brain.core.timefmt import now_ms
-
-    password = open_demo_account(service.accounts, now_ms())
-    if password is not None:
-        # To the terminal, not the log: the one place a demo's password is meant to be seen.
-        print(
-            f"demo: anyone may look; to acknowledge alerts, log in as {DEMO_ACCOUNT!r} "
-            f"with password {password} (new at every start)",
-            flush=True,
+    log.info("API and dashboard on http://%s", join_host_port(http.host, http.port))
+    addresses = interface_addresses()
+    log.info("%s", staff_line(http.host, http.port, addresses))
+    setup = service.auth.setup
+    if setup is not None:
+        link = dashboard_urls(http.host, http.port, addresses)[0] + setup.path
+        # Only here, in the log and on the terminal: whoever can read it may make the admin.
+        log.warning(
+            "no admin account yet: open %s to create the first one (the link works once; "
+            "or: village-brain users add NAME --role admin)",
+            link,
         )
 
 

@@ -16,6 +16,7 @@ from village_brain.auth.accounts import AccountStore
 from village_brain.auth.commands import ACCOUNTS_FILE
 from village_brain.auth.demo import forget_demo_accounts
 from village_brain.auth.gate import Gate
+from village_brain.auth.setup import FirstAdminSetup
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog, load_catalog
 from village_brain.core.config import ConfigError, Settings
@@ -55,7 +56,9 @@ class Service:
         )
         if not settings.demo:
             forget_demo_accounts(self.accounts)
-        self.auth = Gate.for_service(self.accounts, settings.auth, settings.demo)
+        # Without an admin, a one-time link (logged by `serve`) makes the first one.
+        setup = None if settings.demo else FirstAdminSetup.if_needed(self.accounts)
+        self.auth = Gate.for_service(self.accounts, settings.auth, settings.demo, setup=setup)
         self.registry.upsert_devices(load_devices(settings, self.catalog))
         self.directory = DeviceDirectory(
             {row.device.id: row.device.village for row in self.registry.devices()},

@@ -63,6 +63,14 @@ class HttpServer:
                     f"the API could not listen on {self.host}:{self.port} (see above); stop "
                     "what uses that port, or choose another with --http HOST:PORT"
                 )
+        # Port 0 asks the system for a free port: from here on, `port` is the one it gave.
+        self.port = self._bound_port() or self.port
+
+    def _bound_port(self) -> int | None:
+        for server in self._server.servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return None
 
     def stop(self) -> None:
         if not self._thread.is_alive():

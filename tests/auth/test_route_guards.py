@@ -17,6 +17,9 @@ PUBLIC = {
     ("GET", "/healthz"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/logout"),
+    # Guarded by the one-time setup token instead (tests/auth/test_first_admin_setup.py).
+    ("GET", "/api/v1/auth/setup"),
+    ("POST", "/api/v1/auth/setup"),
 }
 # Devices post with a device token, never a person's role (tests/integration/test_http_ingest).
 BY_DEVICE_TOKEN = {

@@ -40,3 +40,22 @@ def ensure_chromium() -> Path:
     if not CHROMIUM.exists():
         raise ChromiumUnavailable("apt-get installed chromium but /usr/bin/chromium is missing")
     return CHROMIUM
+
+
+_CJK_FONTS = ["apt-get", "install", "-y", "fonts-noto-cjk"]
+
+
+def ensure_cjk_fonts() -> None:
+    """Chinese glyphs for pictures meant for people (docs/screenshots): without a CJK font
+    Chromium draws every Chinese character as an empty box. Tests that read the text need none."""
+    found = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    if found.stdout.strip():
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise ChromiumUnavailable(
+            "screenshots need a Chinese font: sudo apt-get install -y fonts-noto-cjk"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(_CJK_FONTS, env=env, check=False).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, check=True)
+        subprocess.run(_CJK_FONTS, env=env, check=True)

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI
 
 from village_brain.api.app import create_app
-from village_brain.broker.ports import pick_free_port
 from village_brain.core.config import DashboardSettings
 from village_brain.service import Service
 from village_brain.serving import HttpServer
@@ -28,12 +27,12 @@ def serve_http(
     service: Service, dashboard: DashboardSettings | None = None
 ) -> Iterator[LiveServer]:
     """Serve the service's API and dashboard until the block ends."""
-    port = pick_free_port("127.0.0.1")
     app = create_app(service.api_context(), dashboard)
-    server = HttpServer(app, "127.0.0.1", port)
+    # Port 0: the system picks a free port as the server binds it, so nothing can take it first.
+    server = HttpServer(app, "127.0.0.1", 0)
     server.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", app)
+        yield LiveServer(f"http://127.0.0.1:{server.port}", app)
     finally:
         server.stop()
 

@@ -1,21 +1,28 @@
-"""Write docs/screenshots/*.png: the overview and a device page of a simulated village.
+"""Write docs/screenshots/*.png: the overview, a device page and the first-admin page.
 
-Run from the repository: .venv/bin/python tests/dashboards/make_screenshots.py
+Run from the repository: .venv/bin/python tests/dashboards/make_screenshots.py [--out DIR]
 It starts a private Mosquitto, a real service and its HTTP server, feeds a day of history
 through the broker, and photographs the pages in Chromium at desktop (and phone) width.
+It also works imported (tests/dashboards/test_make_screenshots.py runs it into a temporary
+directory), so it cannot rot unnoticed.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS))
+# The tests' helpers, whether this runs as a script (its own folder is on the path then) or is
+# imported from elsewhere (it is not).
+for folder in (TESTS, TESTS / "dashboards"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
-from chromium import LAUNCH_ARGS, ensure_chromium  # noqa: E402
+from chromium import LAUNCH_ARGS, ensure_chromium, ensure_cjk_fonts  # noqa: E402
 from integration.harness import Publisher, make_service  # noqa: E402
 from live_server import serve_http  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
@@ -27,34 +34,44 @@ from support.mosquitto import start_private_mosquitto  # noqa: E402
 from support.waiting import wait_until  # noqa: E402
 
 OUT = TESTS.parent / "docs" / "screenshots"
-DAY_MS = 86_400_000
 STEP_MS = 300_000
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def main(argv: list[str] | None = None) -> list[Path]:
+    """The screenshots written."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where to write ({OUT})")
+    parser.add_argument("--devices", type=int, default=24, help="simulated devices")
+    parser.add_argument("--hours", type=int, default=24, help="history fed before shooting")
+    parser.add_argument(
+        "--any-font", action="store_true", help="do not install a CJK font (for a quick check)"
+    )
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.any_font:
+        ensure_cjk_fonts()
     with tempfile.TemporaryDirectory() as tmp:
         broker = start_private_mosquitto(Path(tmp) / "mosquitto")
-        service = make_service(broker.url, Path(tmp) / "data", "screenshots")
+        service = make_service(broker.url, Path(tmp) / "data", f"screenshots-{time.monotonic_ns()}")
         try:
             service.start()
             wait_until(service.receiver.connected.is_set, what="ingest to connect")
-            shoot(service, broker.url)
+            return shoot(service, broker.url, args.out, args.devices, args.hours * 3_600_000)
         finally:
             service.stop()
             broker.stop()
 
 
-def shoot(service: Service, broker_url: str) -> None:
-    devices = demo_devices(24)
+def shoot(service: Service, broker_url: str, out: Path, count: int, history_ms: int) -> list[Path]:
+    devices = demo_devices(count)
     register(service, devices)
     publisher = Publisher(broker_url)
     now = int(time.time() * 1000)
     expected = 0
     for device in devices:
-        for topic, payload in telemetry(device, now - DAY_MS, now, STEP_MS):
+        for topic, payload in telemetry(device, now - history_ms, now, STEP_MS):
             publisher.publish(topic, payload)
-        expected += len(device.sensors) * (DAY_MS // STEP_MS + 1)
+        expected += len(device.sensors) * (history_ms // STEP_MS + 1)
     # One manhole cover lost its link: its Last Will says so.
     lost = next(d for d in devices if d.kind == "manhole_cover")
     publisher.publish(f"village/{lost.village}/{lost.id}/status", "offline")
@@ -66,23 +83,29 @@ def shoot(service: Service, broker_url: str) -> None:
             executable_path=str(ensure_chromium()), args=LAUNCH_ARGS
         )
         desktop = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        overview(desktop, server.url, "overview.png")
+        overview(desktop, server.url, out / "overview.png")
         desktop.goto(f"{server.url}/devices/{gauge.id}?sensor=water_level")
         desktop.get_by_text("1 天").click()
         desktop.wait_for_function("document.querySelector('#chart path.mean')")
         settle(desktop)
-        desktop.screenshot(path=OUT / "device.png", full_page=True)
+        desktop.screenshot(path=out / "device.png", full_page=True)
         phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
-        overview(phone, server.url, "overview-phone.png")
+        overview(phone, server.url, out / "overview-phone.png")
+        if service.auth.setup is not None:  # a first start: no admin yet
+            phone.goto(server.url + service.auth.setup.path)
+            phone.wait_for_selector("#setup-form:not([hidden])")
+            phone.screenshot(path=out / "setup-phone.png", full_page=True)
         browser.close()
-    print(f"wrote {', '.join(p.name for p in sorted(OUT.glob('*.png')))} to {OUT}")
+    written = sorted(out.glob("*.png"))
+    print(f"wrote {', '.join(p.name for p in written)} to {out}")
+    return written
 
 
-def overview(page: Page, url: str, name: str) -> None:
+def overview(page: Page, url: str, path: Path) -> None:
     page.goto(url + "/")
     page.wait_for_selector("#plan a.device-mark")
     settle(page)
-    page.screenshot(path=OUT / name, full_page=True)
+    page.screenshot(path=path, full_page=True)
 
 
 def settle(page: Page) -> None:

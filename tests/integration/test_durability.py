@@ -14,7 +14,6 @@ import pytest
 from village_brain.core.timefmt import now_ms
 
 from harness import Publisher
-from support.ports import free_port
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -74,7 +73,7 @@ def _serve(mqtt_url: str, data_dir: Path, log: Path) -> subprocess.Popen:
         "--data-dir",
         str(data_dir),
         "--http",
-        f"127.0.0.1:{free_port()}",
+        "127.0.0.1:0",  # a port the system picks as serve binds it: none to race for
     ]
     return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 

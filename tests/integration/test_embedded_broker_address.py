@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from support.ports import free_port
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -36,7 +35,9 @@ def serve_command(tmp_path: Path, mqtt_listen: str, *extra: str) -> list[str]:
     return [
         *(sys.executable, "-m", "village_brain.cli", "serve", *extra),
         *("--mqtt-listen", mqtt_listen, "--data-dir", str(tmp_path / "data")),
-        *("--http", f"127.0.0.1:{free_port()}"),
+        # Port 0: the system picks a free one as serve binds it, so no other process can take
+        # it first (a port chosen beforehand once made serve exit 2 here).
+        *("--http", "127.0.0.1:0"),
     ]
 
 

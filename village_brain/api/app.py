@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Response
+from fastapi_offline import FastAPIOffline
 
 from village_brain import __version__
 from village_brain.api import (
@@ -16,12 +17,14 @@ from village_brain.api import (
     routes_devices,
     routes_exports,
     routes_ingest,
+    routes_setup,
     routes_silences,
     routes_users,
     routes_webhooks,
 )
 from village_brain.api.auth import caller
 from village_brain.api.context import ApiContext
+from village_brain.api.docs_pages import DocsPolicy, add_redoc
 from village_brain.api.errors import install_error_handlers
 from village_brain.api.schemas import Health
 from village_brain.auth.gate import Principal
@@ -30,11 +33,17 @@ from village_brain.dashboards.web import mount_dashboard
 
 
 def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> FastAPI:
-    app = FastAPI(
+    # /docs and /redoc from files shipped in fastapi-offline, so they work without internet.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="Village Brain",
         version=__version__,
         description="Sensors, readings and ingest health of the villages this server watches.",
+        # The validator badge would ask a site on the internet to check the document.
+        swagger_ui_parameters={"validatorUrl": None},
     )
+    add_redoc(app)
+    app.add_middleware(DocsPolicy)
     app.state.ctx = ctx
     app.include_router(routes_devices.router)
     app.include_router(routes_ingest.router)
@@ -43,6 +52,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_webhooks.router)
     app.include_router(routes_silences.router)
     app.include_router(routes_auth.router)
+    app.include_router(routes_setup.router)
     app.include_router(routes_users.router)
     app.include_router(routes_device_admin.router)
     app.include_router(routes_account.router)

@@ -51,6 +51,12 @@ def login(request: Request, response: Response, body: LoginIn) -> MeOut:
         raise HTTPException(429, str(exc), headers=headers) from None
     except LoginRefused:
         raise HTTPException(401, "wrong name or password") from None
+    set_session_cookie(request, response, who)
+    return me_out(who)
+
+
+def set_session_cookie(request: Request, response: Response, who: Principal) -> None:
+    doors = gate(request)
     assert who.session is not None
     response.set_cookie(
         SESSION_COOKIE,
@@ -60,7 +66,6 @@ def login(request: Request, response: Response, body: LoginIn) -> MeOut:
         samesite="strict",
         secure=_secure(request, doors.settings.secure_cookie),
     )
-    return _me(who)
 
 
 @router.post("/logout", status_code=204, summary="End this dashboard login")
@@ -74,10 +79,10 @@ def logout(request: Request, who: Annotated[Principal | None, Depends(caller)]) 
 
 @router.get("/me", response_model=MeOut, summary="Who is asking, and with which role")
 def me(who: Annotated[Principal, VIEWER]) -> MeOut:
-    return _me(who)
+    return me_out(who)
 
 
-def _me(who: Principal) -> MeOut:
+def me_out(who: Principal) -> MeOut:
     return MeOut(
         name=who.name,
         role=who.role.value,

@@ -12,6 +12,7 @@ from village_brain.auth.accounts import Account, AccountStore
 from village_brain.auth.hashing import digest, log_tag, password_matches, spend_like_a_check
 from village_brain.auth.login_queue import LoginBusy, LoginQueue
 from village_brain.auth.roles import Role
+from village_brain.auth.setup import FirstAdminSetup
 from village_brain.auth.throttle import Attempt, LoginThrottle, LoginThrottled
 from village_brain.core.config import AuthSettings
 from village_brain.core.timefmt import now_ms, parse_duration_ms
@@ -45,6 +46,7 @@ class Gate:
     throttle: LoginThrottle | None = None
     wall_ms: Callable[[], int] = now_ms
     queue: LoginQueue = field(default_factory=LoginQueue)
+    setup: FirstAdminSetup | None = None  # while there is no admin yet: the one-time link
 
     @classmethod
     def closed(cls) -> Gate:
@@ -58,6 +60,7 @@ class Gate:
         settings: AuthSettings,
         demo: bool,
         clock: Callable[[], float] = time.monotonic,
+        setup: FirstAdminSetup | None = None,
     ) -> Gate:
         anonymous = settings.anonymous_view if settings.anonymous_view is not None else demo
         throttle = LoginThrottle(
@@ -66,7 +69,7 @@ class Gate:
             settings.login_failures_per_address,
             clock,
         )
-        return cls(accounts, settings, Role.VIEWER if anonymous else None, throttle)
+        return cls(accounts, settings, Role.VIEWER if anonymous else None, throttle, setup=setup)
 
     def letting_anyone(self, role: Role | None) -> Gate:
         """The same gate with callers who show nothing treated as `role` (None: refused)."""
@@ -101,10 +104,15 @@ class Gate:
         assert self.accounts is not None
         account = self.accounts.account(name)
         assert account is not None
-        now = self.wall_ms()
-        session = self.accounts.open_session(name, now + self.session_lifetime_s * 1000, now)
         log.info("login: %s (%s) from %s", name, account.role, address)
-        return _principal(account, session)
+        return self.start_session(account)
+
+    def start_session(self, account: Account) -> Principal:
+        """A new dashboard session for an account whose password was just checked or set."""
+        assert self.accounts is not None
+        now = self.wall_ms()
+        expires = now + self.session_lifetime_s * 1000
+        return _principal(account, self.accounts.open_session(account.name, expires, now))
 
     def logout(self, session: str) -> None:
         if self.accounts:

@@ -1,0 +1,1 @@
+"""Running a server for real: backups, restores and the systemd unit."""
