@@ -176,7 +176,7 @@ def _announce_http(http: HttpServer, service: Service) -> None:
         # Only here, in the log and on the terminal: whoever can read it may make the admin.
         log.warning(
             "no admin account yet: open %s to create the first one (the link works once; "
-            "or: village-brain users add NAME --role admin)",
+            "or: ./vb users add NAME --role admin, from the checkout)",
             link,
         )
 
