@@ -296,3 +296,18 @@ def test_only_a_failed_delivery_is_sent_again(world):
     assert again.status_code == 200, again.text
     assert (again.json()["state"], again.json()["msg_id"]) == ("pending", delivery.msg_id)
     assert world.post("/api/v1/deliveries/424242/resend", "zhao").status_code == 404
+
+
+def test_a_rule_read_back_can_be_put_again_unchanged(world):
+    rule = {"name": "北桥水位", "severity": "major", "kind": "threshold", "sensor": "water_level"}
+    rule["above"] = 2.8
+    made = world.client.put("/api/v1/rules/north", json=rule, headers=world.as_("zhao"))
+    assert made.status_code == 200, made.text
+    shown = world.get("/api/v1/rules/north", "zhao").json()
+    assert None not in shown.values()
+    shown.pop("source")
+    again = world.client.put(
+        "/api/v1/rules/north", json={**shown, "enabled": False}, headers=world.as_("zhao")
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["enabled"] is False

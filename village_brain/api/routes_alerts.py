@@ -190,13 +190,17 @@ def _find(alerts: AlertEngine, alert_id: int) -> Alert:
 RuleBody = Annotated[dict[str, Any], Body(description="A rule, as in the rules file.")]
 
 
-@router.get("/rules", summary="Rules in force: from the rules file and made through the API")
+@router.get(
+    "/rules",
+    response_model_exclude_none=True,
+    summary="Rules in force: from the rules file and made through the API",
+)
 def list_rules(ctx: Ctx) -> list[RuleOut]:
     alerts = engine(ctx)
     return [_rule_out(alerts, r) for r in alerts.rules()]
 
 
-@router.get("/rules/{rule_id}", summary="One rule")
+@router.get("/rules/{rule_id}", summary="One rule", response_model_exclude_none=True)
 def get_rule(ctx: Ctx, rule_id: str) -> RuleOut:
     alerts = engine(ctx)
     for rule in alerts.rules():
@@ -205,7 +209,13 @@ def get_rule(ctx: Ctx, rule_id: str) -> RuleOut:
     raise HTTPException(404, f"no rule {rule_id!r}")
 
 
-@router.post("/rules", status_code=201, summary="Create a rule", dependencies=[ADMIN])
+@router.post(
+    "/rules",
+    status_code=201,
+    summary="Create a rule",
+    dependencies=[ADMIN],
+    response_model_exclude_none=True,
+)
 def create_rule(ctx: Ctx, body: RuleBody) -> RuleOut:
     alerts = engine(ctx)
     if any(r.id == body.get("id") for r in alerts.rules()):
@@ -217,6 +227,7 @@ def create_rule(ctx: Ctx, body: RuleBody) -> RuleOut:
     "/rules/{rule_id}",
     summary="Create or replace a rule (a file rule is overridden)",
     dependencies=[ADMIN],
+    response_model_exclude_none=True,
 )
 def put_rule(ctx: Ctx, rule_id: str, body: RuleBody) -> RuleOut:
     alerts = engine(ctx)
