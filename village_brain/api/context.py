@@ -17,6 +17,7 @@ from village_brain.store.registry import RegistryStore
 
 if TYPE_CHECKING:
     from village_brain.alerts.engine import AlertEngine
+    from village_brain.control.stage import ControlStage
     from village_brain.ingest.http_post import HttpIngest
 
 
@@ -31,6 +32,7 @@ class ApiContext:
     alerts: AlertEngine | None = None
     auth: Gate = field(default_factory=Gate.closed)
     http_ingest: HttpIngest | None = None  # readings posted by devices, when taken
+    control: ControlStage | None = None  # commands to devices, when enabled
 
 
 def context(request: Request) -> ApiContext:
