@@ -10,6 +10,7 @@ from village_brain import __version__
 from village_brain.api import (
     routes_alerts,
     routes_auth,
+    routes_commands,
     routes_device_ingest,
     routes_devices,
     routes_ingest,
@@ -39,6 +40,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_webhooks.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_users.router)
+    app.include_router(routes_commands.router)
     install_error_handlers(app)
 
     @app.get(

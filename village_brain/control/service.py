@@ -39,6 +39,7 @@ def open_control(
         timing(control),
         bus,
     )
+    stage.command_roles = dict(control.command_roles)
     if control.schedules:
         # Imported here so a server without schedules never loads the astronomy library.
         from village_brain.control.schedules import Schedules

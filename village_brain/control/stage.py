@@ -66,6 +66,8 @@ class ControlStage:
         self.bus = bus or Bus()
         self.clock = clock
         self.chores: list[Callable[[int], None]] = []  # run each sweep (schedules)
+        # The least role that may command a target (control.command_roles); others: operator.
+        self.command_roles: dict[str, str] = {}
         self._wake = threading.Event()
         self._resend: set[str] = set()  # devices that came back: send their open commands again
         self._lock = threading.Lock()
@@ -106,6 +108,9 @@ class ControlStage:
             self._announce(stored)
             self._wake.set()
         return stored, new
+
+    def least_role(self, target: str) -> str:
+        return self.command_roles.get(target, "operator")
 
     def dangerous(self, target: str) -> bool:
         return is_dangerous(self.catalog, target)
