@@ -187,3 +187,19 @@ def test_a_command_to_an_unknown_device_is_refused_as_not_found(stage):
     with pytest.raises(Refused) as refused:
         stage.send(CommandRequest(device="nobody", target="lamp_state", value="on"), OPERATOR)
     assert refused.value.status == 404
+
+
+def test_sending_again_waits_for_the_broker_connection(tmp_path, clock, wire):
+    stage = make_stage(tmp_path, clock, wire)
+    command, _ = stage.send(lamp_on(), OPERATOR)
+    stage.sweep()
+    stage.store.close()
+    again = make_stage(tmp_path, clock, wire)
+    again._resend_all = True
+    wire.up = False  # just restarted: not connected yet
+    again.sweep()
+    wire.up = True
+    again.sweep()
+    again.sweep()
+    assert [c.correlation for c in wire.sent] == [command.id.encode()] * 2
+    again.store.close()

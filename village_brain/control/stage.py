@@ -214,15 +214,19 @@ class ControlStage:
             except Exception:
                 log.exception("a control chore failed")
         with self._lock:
-            resend, self._resend = self._resend, set()
-        resend_all, self._resend_all = self._resend_all, False
+            resend, resend_all = set(self._resend), self._resend_all
+        untaken = False
         for command in self.store.open_commands():
             if self._overdue(command, now):
                 continue
             if command.state == "queued" or (
                 command.state == "sent" and (resend_all or command.device in resend)
             ):
-                self._dispatch(command, now)
+                untaken |= not self._dispatch(command, now)
+        if not untaken:  # else the connection is down: send again at the next sweep
+            with self._lock:
+                self._resend -= resend
+                self._resend_all = self._resend_all and not resend_all
 
     def _overdue(self, command: Command, now: int) -> bool:
         if command.state in ("queued", "sent") and now >= command.expires_ms:
@@ -245,18 +249,20 @@ class ControlStage:
             self._announce(moved)
         return True
 
-    def _dispatch(self, command: Command, now: int) -> None:
+    def _dispatch(self, command: Command, now: int) -> bool:
+        """Whether the broker connection took it."""
         try:
             taken = self.publish(outgoing(command, now))
         except Exception:
             log.exception("could not publish command %s", command.id)
             taken = False
         if not taken:
-            return  # stays as it is; the next sweep tries again, until its expiry
+            return False  # stays as it is; the next sweep tries again, until its expiry
         if command.state == "queued":
             moved = self.store.move(command.id, "sent", self.clock())
             if moved is not None:
                 self._announce(moved)
+        return True
 
     # -- helpers ------------------------------------------------------------------------
 
