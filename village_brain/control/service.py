@@ -9,7 +9,7 @@ from village_brain.control.stage import ControlStage, Timing
 from village_brain.control.store import CommandStore
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog
-from village_brain.core.config import ControlSettings, Settings
+from village_brain.core.config import ControlSettings, ScheduleSettings, Settings
 from village_brain.core.devices import Device
 from village_brain.core.timefmt import parse_duration_ms
 from village_brain.store.registry import RegistryStore
@@ -40,12 +40,26 @@ def open_control(
         bus,
     )
     stage.command_roles = dict(control.command_roles)
-    if control.schedules:
+    schedules = _schedules(settings)
+    if schedules:
         # Imported here so a server without schedules never loads the astronomy library.
         from village_brain.control.schedules import Schedules
 
-        stage.chores.append(Schedules.from_settings(control.schedules, stage, registry).tick)
+        stage.chores.append(Schedules.from_settings(schedules, stage, registry).tick)
     return stage
+
+
+def _schedules(settings: Settings) -> list[ScheduleSettings]:
+    """The configured schedules; with --demo and none configured, the simulated villages'
+    street lamps on at dusk and off at dawn."""
+    if settings.control.schedules or not settings.demo:
+        return settings.control.schedules
+    from village_brain.simulator.layout import VILLAGES
+
+    return [
+        ScheduleSettings(name=f"demo-lamps-{v.id}", village=v.id, latitude=v.lat, longitude=v.lon)
+        for v in VILLAGES
+    ]
 
 
 def timing(control: ControlSettings) -> Timing:

@@ -7,13 +7,17 @@ that was committed (a restart sends on what was `queued` or `sent`; see stage.py
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
 import msgspec
 
 from village_brain.control.records import Command, Origin, Step, may_follow
+from village_brain.core.timefmt import now_ms
 from village_brain.store.sqlite_db import Database
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS commands (
@@ -42,6 +46,11 @@ CREATE TABLE IF NOT EXISTS command_steps (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS command_steps_by_command ON command_steps (command_id, at_ms);
+CREATE TABLE IF NOT EXISTS schedule_versions (
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,            -- the schedule's settings, as JSON
+    at_ms INTEGER NOT NULL
+);
 """
 
 _COLUMNS = (
@@ -136,6 +145,29 @@ class CommandStore:
             params.append(device)
         rows = conn.execute(sql + " ORDER BY created_ms, rowid", params).fetchall()
         return [self._command(conn, row) for row in rows]
+
+    def note_schedule(self, name: str, spec: str, at_ms: int | None = None) -> bool:
+        """Keep a schedule's settings when they differ from the last kept: the audit trail
+        of schedule changes. Whether they changed."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT spec FROM schedule_versions WHERE name = ? ORDER BY rowid DESC LIMIT 1",
+                (name,),
+            ).fetchone()
+            if row is not None and row[0] == spec:
+                return False
+            conn.execute(
+                "INSERT INTO schedule_versions VALUES (?, ?, ?)",
+                (name, spec, at_ms if at_ms is not None else now_ms()),
+            )
+        log.info("schedule %s %s: %s", name, "set" if row is None else "changed", spec)
+        return True
+
+    def schedule_versions(self, name: str) -> list[tuple[str, int]]:
+        rows = self.db.reader().execute(
+            "SELECT spec, at_ms FROM schedule_versions WHERE name = ? ORDER BY rowid", (name,)
+        )
+        return [(spec, at) for spec, at in rows]
 
     def close(self) -> None:
         self.db.close()
