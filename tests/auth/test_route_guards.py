@@ -57,6 +57,10 @@ NEEDS = {
     ("POST", "/api/v1/users/{name}/tokens"): ADMIN,
     ("DELETE", "/api/v1/users/{name}/tokens"): ADMIN,
     ("GET", "/api/v1/device-tokens"): ADMIN,
+    ("POST", "/api/v1/devices/{device}/commands"): ACT,
+    ("GET", "/api/v1/devices/{device}/commands"): VIEW,
+    ("GET", "/api/v1/devices/{device}/controls"): VIEW,
+    ("GET", "/api/v1/commands/{command}"): VIEW,
 }
 ROLES = [VIEW, ACT, ADMIN]
 GUARDED = sorted(NEEDS, key=lambda route: (route[1], route[0]))

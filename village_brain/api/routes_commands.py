@@ -23,16 +23,25 @@ Ctx = Annotated[ApiContext, Depends(context)]
 CommandPath = Annotated[str, Path(pattern=ID_PATTERN, description="A command id.")]
 
 
+ArgValue = Annotated[str, Field(max_length=500)] | Annotated[float, Field(allow_inf_nan=False)]
+
+
 class CommandIn(BaseModel):
     target: str = Field(
         max_length=64, description="A controllable sensor type (lamp_state) or an action."
     )
-    value: str | float | bool | None = Field(
+    value: Annotated[str, Field(max_length=64)] | bool | float | None = Field(
         None, description="What to set the target to: on/off, a position; none for actions."
     )
-    args: dict[str, str | float | bool] = Field({}, description="An action's arguments.")
+    args: dict[Annotated[str, Field(max_length=64)], ArgValue] = Field(
+        {}, max_length=20, description="An action's arguments."
+    )
     expires_in: float | None = Field(
-        None, gt=0, description="Seconds the device has to take it; unset: control.default_expiry."
+        None,
+        gt=0,
+        le=366 * 86_400,
+        allow_inf_nan=False,
+        description="Seconds the device has to take it; unset: control.default_expiry.",
     )
     id: str | None = Field(
         None,
@@ -163,7 +172,7 @@ def device_controls(ctx: Ctx, device: DevicePath) -> list[TargetOut]:
 
 def _stage(ctx: ApiContext) -> ControlStage:
     if ctx.control is None:
-        raise HTTPException(503, "control is switched off on this server (control.enabled)")
+        raise HTTPException(404, "control is switched off on this server (control.enabled)")
     return ctx.control
 
 
