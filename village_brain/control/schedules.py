@@ -126,7 +126,7 @@ class Schedule:
         return (
             device.village == s.village
             and device.id not in self.skipped
-            and (s.kind is None or device.kind == s.kind)
+            and (not s.kind or device.kind == s.kind)
             and (not device.sensors or s.target in device.sensors)
         )
 
