@@ -239,6 +239,11 @@ const SENSORS = {
   cover_tilt: ["井盖倾角", "Cover tilt"],
   battery_voltage: ["电池电压", "Battery voltage"],
   rssi: ["信号强度", "Signal strength"],
+  valve_position: ["阀门开度", "Valve position"],
+  sluice_position: ["闸门开度", "Sluice position"],
+  pump_state: ["水泵", "Pump"],
+  siren_state: ["警报器", "Siren"],
+  gate_state: ["大门", "Gate"],
 };
 
 const KINDS = {
@@ -249,6 +254,8 @@ const KINDS = {
   water_quality_buoy: ["水质浮标", "water quality buoy"],
   smoke_detector: ["烟感", "smoke detector"],
   manhole_cover: ["井盖", "manhole cover"],
+  sluice_gate: ["闸门", "sluice gate"],
+  siren: ["警报器", "siren"],
 };
 
 // The reasons of PROTOCOL.md §10, in words: what the operator tells the device's owner.
