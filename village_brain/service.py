@@ -116,7 +116,9 @@ class Service:
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
         self.alerts = _alert_engine(settings, self.catalog, self.registry, self.bus)
-        self.control = open_control(settings, self.catalog, self.registry, self.receiver, self.bus)
+        self.control = open_control(
+            settings, self.catalog, self.registry, self.receiver, self.bus, sources
+        )
         if self.control is not None:
             self.writer.listeners.append(self.control.on_batch)
         if self.alerts is not None:

@@ -32,8 +32,9 @@ class CommandPublisher:
         if self.v5:
             properties = Properties(PacketTypes.PUBLISH)
             properties.MessageExpiryInterval = command.expiry_s
-            properties.ResponseTopic = command.response_topic
-            properties.CorrelationData = command.correlation
-            properties.ContentType = CONTENT_TYPE
+            if command.response_topic:  # ours; another family's firmware reads none of these
+                properties.ResponseTopic = command.response_topic
+                properties.CorrelationData = command.correlation
+                properties.ContentType = CONTENT_TYPE
         info = self.client.publish(command.topic, command.payload, qos=1, properties=properties)
         return info.rc == mqtt.MQTT_ERR_SUCCESS

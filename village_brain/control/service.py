@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from village_brain.control.downlinks import Downlinks
 from village_brain.control.mqtt import CommandPublisher
 from village_brain.control.stage import ControlStage, Timing
 from village_brain.control.store import CommandStore
@@ -12,6 +13,7 @@ from village_brain.core.catalog import Catalog
 from village_brain.core.config import ControlSettings, ScheduleSettings, Settings
 from village_brain.core.devices import Device
 from village_brain.core.timefmt import parse_duration_ms
+from village_brain.ingest.sources.router import Sources
 from village_brain.store.registry import RegistryStore
 
 if TYPE_CHECKING:
@@ -21,7 +23,12 @@ CONTROL_FILE = "control.sqlite3"
 
 
 def open_control(
-    settings: Settings, catalog: Catalog, registry: RegistryStore, receiver: MqttReceiver, bus: Bus
+    settings: Settings,
+    catalog: Catalog,
+    registry: RegistryStore,
+    receiver: MqttReceiver,
+    bus: Bus,
+    sources: Sources | None = None,
 ) -> ControlStage | None:
     control = settings.control
     if not control.enabled:
@@ -38,6 +45,7 @@ def open_control(
         CommandPublisher(receiver.client, receiver.connected, v5=receiver._v5),
         timing(control),
         bus,
+        downlinks=Downlinks.of(sources, catalog) if sources is not None else None,
     )
     stage.command_roles = dict(control.command_roles)
     schedules = _schedules(settings)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
+from village_brain.control.downlinks import Downlinks
 from village_brain.control.records import (
     Command,
     CommandRequest,
@@ -57,7 +58,9 @@ class ControlStage:
         timing: Timing,
         bus: Bus | None = None,
         clock: Callable[[], int] = now_ms,
+        downlinks: Downlinks | None = None,
     ) -> None:
+        self.downlinks = downlinks or Downlinks([])
         self.store = store
         self.catalog = catalog
         self.find_device = find_device
@@ -86,6 +89,11 @@ class ControlStage:
         value = check_command(self.catalog, device, request.target, request.value)
         if isinstance(value, Problem):
             raise Refused(value.detail)
+        route = self.downlinks.for_device(device)
+        if isinstance(route, str):
+            raise Refused(route)
+        if route is not None and (problem := route.check(request.target)):
+            raise Refused(problem)
         command = self._new_command(request, device, value, by)
         stored, new = self.store.add(command)
         if not new and (stored.device, stored.target, stored.value, stored.args) != (
@@ -252,7 +260,7 @@ class ControlStage:
     def _dispatch(self, command: Command, now: int) -> bool:
         """Whether the broker connection took it."""
         try:
-            taken = self.publish(outgoing(command, now))
+            taken = all(self.publish(out) for out in self._encode(command, now))
         except Exception:
             log.exception("could not publish command %s", command.id)
             taken = False
@@ -265,6 +273,18 @@ class ControlStage:
         return True
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _encode(self, command: Command, now: int) -> list[OutgoingCommand]:
+        """Our own format, or the dialect of the device's family (control/downlinks)."""
+        device = self.find_device(command.device)
+        route = None if device is None else self.downlinks.for_device(device)
+        if device is None or route is None or isinstance(route, str):
+            return [outgoing(command, now)]
+        expiry_s = max(1, -(-(command.expires_ms - now) // 1000))
+        return [
+            OutgoingCommand(p.topic, p.payload, expiry_s, response_topic="", correlation=b"")
+            for p in route.publications(command, device.foreign_id)
+        ]
 
     def _new_command(
         self, request: CommandRequest, device: Device, value: str | float | None, by: Origin
