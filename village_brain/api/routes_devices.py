@@ -32,6 +32,7 @@ from village_brain.api.schemas import (
 )
 from village_brain.core.presence import health, silence_limit_ms
 from village_brain.core.timefmt import format_ms, now_ms
+from village_brain.store.base import LatestValue
 from village_brain.store.registry import DeviceRow
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"], dependencies=[VIEWER])
@@ -49,7 +50,10 @@ def list_devices(
         if (village is None or row.device.village == village)
         and (kind is None or row.device.kind == kind)
     ]
-    return [_device_out(ctx, row, now) for row in rows]
+    # Devices that declare no sensors show the ones they report: one query for all of them.
+    undeclared = [row.device.id for row in rows if not row.device.sensors]
+    found = ctx.series.latest_by_device(undeclared) if undeclared else {}
+    return [_device_out(ctx, row, now, found.get(row.device.id, [])) for row in rows]
 
 
 @router.get("/{device}", response_model=DeviceOut, summary="One device")
@@ -60,9 +64,12 @@ def get_device(ctx: Ctx, device: DevicePath) -> DeviceOut:
 @router.get("/{device}/latest", response_model=DeviceLatest, summary="Newest value of each sensor")
 def latest(ctx: Ctx, device: DevicePath) -> DeviceLatest:
     _find(ctx, device)
-    now = now_ms()
+    return latest_out(ctx, device, ctx.series.latest(device), now_ms())
+
+
+def latest_out(ctx: ApiContext, device: str, values: list[LatestValue], now: int) -> DeviceLatest:
     readings = []
-    for value in ctx.series.latest(device):
+    for value in values:
         sensor = ctx.catalog.get(value.sensor)
         readings.append(
             LatestOut(
@@ -140,9 +147,13 @@ def _find(ctx: ApiContext, device: str) -> DeviceRow:
     return row
 
 
-def _device_out(ctx: ApiContext, row: DeviceRow, now: int) -> DeviceOut:
+def _device_out(
+    ctx: ApiContext, row: DeviceRow, now: int, latest: list[LatestValue] | None = None
+) -> DeviceOut:
     device, presence = row.device, row.presence
-    sensors = list(device.sensors) or [v.sensor for v in ctx.series.latest(device.id)]
+    if latest is None and not device.sensors:
+        latest = ctx.series.latest(device.id)
+    sensors = list(device.sensors) or [v.sensor for v in latest or []]
     silence = silence_limit_ms(ctx.catalog, sensors, ctx.offline_after_intervals)
     state = health(presence, now, silence)
     return DeviceOut(

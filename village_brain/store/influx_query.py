@@ -68,6 +68,10 @@ def latest_statement(device: str) -> str:
     )
 
 
+# One statement for the whole fleet: InfluxDB answers one series per (device, sensor).
+LATEST_OF_ALL_STATEMENT = f'SELECT last("{FIELD}") FROM "{MEASUREMENT}" GROUP BY "device", "sensor"'
+
+
 def series_statement(device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int) -> str:
     # fill(none) drops empty buckets; GROUP BY time() aligns buckets to multiples of the
     # step since the epoch, the same rule as the embedded store.
@@ -96,6 +100,16 @@ def latest_values(series: list[Row]) -> list[LatestValue]:
         if value is not None
     ]
     return sorted(found, key=lambda v: v.sensor)
+
+
+def latest_by_device(series: list[Row]) -> dict[str, list[LatestValue]]:
+    found: dict[str, list[LatestValue]] = {}
+    for row in series:
+        device = row["tags"]["device"]
+        found.setdefault(device, []).extend(latest_values([row]))
+    for values in found.values():
+        values.sort(key=lambda v: v.sensor)
+    return {device: values for device, values in found.items() if values}
 
 
 def buckets(series: list[Row]) -> list[Bucket]:
