@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from village_brain.store.sqlite_layout import rebuild_latest
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
 SENSORS = ("water_level", "battery_voltage", "rssi", "air_temperature")
@@ -51,7 +52,7 @@ def prefill(
     Returns how many points were written. The file keeps the store's own layout, so a
     SqliteSeriesStore (or `serve`) opens it as it would any data directory.
     """
-    SqliteSeriesStore(path, staged=False).close()
+    SqliteSeriesStore(path).close()
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=OFF")
@@ -72,12 +73,17 @@ def prefill(
             )
         ]
         first = end_ms - points_per_series * step_ms
+        if points_per_series < 1:
+            return 0
         params = {"n": points_per_series, "first": first, "step": step_ms}
         for at in range(0, len(ids), _SERIES_PER_STATEMENT):
             chunk = ids[at : at + _SERIES_PER_STATEMENT]
             conn.execute("BEGIN")
             conn.execute(_FILL, {**params, "ids": json.dumps(chunk)})
             conn.execute("COMMIT")
+        conn.execute("BEGIN")
+        rebuild_latest(conn)
+        conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=WAL")
     finally:
         conn.close()

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from village_brain.api.fleet_bodies import DeviceBody, DeviceLatestBody, LatestBody, LocationBody
+from village_brain.api.schemas import DeviceLatest, DeviceOut, LatestOut, Location
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms
@@ -115,3 +117,16 @@ def test_a_month_at_a_one_minute_step_is_answered(client, stores):
     )
     assert response.status_code == 200
     assert len(response.json()["buckets"]) == len(range(0, 43_200, 7))
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (DeviceOut, DeviceBody),
+        (Location, LocationBody),
+        (DeviceLatest, DeviceLatestBody),
+        (LatestOut, LatestBody),
+    ],
+)
+def test_the_fleet_bodies_have_the_fields_the_openapi_document_describes(model, body):
+    assert list(model.model_fields) == list(body.__struct_fields__)

@@ -16,6 +16,7 @@ from village_brain.core.records import Reading
 from village_brain.store.base import Bucket, LatestValue
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
+from support.old_series_layout import OldSqliteSeriesStore
 from support.waiting import wait_until
 
 T0 = 1_700_000_000_000 // 3_600_000 * 3_600_000
@@ -67,8 +68,8 @@ def batches(seed: int) -> list[list[Reading]]:
     return out
 
 
-def answers(store: SqliteSeriesStore) -> dict[str, object]:
-    found: dict[str, object] = {"all": store.latest_by_device()}
+def answers(store: SqliteSeriesStore | OldSqliteSeriesStore) -> dict[str, object]:
+    found: dict[str, object] = {}
     for device in DEVICES:
         found[f"latest {device}"] = store.latest(device)
         for sensor in SENSORS:
@@ -80,8 +81,10 @@ def answers(store: SqliteSeriesStore) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_reads_answer_the_same_whether_points_are_staged_folded_or_both(tmp_path, seed):
-    direct = SqliteSeriesStore(tmp_path / "direct.sqlite3", staged=False)
+def test_reads_answer_as_the_clustered_table_did_whether_points_are_staged_folded_or_both(
+    tmp_path, seed
+):
+    direct = OldSqliteSeriesStore(tmp_path / "direct.sqlite3")
     staged = SqliteSeriesStore(tmp_path / "staged.sqlite3", fold_every_s=3600)
     rng = random.Random(seed)
     for batch in batches(seed):
@@ -89,6 +92,7 @@ def test_reads_answer_the_same_whether_points_are_staged_folded_or_both(tmp_path
             staged.fold()
         assert staged.write(batch) == direct.write(batch)
         assert answers(staged) == answers(direct)
+        assert staged.latest_by_device() == {d: direct.latest(d) for d in DEVICES}
     assert staged.staged_points() > 0
     staged.fold()
     assert answers(staged) == answers(direct)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Response
 
 from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
 from village_brain.api.event_data import shown_data
+from village_brain.api.fleet_bodies import (
+    DeviceBody,
+    DeviceLatestBody,
+    LatestBody,
+    LocationBody,
+    json_response,
+)
 from village_brain.api.queries import (
     DevicePath,
     EndParam,
@@ -26,8 +33,6 @@ from village_brain.api.schemas import (
     DeviceLatest,
     DeviceOut,
     EventOut,
-    LatestOut,
-    Location,
     SeriesOut,
 )
 from village_brain.core.presence import health, silence_limit_ms
@@ -40,9 +45,7 @@ Ctx = Annotated[ApiContext, Depends(context)]
 
 
 @router.get("", response_model=list[DeviceOut], summary="All devices with location and presence")
-def list_devices(
-    ctx: Ctx, village: VillageFilter = None, kind: KindFilter = None
-) -> list[DeviceOut]:
+def list_devices(ctx: Ctx, village: VillageFilter = None, kind: KindFilter = None) -> Response:
     now = now_ms()
     rows = [
         row
@@ -53,26 +56,28 @@ def list_devices(
     # Devices that declare no sensors show the ones they report: one query for all of them.
     undeclared = [row.device.id for row in rows if not row.device.sensors]
     found = ctx.series.latest_by_device(undeclared) if undeclared else {}
-    return [_device_out(ctx, row, now, found.get(row.device.id, [])) for row in rows]
+    return json_response([_device_out(ctx, row, now, found.get(row.device.id, [])) for row in rows])
 
 
 @router.get("/{device}", response_model=DeviceOut, summary="One device")
-def get_device(ctx: Ctx, device: DevicePath) -> DeviceOut:
-    return _device_out(ctx, _find(ctx, device), now_ms())
+def get_device(ctx: Ctx, device: DevicePath) -> Response:
+    return json_response(_device_out(ctx, _find(ctx, device), now_ms()))
 
 
 @router.get("/{device}/latest", response_model=DeviceLatest, summary="Newest value of each sensor")
-def latest(ctx: Ctx, device: DevicePath) -> DeviceLatest:
+def latest(ctx: Ctx, device: DevicePath) -> Response:
     _find(ctx, device)
-    return latest_out(ctx, device, ctx.series.latest(device), now_ms())
+    return json_response(latest_out(ctx, device, ctx.series.latest(device), now_ms()))
 
 
-def latest_out(ctx: ApiContext, device: str, values: list[LatestValue], now: int) -> DeviceLatest:
+def latest_out(
+    ctx: ApiContext, device: str, values: list[LatestValue], now: int
+) -> DeviceLatestBody:
     readings = []
     for value in values:
         sensor = ctx.catalog.get(value.sensor)
         readings.append(
-            LatestOut(
+            LatestBody(
                 sensor=value.sensor,
                 value=value.value,
                 unit=sensor.unit if sensor else "",
@@ -82,7 +87,7 @@ def latest_out(ctx: ApiContext, device: str, values: list[LatestValue], now: int
                 age_s=round((now - value.ts_ms) / 1000, 1),
             )
         )
-    return DeviceLatest(device=device, readings=readings)
+    return DeviceLatestBody(device=device, readings=readings)
 
 
 @router.get(
@@ -149,19 +154,19 @@ def _find(ctx: ApiContext, device: str) -> DeviceRow:
 
 def _device_out(
     ctx: ApiContext, row: DeviceRow, now: int, latest: list[LatestValue] | None = None
-) -> DeviceOut:
+) -> DeviceBody:
     device, presence = row.device, row.presence
     if latest is None and not device.sensors:
         latest = ctx.series.latest(device.id)
     sensors = list(device.sensors) or [v.sensor for v in latest or []]
     silence = silence_limit_ms(ctx.catalog, sensors, ctx.offline_after_intervals)
     state = health(presence, now, silence)
-    return DeviceOut(
+    return DeviceBody(
         id=device.id,
         village=device.village,
         kind=device.kind,
         name=device.name,
-        location=Location(lat=device.lat, lon=device.lon, place=device.place),
+        location=LocationBody(lat=device.lat, lon=device.lon, place=device.place),
         sensors=sensors,
         online=state in ("ok", "refused"),
         health=state,

@@ -22,6 +22,14 @@ _MOVE = (
     "INSERT OR IGNORE INTO points_history (series_id, ts, value) "
     "SELECT series_id, ts, value FROM points_recent WHERE ts {op} ? ORDER BY series_id, ts"
 )
+# A point newer than its series' newest folded one becomes the newest; a bare column beside
+# max() comes from the row holding the max.
+_NEWEST = (
+    "INSERT INTO series_latest (series_id, ts, value) "
+    "SELECT series_id, max(ts), value FROM points_recent WHERE ts {op} ? GROUP BY series_id "
+    "ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value "
+    "WHERE excluded.ts > series_latest.ts"
+)
 _DROP = "DELETE FROM points_recent WHERE ts {op} ?"
 
 
@@ -43,6 +51,7 @@ def fold_chunk(db: Database, chunk_rows: int = CHUNK_ROWS) -> int:
         else:
             op, bound = "<", row[0]
         conn.execute(_MOVE.format(op=op), (bound,))
+        conn.execute(_NEWEST.format(op=op), (bound,))
         return conn.execute(_DROP.format(op=op), (bound,)).rowcount
 
 

@@ -8,7 +8,9 @@ arrive in time order, so a batch lands on the last few pages whatever the histor
 A fold moves them into the history every few minutes, many points per series at a time.
 
 A (series, ts) key is in at most one of the two tables (the write checks the history), so
-the `points` view over both is every point exactly once.
+the `points` view over both is every point exactly once. `series_latest` holds the newest
+point of each series in the history, kept by the fold, so the fleet's latest values take
+one pass over it rather than a search per series.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ CREATE TABLE IF NOT EXISTS points_recent (
     value REAL NOT NULL,
     PRIMARY KEY (ts, series_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series_latest (
+    series_id INTEGER PRIMARY KEY REFERENCES series(id),
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL
+);
 CREATE VIEW IF NOT EXISTS points (series_id, ts, value) AS
     SELECT series_id, ts, value FROM points_history
     UNION ALL
@@ -60,4 +67,17 @@ def upgrade(conn: sqlite3.Connection) -> bool:
     for statement in POINTS_SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
+    if renamed:
+        rebuild_latest(conn)
     return renamed
+
+
+def rebuild_latest(conn: sqlite3.Connection) -> None:
+    """Fill `series_latest` from the history: one key search per series, once."""
+    conn.execute("DELETE FROM series_latest")
+    conn.execute(
+        "INSERT INTO series_latest (series_id, ts, value) "
+        "SELECT h.series_id, h.ts, h.value FROM series s JOIN points_history h "
+        "ON h.series_id = s.id "
+        "AND h.ts = (SELECT max(ts) FROM points_history WHERE series_id = s.id)"
+    )

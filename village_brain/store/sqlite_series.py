@@ -33,21 +33,15 @@ _STAGE = (
     f"WHERE NOT EXISTS (SELECT 1 FROM points_history h WHERE h.series_id = {_SID} "
     f"AND h.ts = {_TS}) ON CONFLICT DO NOTHING"
 )
-_DIRECT = (
-    f"INSERT OR IGNORE INTO points_history (series_id, ts, value) "
-    f"SELECT {_SID}, {_TS}, {_VALUE} {_ROWS}"
-)
 
-# The newest point of each chosen series: the history's by one key seek per series, the
-# staging table's by one pass over it, then the newer of the two (a bare column beside
-# max() comes from the row holding the max).
+# The newest point of each chosen series: the history's as the fold left it, the staging
+# table's by one pass over it, then the newer of the two (a bare column beside max() comes
+# from the row holding the max).
 _LATEST = """
 WITH chosen AS (SELECT id, device, sensor FROM series WHERE {where}),
 newest AS (
     SELECT series_id, max(ts) AS ts, value FROM (
-        SELECT h.series_id, h.ts, h.value FROM chosen c JOIN points_history h
-            ON h.series_id = c.id
-            AND h.ts = (SELECT max(ts) FROM points_history WHERE series_id = c.id)
+        SELECT l.series_id, l.ts, l.value FROM chosen c JOIN series_latest l ON l.series_id = c.id
         UNION ALL
         SELECT series_id, ts, value FROM points_recent
             WHERE series_id IN (SELECT id FROM chosen)
@@ -84,18 +78,13 @@ _key = itemgetter(1, 0)
 
 
 class SqliteSeriesStore:
-    """Points of every series in one SQLite file.
-
-    `staged=False` writes straight into the clustered history, the layout before the
-    staging table: the store benchmark keeps it to measure the two side by side.
-    """
+    """Points of every series in one SQLite file."""
 
     def __init__(
         self,
         path: Path,
         synchronous: str = "full",
         *,
-        staged: bool = True,
         fold_every_s: float = FOLD_EVERY_S,
     ) -> None:
         self.db = Database(path, SERIES_SCHEMA, synchronous)
@@ -110,9 +99,8 @@ class SqliteSeriesStore:
                 "SELECT id, device, sensor FROM series"
             )
         }
-        self._staged = staged
         self._since_fold = self.staged_points()
-        self._folder = Folder(self.fold, fold_every_s) if staged else None
+        self._folder = Folder(self.fold, fold_every_s)
 
     def write(self, readings: Sequence[Reading]) -> int:
         if not readings:
@@ -122,17 +110,17 @@ class SqliteSeriesStore:
             rows = [(self._series_id(conn, r, created), r.ts_ms, r.value) for r in readings]
             # In the staging table's key order the inserts touch each page once. The sort is
             # stable, so of two points with one key the first to arrive still wins.
-            rows.sort(key=_key if self._staged else itemgetter(0, 1))
+            rows.sort(key=_key)
             before = conn.total_changes
             # One statement for the whole batch: executemany would release and retake the GIL
             # for every row, and each retake can wait a full switch interval behind the MQTT
             # network thread, which made inserts several times slower under load.
-            conn.execute(_STAGE if self._staged else _DIRECT, {"rows": msgspec.json.encode(rows)})
+            conn.execute(_STAGE, {"rows": msgspec.json.encode(rows)})
             added = conn.total_changes - before
         # Only remember new series ids once their rows are committed.
         self._series_ids.update(created)
         self._since_fold += added
-        if self._folder and self._since_fold >= self.fold_threshold():
+        if self._since_fold >= self.fold_threshold():
             self._folder.soon()
         return added
 
@@ -205,11 +193,12 @@ class SqliteSeriesStore:
                 for sid in series_ids
             )
             recent = conn.execute("DELETE FROM points_recent WHERE ts < ?", (cutoff_ms,))
+            # A series whose newest point went has no point left in the history.
+            conn.execute("DELETE FROM series_latest WHERE ts < ?", (cutoff_ms,))
             return history + recent.rowcount
 
     def close(self) -> None:
-        if self._folder:
-            self._folder.stop()
-            # Leave nothing staged, so the next start reads from the history alone.
-            self.fold()
+        self._folder.stop()
+        # Leave nothing staged, so the next start reads from the history alone.
+        self.fold()
         self.db.close()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
+from village_brain.api.fleet_bodies import json_response
 from village_brain.api.routes_devices import latest_out
 from village_brain.api.schemas import DeviceLatest
 from village_brain.core.timefmt import now_ms
@@ -21,11 +22,13 @@ Ctx = Annotated[ApiContext, Depends(context)]
     response_model=list[DeviceLatest],
     summary="Newest value of each sensor of every device",
 )
-def latest_of_all(ctx: Ctx, village: str | None = None) -> list[DeviceLatest]:
+def latest_of_all(ctx: Ctx, village: str | None = None) -> Response:
     rows = [
         row for row in ctx.registry.devices() if village is None or row.device.village == village
     ]
     # One grouped query for the whole fleet (or village), never one per device.
     found = ctx.series.latest_by_device(None if village is None else [r.device.id for r in rows])
     now = now_ms()
-    return [latest_out(ctx, row.device.id, found.get(row.device.id, []), now) for row in rows]
+    return json_response(
+        [latest_out(ctx, row.device.id, found.get(row.device.id, []), now) for row in rows]
+    )
