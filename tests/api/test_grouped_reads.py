@@ -8,8 +8,22 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from village_brain.api.fleet_bodies import DeviceBody, DeviceLatestBody, LatestBody, LocationBody
-from village_brain.api.schemas import DeviceLatest, DeviceOut, LatestOut, Location
+from village_brain.api.fleet_bodies import (
+    BucketBody,
+    DeviceBody,
+    DeviceLatestBody,
+    LatestBody,
+    LocationBody,
+    SeriesBody,
+)
+from village_brain.api.schemas import (
+    BucketOut,
+    DeviceLatest,
+    DeviceOut,
+    LatestOut,
+    Location,
+    SeriesOut,
+)
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms
@@ -126,6 +140,8 @@ def test_a_month_at_a_one_minute_step_is_answered(client, stores):
         (Location, LocationBody),
         (DeviceLatest, DeviceLatestBody),
         (LatestOut, LatestBody),
+        (SeriesOut, SeriesBody),
+        (BucketOut, BucketBody),
     ],
 )
 def test_the_fleet_bodies_have_the_fields_the_openapi_document_describes(model, body):

@@ -1,4 +1,4 @@
-"""Fleet-sized answers (every device, every device's latest) encoded with msgspec.
+"""Fleet-sized answers (every device, every device's latest, long series) encoded with msgspec.
 
 Building and re-validating one pydantic model per device and reading took over a second
 for 10,000 devices; these records encode the same bodies in a few milliseconds. The
@@ -51,6 +51,28 @@ class LatestBody(msgspec.Struct):
 class DeviceLatestBody(msgspec.Struct):
     device: str
     readings: list[LatestBody]
+
+
+class BucketBody(msgspec.Struct):
+    start: str
+    start_ms: int
+    min: float
+    max: float
+    mean: float
+    count: int
+    last: float
+
+
+class SeriesBody(msgspec.Struct):
+    """A month at a one-minute step is 43,200 buckets: as big an answer as the fleet's."""
+
+    device: str
+    sensor: str
+    unit: str
+    start_ms: int
+    end_ms: int
+    step_ms: int
+    buckets: list[BucketBody]
 
 
 _encoder = msgspec.json.Encoder()

@@ -10,10 +10,12 @@ from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
 from village_brain.api.event_data import shown_data
 from village_brain.api.fleet_bodies import (
+    BucketBody,
     DeviceBody,
     DeviceLatestBody,
     LatestBody,
     LocationBody,
+    SeriesBody,
     json_response,
 )
 from village_brain.api.queries import (
@@ -29,7 +31,6 @@ from village_brain.api.queries import (
     time_range,
 )
 from village_brain.api.schemas import (
-    BucketOut,
     DeviceLatest,
     DeviceOut,
     EventOut,
@@ -56,7 +57,11 @@ def list_devices(ctx: Ctx, village: VillageFilter = None, kind: KindFilter = Non
     # Devices that declare no sensors show the ones they report: one query for all of them.
     undeclared = [row.device.id for row in rows if not row.device.sensors]
     found = ctx.series.latest_by_device(undeclared) if undeclared else {}
-    return json_response([_device_out(ctx, row, now, found.get(row.device.id, [])) for row in rows])
+    # A fleet shares a few sets of sensors: their silence limits are worked out once each.
+    silences: dict[tuple[str, ...], int] = {}
+    return json_response(
+        [_device_out(ctx, row, now, found.get(row.device.id, []), silences) for row in rows]
+    )
 
 
 @router.get("/{device}", response_model=DeviceOut, summary="One device")
@@ -102,7 +107,7 @@ def series(
     start: StartParam = None,
     end: EndParam = None,
     step: StepParam = None,
-) -> SeriesOut:
+) -> Response:
     _find(ctx, device)
     sensor_type = ctx.catalog.get(sensor)
     if sensor_type is None:
@@ -110,7 +115,7 @@ def series(
     start_ms, end_ms = time_range(start, end, now_ms())
     step_ms = step_param(step, start_ms, end_ms)
     buckets = ctx.series.series(device, sensor, start_ms, end_ms, step_ms)
-    return SeriesOut(
+    body = SeriesBody(
         device=device,
         sensor=sensor,
         unit=sensor_type.unit,
@@ -118,13 +123,11 @@ def series(
         end_ms=end_ms,
         step_ms=step_ms,
         buckets=[
-            BucketOut(start=format_ms(b.start_ms), **{k: getattr(b, k) for k in _BUCKET_FIELDS})
+            BucketBody(format_ms(b.start_ms), b.start_ms, b.min, b.max, b.mean, b.count, b.last)
             for b in buckets
         ],
     )
-
-
-_BUCKET_FIELDS = ("start_ms", "min", "max", "mean", "count", "last")
+    return json_response(body)
 
 
 @router.get("/{device}/events", response_model=list[EventOut], summary="Recent events")
@@ -153,13 +156,23 @@ def _find(ctx: ApiContext, device: str) -> DeviceRow:
 
 
 def _device_out(
-    ctx: ApiContext, row: DeviceRow, now: int, latest: list[LatestValue] | None = None
+    ctx: ApiContext,
+    row: DeviceRow,
+    now: int,
+    latest: list[LatestValue] | None = None,
+    silences: dict[tuple[str, ...], int] | None = None,
 ) -> DeviceBody:
     device, presence = row.device, row.presence
     if latest is None and not device.sensors:
         latest = ctx.series.latest(device.id)
     sensors = list(device.sensors) or [v.sensor for v in latest or []]
-    silence = silence_limit_ms(ctx.catalog, sensors, ctx.offline_after_intervals)
+    silences = {} if silences is None else silences
+    key = tuple(sensors)
+    silence = silences.get(key)
+    if silence is None:
+        silence = silences[key] = silence_limit_ms(
+            ctx.catalog, sensors, ctx.offline_after_intervals
+        )
     state = health(presence, now, silence)
     return DeviceBody(
         id=device.id,
