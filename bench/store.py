@@ -8,7 +8,9 @@ In one run, each part in a fresh process and a scratch directory:
   reads   GET /api/v1/devices, /api/v1/latest and the overview page's loads with 10,000
           devices, through the real FastAPI app, beside the store query alone; RSS;
   long    a 30-day series at 1-hour and 1-minute steps from a store of 40 million points,
-          through the store and through the API.
+          through the store and through the API;
+  influx  the fleet reads again with a private InfluxDB 1.x as the series store
+          (--parts writes,reads,long,influx; Debian's influxdb is installed when missing).
 The machine's load is printed with every part. Run:  .venv/bin/python bench/store.py --help
 """
 
@@ -258,6 +260,57 @@ def long_series(args: argparse.Namespace) -> list[str]:
     return out
 
 
+# --- InfluxDB reads -----------------------------------------------------------------------
+
+
+def influx_reads(args: argparse.Namespace) -> list[str]:
+    # The private-server helper the store tests use; it installs Debian's influxdb if missing.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from village_brain.core.config import InfluxSettings
+    from village_brain.core.devices import Device
+    from village_brain.store.influx_lines import lines
+    from village_brain.store.influx_open import open_influx_store
+
+    from support.influx import start_influx
+
+    with tempfile.TemporaryDirectory() as scratch:
+        server = start_influx(Path(scratch) / "influxdb")
+        try:
+            server.create_database("bench")
+            ids = device_ids(args.devices)
+            now = int(time.time() * 1000) // STEP_MS * STEP_MS
+            readings = [
+                Reading("bench", d, s, now - k * STEP_MS, k / 4)
+                for k in range(args.influx_points_per_series)
+                for d in ids
+                for s in SENSORS
+            ]
+            for at in range(0, len(readings), 20_000):
+                server.write_lines("bench", lines(readings[at : at + 20_000])).raise_for_status()
+            settings = InfluxSettings(url=server.url, database="bench", write_api="v1")
+            series = open_influx_store(settings, Path(scratch) / "data", lambda _: None)
+            client, registry = api_client(series, Path(scratch) / "registry.sqlite3")
+            registry.upsert_devices(Device(id=d, village="bench", source="auto") for d in ids)
+            figures = {
+                "store: latest_by_device()": lambda: series.latest_by_device(),
+                "GET /api/v1/devices": lambda: client.get("/api/v1/devices").raise_for_status(),
+                "GET /api/v1/latest": lambda: client.get("/api/v1/latest").raise_for_status(),
+            }
+            out = [
+                f"influxdb reads: {args.devices:,} devices × {len(SENSORS)} sensors, "
+                f"{len(readings):,} points in InfluxDB 1.x; median of {args.repeat}; {load()}"
+            ]
+            for name, action in figures.items():
+                out.append(f"  {name:<40} {median_ms(action, args.repeat):8.1f} ms")
+            now_mb, peak_mb = rss_mb()
+            out.append(f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak (this process)")
+            series.close()
+            registry.close()
+        finally:
+            server.stop()
+    return out
+
+
 def run_part(name: str) -> int:
     # Each part in its own process: its RSS is its own, and its pages leave with it.
     child = [sys.executable, __file__, *sys.argv[1:], "--in-child", name]
@@ -279,6 +332,7 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=10_000, help="fleet for the reads")
     parser.add_argument("--points-per-series", type=int, default=100, help="for the reads")
     parser.add_argument("--long-points", type=int, default=40_000_000)
+    parser.add_argument("--influx-points-per-series", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--in-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -286,7 +340,7 @@ def main() -> int:
         args.history = [int(h) for h in args.history.split(",")]
     except ValueError:
         parser.error("--history: whole numbers separated by commas, e.g. 0,300,2500")
-    parts = {"writes": writes, "reads": reads, "long": long_series}
+    parts = {"writes": writes, "reads": reads, "long": long_series, "influx": influx_reads}
     chosen = [p.strip() for p in args.parts.split(",")]
     unknown = [p for p in chosen if p not in parts]
     if unknown:
