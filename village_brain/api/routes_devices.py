@@ -80,19 +80,24 @@ def latest_out(
 ) -> DeviceLatestBody:
     readings = []
     for value in values:
-        sensor = ctx.catalog.get(value.sensor)
+        unit, symbol = _units(ctx, value.sensor)
         readings.append(
             LatestBody(
-                sensor=value.sensor,
-                value=value.value,
-                unit=sensor.unit if sensor else "",
-                symbol=sensor.symbol if sensor else "",
-                time=format_ms(value.ts_ms),
-                ts_ms=value.ts_ms,
-                age_s=round((now - value.ts_ms) / 1000, 1),
+                value.sensor,
+                value.value,
+                unit,
+                symbol,
+                format_ms(value.ts_ms),
+                value.ts_ms,
+                round((now - value.ts_ms) / 1000, 1),
             )
         )
     return DeviceLatestBody(device=device, readings=readings)
+
+
+def _units(ctx: ApiContext, sensor_id: str) -> tuple[str, str]:
+    sensor = ctx.catalog.get(sensor_id)
+    return (sensor.unit, sensor.symbol) if sensor else ("", "")
 
 
 @router.get(

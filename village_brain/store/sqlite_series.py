@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Sequence
+from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 
@@ -49,6 +50,19 @@ newest AS (
 )
 SELECT c.device, c.sensor, n.ts, n.value FROM newest n JOIN chosen c ON c.id = n.series_id
 ORDER BY c.device, c.sensor
+"""
+
+# The same for the whole fleet, without choosing series first: one pass over each table.
+_LATEST_OF_ALL = """
+WITH newest AS (
+    SELECT series_id, max(ts) AS ts, value FROM (
+        SELECT series_id, ts, value FROM series_latest
+        UNION ALL
+        SELECT series_id, ts, value FROM points_recent
+    ) GROUP BY series_id
+)
+SELECT s.device, s.sensor, n.ts, n.value FROM newest n JOIN series s ON s.id = n.series_id
+ORDER BY s.device, s.sensor
 """
 
 # Group by bucket, then fetch each bucket's last value through its max(ts): a key seek in
@@ -160,15 +174,15 @@ class SqliteSeriesStore:
         self, devices: Collection[str] | None = None
     ) -> dict[str, list[LatestValue]]:
         if devices is None:
-            rows = self.db.reader().execute(_LATEST.format(where="true"))
+            rows = self.db.reader().execute(_LATEST_OF_ALL)
         else:
             rows = self.db.reader().execute(
                 _LATEST.format(where="device IN (SELECT value FROM json_each(:devices))"),
                 {"devices": msgspec.json.encode(list(devices))},
             )
         found: dict[str, list[LatestValue]] = {}
-        for device, sensor, ts, value in rows:
-            found.setdefault(device, []).append(LatestValue(sensor, ts, value))
+        for device, group in groupby(rows, key=itemgetter(0)):
+            found[device] = [LatestValue(sensor, ts, value) for _, sensor, ts, value in group]
         return found
 
     def series(
