@@ -96,11 +96,12 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--points", type=int, default=10_000, help="points per series")
     parser.add_argument("--step", type=int, default=60_000, help="ms between points")
+    parser.add_argument("--end-ms", type=int, help="points end before this; default now")
     args = parser.parse_args()
     if args.devices < 1 or args.points < 1 or args.step < 1:
         parser.error("--devices, --points and --step must be at least 1")
     started = time.perf_counter()
-    end_ms = int(time.time() * 1000) // args.step * args.step
+    end_ms = args.end_ms or int(time.time() * 1000) // args.step * args.step
     path = args.data_dir / "series.sqlite3"
     written = prefill(path, device_ids(args.devices), args.points, args.step, end_ms)
     elapsed = time.perf_counter() - started
