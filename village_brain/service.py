@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import msgspec
@@ -17,6 +17,8 @@ from village_brain.auth.commands import ACCOUNTS_FILE
 from village_brain.auth.demo import forget_demo_accounts
 from village_brain.auth.gate import Gate
 from village_brain.auth.setup import FirstAdminSetup
+from village_brain.control.records import CommandResult
+from village_brain.control.service import open_control
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog, load_catalog
 from village_brain.core.config import ConfigError, Settings
@@ -71,7 +73,14 @@ class Service:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         self.writer = BatchWriter(
-            _pipeline(settings, self.catalog, self.directory, self.stats, sources),
+            _pipeline(
+                settings,
+                self.catalog,
+                self.directory,
+                self.stats,
+                sources,
+                lambda results: self.control and self.control.on_results(results),
+            ),
             self.series,
             self.registry,
             self.stats,
@@ -110,6 +119,11 @@ class Service:
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
         self.alerts = _alert_engine(settings, self.catalog, self.registry, self.bus, self.series)
+        self.control = open_control(
+            settings, self.catalog, self.registry, self.receiver, self.bus, sources
+        )
+        if self.control is not None:
+            self.writer.listeners.append(self.control.on_batch)
         if self.alerts is not None:
             self.writer.listeners.append(self.alerts.on_batch)
         self.writer.every(3600, self._apply_retention)
@@ -124,6 +138,8 @@ class Service:
             self.alerts.start()
         self._thread.start()
         self.receiver.start()
+        if self.control is not None:
+            self.control.start()
 
     def stop(self) -> None:
         if self._stop.is_set():
@@ -142,11 +158,15 @@ class Service:
             log.info("ingest drained: %d readings stored since start", self.stats.stored)
         if self.alerts is not None:
             self.alerts.stop()
+        if self.control is not None:
+            self.control.stop()
         self.receiver.stop()
         self.series.close()
         self.registry.close()
         self.device_tokens.close()
         self.accounts.close()
+        if self.control is not None:
+            self.control.store.close()
         log.info("stores closed")
 
     def register_devices(self, devices: Iterable[Device]) -> None:
@@ -180,6 +200,7 @@ class Service:
             http_ingest=self.http_ingest,
             register_devices=self.register_devices,
             remove_device=self.remove_device,
+            control=self.control,
         )
 
     def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:
@@ -261,6 +282,7 @@ def _pipeline(
     directory: DeviceDirectory,
     stats: IngestStats,
     sources: Sources,
+    on_results: Callable[[list[CommandResult]], None] | None = None,
 ) -> Pipeline:
     ingest = settings.ingest
     limits = Limits(
@@ -272,7 +294,9 @@ def _pipeline(
         ),
     )
     flood = _flood_guard(settings, catalog, stats)
-    return Pipeline(catalog, default_registry(catalog), directory, limits, flood, sources)
+    return Pipeline(
+        catalog, default_registry(catalog), directory, limits, flood, sources, on_results
+    )
 
 
 def _flood_guard(settings: Settings, catalog: Catalog, stats: IngestStats) -> FloodGuard | None:

@@ -41,6 +41,9 @@ from village_brain.api.context import ApiContext
 from village_brain.auth.accounts import AccountStore
 from village_brain.auth.gate import Gate
 from village_brain.auth.roles import Role
+from village_brain.control.records import CommandRequest, Origin
+from village_brain.control.stage import ControlStage, Timing
+from village_brain.control.store import CommandStore
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import default_catalog
 from village_brain.core.config import AlertSettings, AuthSettings
@@ -91,6 +94,7 @@ REAL: dict[str, Any] = {
     # Set by the fixture: silence ids are made when the silence is.
     "silence_id": "",
     "token_id": 1,
+    "command": "c-walk",
 }
 RULE = {
     "name": "walked",
@@ -133,6 +137,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/auth/login"): {"name": VIEWER_NAME, "password": "wrong-password"},
     ("POST", "/api/v1/users"): {"name": "swept", "role": "viewer", "password": "river-bank-7"},
+    ("POST", "/api/v1/devices/{device}/commands"): {
+        "target": "identify",
+        "args": {"seconds": 30},
+        "expires_in": 60,
+        "reason": "swept",
+    },
 }
 
 HUGE = "99999999999999999999"
@@ -263,12 +273,27 @@ def api(tmp_path) -> Iterator[tuple[FastAPI, str]]:
     tokens = DeviceTokenStore(tmp_path / "registry.sqlite3")
     tokens.issue("gateway", "xiashan", None, 0)
     ctx.http_ingest = HttpIngest(_committed_at_once, tokens, 65_536, 5.0, ["lora"])
+    ctx.control = _control(tmp_path, catalog, registry)
     yield create_app(ctx), token
+    ctx.control.store.close()
     tokens.close()
     alerts.stop()
     accounts.close()
     series.close()
     registry.close()
+
+
+def _control(tmp_path, catalog, registry: RegistryStore) -> ControlStage:
+    """A control stage whose broker connection takes every command, with one command in it."""
+    stage = ControlStage(
+        CommandStore(tmp_path / "control.sqlite3"),
+        catalog,
+        lambda device: (row := registry.device(device)) and row.device,
+        lambda _command: True,
+        Timing(default_expiry_ms=60_000, max_expiry_ms=86_400_000, done_timeout_ms=60_000),
+    )
+    stage.send(CommandRequest(device="g1", target="identify", id="c-walk"), Origin(by="walker"))
+    return stage
 
 
 def _committed_at_once(msg: InboundMessage) -> None:

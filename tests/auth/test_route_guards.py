@@ -87,6 +87,10 @@ NEEDS = {
     ("POST", "/api/v1/device-admin/devices/{device}/mqtt-password"): ADMIN,
     ("POST", "/api/v1/device-admin/devices/{device}/tokens"): ADMIN,
     ("DELETE", "/api/v1/device-admin/devices/{device}/tokens/{token_id}"): ADMIN,
+    ("POST", "/api/v1/devices/{device}/commands"): ACT,
+    ("GET", "/api/v1/devices/{device}/commands"): VIEW,
+    ("GET", "/api/v1/devices/{device}/controls"): VIEW,
+    ("GET", "/api/v1/commands/{command}"): VIEW,
 }
 ROLES = [VIEW, ACT, ADMIN]
 GUARDED = sorted(NEEDS, key=lambda route: (route[1], route[0]))

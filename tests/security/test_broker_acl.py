@@ -107,7 +107,7 @@ def test_a_device_receives_its_own_commands_and_not_another_devices(tmp_path, se
     gauge.client.on_subscribe = lambda *_: subscribed.set()
     gauge.client.subscribe("village/xiashan/+/command/#", qos=1)
     assert subscribed.wait(5)
-    # The generated ACL lets no one send commands yet; this test's operator may.
+    # The generated ACL lets only ingest send commands; this test's operator may too.
     operator = Device(broker.port, "operator", username="operator", password="op-pw")
     operator.publish("village/xiashan/gauge-2/command/reboot", "{}")
     operator.publish("village/xiashan/gauge-1/command/reboot", "{}")
@@ -167,4 +167,24 @@ def test_ingest_keeps_its_queued_readings_under_its_user_name(secured, start_ser
     assert gauge.publish("village/xiashan/gauge-1/telemetry", reading(4.2)) == "Success"
     again = start_service(url, mqtt=INGEST | {"client_id": "ingest-b"}, ingest=strict)
     wait_until(lambda: again.series.latest("gauge-1"), what="the reading queued meanwhile")
+    gauge.close()
+
+
+def test_ingest_sends_commands_and_each_device_answers_only_its_own(secured, ingest):
+    from village_brain.control.records import CommandRequest, Origin
+
+    gauge = device(secured, "gauge-1")
+    subscribed = threading.Event()
+    gauge.client.on_subscribe = lambda *_: subscribed.set()
+    gauge.client.subscribe("village/xiashan/gauge-1/command", qos=1)
+    assert subscribed.wait(5)
+    request = CommandRequest(device="gauge-1", target="identify", id="c-acl")
+    ingest.control.send(request, Origin(by="test"))
+    wait_until(lambda: gauge.payloads, what="the command through the ACL")
+    forged = json.dumps({"id": "c-acl", "status": "failed", "reason": "forged"})
+    assert gauge.publish("village/xiashan/gauge-2/command/result", forged) == "Not authorized"
+    assert gauge.publish("village/xiashan/gauge-1/command", "{}") == "Not authorized"
+    answer = json.dumps({"id": "c-acl", "status": "done"})
+    assert gauge.publish("village/xiashan/gauge-1/command/result", answer) == "Success"
+    wait_until(lambda: ingest.control.get("c-acl").state == "done", what="done")
     gauge.close()

@@ -104,7 +104,11 @@ def test_the_acl_lets_ingest_read_its_sources_and_answer_where_they_expect(tmp_p
     assert "topic read zigbee2mqtt/#" in ingest
     assert "topic read /sys/+/+/thing/event/+/post" in ingest
     assert "topic write /sys/+/+/thing/event/+/post_reply" in ingest
-    assert not [line for line in ingest if line.startswith("topic write zigbee2mqtt")]
+    # Only the devices' set topics, where commands go (docs/control.md), never their reports.
+    assert [line for line in ingest if line.startswith("topic write zigbee2mqtt")] == [
+        "topic write zigbee2mqtt/+/set",
+        "topic write zigbee2mqtt/+/+/set",
+    ]
 
 
 def test_the_password_file_holds_hashes_readable_only_by_its_owner(tmp_path):

@@ -6,7 +6,7 @@ through InfluxQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,10 +20,20 @@ MINUTE = 60_000
 T0 = 1_700_000_000_000 // 3_600_000 * 3_600_000
 
 
-@pytest.fixture(params=["sqlite", "influxdb"])
+class FoldingSqliteStore(SqliteSeriesStore):
+    """Folds every write into the history at once, so reads come from the history alone."""
+
+    def write(self, readings: Sequence[Reading]) -> int:
+        added = super().write(readings)
+        self.fold()
+        return added
+
+
+@pytest.fixture(params=["sqlite", "sqlite-folded", "influxdb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SeriesStore]:
-    if request.param == "sqlite":
-        sqlite = SqliteSeriesStore(tmp_path / "series.sqlite3")
+    if request.param.startswith("sqlite"):
+        kind = FoldingSqliteStore if request.param == "sqlite-folded" else SqliteSeriesStore
+        sqlite = kind(tmp_path / "series.sqlite3")
         yield sqlite
         sqlite.close()
         return
@@ -75,6 +85,28 @@ def test_latest_gives_the_newest_point_of_each_sensor(store):
 def test_latest_of_an_unknown_device_is_empty(store):
     store.write([reading(1000, 1.0)])
     assert store.latest("nobody") == []
+
+
+def test_latest_by_device_gives_every_device_its_newest_points_in_one_answer(store):
+    store.write(
+        [
+            reading(1000, 1.0, device="a"),
+            reading(3000, 3.0, device="a"),
+            reading(2000, 20.0, "rssi", "a"),
+            reading(500, 5.0, device="b"),
+        ]
+    )
+    assert store.latest_by_device() == {
+        "a": [LatestValue("rssi", T0 + 2000, 20.0), LatestValue("water_level", T0 + 3000, 3.0)],
+        "b": [LatestValue("water_level", T0 + 500, 5.0)],
+    }
+
+
+def test_latest_by_device_answers_only_the_devices_asked_for(store):
+    store.write([reading(1000, 1.0, device="a"), reading(1000, 2.0, device="b")])
+    assert store.latest_by_device(["b", "nobody"]) == {
+        "b": [LatestValue("water_level", T0 + 1000, 2.0)]
+    }
 
 
 def test_series_buckets_by_step_with_min_max_mean_count_and_last(store):

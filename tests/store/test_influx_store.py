@@ -124,3 +124,21 @@ def test_retention_left_to_the_server_deletes_nothing(own_influx_server, databas
     store.write([reading(T0, 1.0)])
     assert store.delete_before(T0 + 1000) == 0
     assert store.latest("g1") == [LatestValue("water_level", T0, 1.0)]
+
+
+def test_the_latest_of_a_whole_fleet_is_one_influxql_statement(
+    influx_server, fresh_database, open_influx, monkeypatch
+):
+    store = open_influx(url=influx_server.url, database=fresh_database)
+    store.write([Reading("xiashan", f"d{i}", "rssi", T0 + i, -i) for i in range(30)])
+    statements: list[str] = []
+    select = store.query.select
+    monkeypatch.setattr(store.query, "select", lambda q: statements.append(q) or select(q))
+    found = wait_until(lambda: len(store.latest_by_device()) == 30 and store.latest_by_device())
+    statements.clear()
+    assert store.latest_by_device(["d7", "d29"]) == {
+        "d7": [LatestValue("rssi", T0 + 7, -7.0)],
+        "d29": [LatestValue("rssi", T0 + 29, -29.0)],
+    }
+    assert len(statements) == 1
+    assert found["d0"] == [LatestValue("rssi", T0, 0.0)]

@@ -12,6 +12,7 @@ from village_brain.api import (
     routes_account,
     routes_alerts,
     routes_auth,
+    routes_commands,
     routes_device_admin,
     routes_device_ingest,
     routes_devices,
@@ -57,6 +58,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_device_admin.router)
     app.include_router(routes_account.router)
     app.include_router(routes_exports.router)
+    app.include_router(routes_commands.router)
     install_error_handlers(app)
 
     @app.get(

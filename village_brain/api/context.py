@@ -18,6 +18,7 @@ from village_brain.store.registry import RegistryStore
 
 if TYPE_CHECKING:
     from village_brain.alerts.engine import AlertEngine
+    from village_brain.control.stage import ControlStage
     from village_brain.ingest.http_post import HttpIngest
 
 
@@ -35,6 +36,7 @@ class ApiContext:
     # Registers devices with the running ingest too; without it only the registry learns.
     register_devices: Callable[[Iterable[Device]], None] | None = None
     remove_device: Callable[[str], object] | None = None
+    control: ControlStage | None = None  # commands to devices, when enabled
 
 
 def context(request: Request) -> ApiContext:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Response
 
 from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
 from village_brain.api.event_data import shown_data
+from village_brain.api.fleet_bodies import (
+    BucketBody,
+    DeviceBody,
+    DeviceLatestBody,
+    LatestBody,
+    LocationBody,
+    SeriesBody,
+    json_response,
+)
 from village_brain.api.queries import (
     DevicePath,
     EndParam,
@@ -22,16 +31,14 @@ from village_brain.api.queries import (
     time_range,
 )
 from village_brain.api.schemas import (
-    BucketOut,
     DeviceLatest,
     DeviceOut,
     EventOut,
-    LatestOut,
-    Location,
     SeriesOut,
 )
 from village_brain.core.presence import health, silence_limit_ms
 from village_brain.core.timefmt import format_ms, now_ms
+from village_brain.store.base import LatestValue
 from village_brain.store.registry import DeviceRow
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"], dependencies=[VIEWER])
@@ -39,9 +46,7 @@ Ctx = Annotated[ApiContext, Depends(context)]
 
 
 @router.get("", response_model=list[DeviceOut], summary="All devices with location and presence")
-def list_devices(
-    ctx: Ctx, village: VillageFilter = None, kind: KindFilter = None
-) -> list[DeviceOut]:
+def list_devices(ctx: Ctx, village: VillageFilter = None, kind: KindFilter = None) -> Response:
     now = now_ms()
     rows = [
         row
@@ -49,33 +54,50 @@ def list_devices(
         if (village is None or row.device.village == village)
         and (kind is None or row.device.kind == kind)
     ]
-    return [_device_out(ctx, row, now) for row in rows]
+    # Devices that declare no sensors show the ones they report: one query for all of them.
+    undeclared = [row.device.id for row in rows if not row.device.sensors]
+    found = ctx.series.latest_by_device(undeclared) if undeclared else {}
+    # A fleet shares a few sets of sensors: their silence limits are worked out once each.
+    silences: dict[tuple[str, ...], int] = {}
+    return json_response(
+        [_device_out(ctx, row, now, found.get(row.device.id, []), silences) for row in rows]
+    )
 
 
 @router.get("/{device}", response_model=DeviceOut, summary="One device")
-def get_device(ctx: Ctx, device: DevicePath) -> DeviceOut:
-    return _device_out(ctx, _find(ctx, device), now_ms())
+def get_device(ctx: Ctx, device: DevicePath) -> Response:
+    return json_response(_device_out(ctx, _find(ctx, device), now_ms()))
 
 
 @router.get("/{device}/latest", response_model=DeviceLatest, summary="Newest value of each sensor")
-def latest(ctx: Ctx, device: DevicePath) -> DeviceLatest:
+def latest(ctx: Ctx, device: DevicePath) -> Response:
     _find(ctx, device)
-    now = now_ms()
+    return json_response(latest_out(ctx, device, ctx.series.latest(device), now_ms()))
+
+
+def latest_out(
+    ctx: ApiContext, device: str, values: list[LatestValue], now: int
+) -> DeviceLatestBody:
     readings = []
-    for value in ctx.series.latest(device):
-        sensor = ctx.catalog.get(value.sensor)
+    for value in values:
+        unit, symbol = _units(ctx, value.sensor)
         readings.append(
-            LatestOut(
-                sensor=value.sensor,
-                value=value.value,
-                unit=sensor.unit if sensor else "",
-                symbol=sensor.symbol if sensor else "",
-                time=format_ms(value.ts_ms),
-                ts_ms=value.ts_ms,
-                age_s=round((now - value.ts_ms) / 1000, 1),
+            LatestBody(
+                value.sensor,
+                value.value,
+                unit,
+                symbol,
+                format_ms(value.ts_ms),
+                value.ts_ms,
+                round((now - value.ts_ms) / 1000, 1),
             )
         )
-    return DeviceLatest(device=device, readings=readings)
+    return DeviceLatestBody(device=device, readings=readings)
+
+
+def _units(ctx: ApiContext, sensor_id: str) -> tuple[str, str]:
+    sensor = ctx.catalog.get(sensor_id)
+    return (sensor.unit, sensor.symbol) if sensor else ("", "")
 
 
 @router.get(
@@ -90,7 +112,7 @@ def series(
     start: StartParam = None,
     end: EndParam = None,
     step: StepParam = None,
-) -> SeriesOut:
+) -> Response:
     _find(ctx, device)
     sensor_type = ctx.catalog.get(sensor)
     if sensor_type is None:
@@ -98,7 +120,7 @@ def series(
     start_ms, end_ms = time_range(start, end, now_ms())
     step_ms = step_param(step, start_ms, end_ms)
     buckets = ctx.series.series(device, sensor, start_ms, end_ms, step_ms)
-    return SeriesOut(
+    body = SeriesBody(
         device=device,
         sensor=sensor,
         unit=sensor_type.unit,
@@ -106,13 +128,11 @@ def series(
         end_ms=end_ms,
         step_ms=step_ms,
         buckets=[
-            BucketOut(start=format_ms(b.start_ms), **{k: getattr(b, k) for k in _BUCKET_FIELDS})
+            BucketBody(format_ms(b.start_ms), b.start_ms, b.min, b.max, b.mean, b.count, b.last)
             for b in buckets
         ],
     )
-
-
-_BUCKET_FIELDS = ("start_ms", "min", "max", "mean", "count", "last")
+    return json_response(body)
 
 
 @router.get("/{device}/events", response_model=list[EventOut], summary="Recent events")
@@ -140,17 +160,31 @@ def _find(ctx: ApiContext, device: str) -> DeviceRow:
     return row
 
 
-def _device_out(ctx: ApiContext, row: DeviceRow, now: int) -> DeviceOut:
+def _device_out(
+    ctx: ApiContext,
+    row: DeviceRow,
+    now: int,
+    latest: list[LatestValue] | None = None,
+    silences: dict[tuple[str, ...], int] | None = None,
+) -> DeviceBody:
     device, presence = row.device, row.presence
-    sensors = list(device.sensors) or [v.sensor for v in ctx.series.latest(device.id)]
-    silence = silence_limit_ms(ctx.catalog, sensors, ctx.offline_after_intervals)
+    if latest is None and not device.sensors:
+        latest = ctx.series.latest(device.id)
+    sensors = list(device.sensors) or [v.sensor for v in latest or []]
+    silences = {} if silences is None else silences
+    key = tuple(sensors)
+    silence = silences.get(key)
+    if silence is None:
+        silence = silences[key] = silence_limit_ms(
+            ctx.catalog, sensors, ctx.offline_after_intervals
+        )
     state = health(presence, now, silence)
-    return DeviceOut(
+    return DeviceBody(
         id=device.id,
         village=device.village,
         kind=device.kind,
         name=device.name,
-        location=Location(lat=device.lat, lon=device.lon, place=device.place),
+        location=LocationBody(lat=device.lat, lon=device.lon, place=device.place),
         sensors=sensors,
         online=state in ("ok", "refused"),
         health=state,

@@ -1,7 +1,8 @@
 """The broker's password file and ACL, written from the registry's devices and credentials.
 
 Each device may publish only under its own `village/{village}/{device}/` and read only its
-own downlink; the ingest user may read every village's uplink topics and nothing else.
+own downlink and answer its commands; the ingest user may read every village's uplink
+topics and send commands to every device.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def render_passwd(hashes: Mapping[str, str]) -> str:
 
 def _ingest_block(user: str, reads: list[str], writes: list[str]) -> str:
     # All of our root, so a stray topic reaches ingest and is refused where people see it.
-    lines = [f"user {user}", f"topic read {ROOT}/#"]
+    lines = [f"user {user}", f"topic read {ROOT}/#", f"topic write {ROOT}/+/+/command"]
     lines += [f"topic read {topic}" for topic in dict.fromkeys(reads)]
     lines += [f"topic write {topic}" for topic in dict.fromkeys(writes)]
     return "\n".join(lines) + "\n"
@@ -63,5 +64,6 @@ def _device_block(grant: DeviceGrant) -> str:
         f"user {grant.device}",
         *(f"topic write {prefix}/{channel}" for channel in CHANNELS),
         f"topic read {downlink_filter(grant.village, grant.device)}",
+        f"topic write {prefix}/command/result",
     ]
     return "\n".join(lines) + "\n"

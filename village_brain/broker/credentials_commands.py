@@ -15,6 +15,7 @@ from pathlib import Path
 from village_brain.broker.acl import DeviceGrant, render_acl, render_passwd
 from village_brain.broker.credentials import hash_password, new_password
 from village_brain.broker.settings import load_recommended_settings, render_secured_config
+from village_brain.control.downlinks import Downlinks
 from village_brain.core.catalog import load_catalog
 from village_brain.core.config import ConfigError, Settings
 from village_brain.core.devices import load_devices_file
@@ -108,6 +109,7 @@ def write_broker_files(settings: Settings, out: Path) -> list[str]:
     sources = build_sources(settings.ingest.sources, load_catalog(settings.store.catalog_file))
     reads = [f for source in sources for f in source.filters]
     writes = [f for source in sources for f in source.reply_filters()]
+    writes += Downlinks.of(sources, load_catalog(settings.store.catalog_file)).write_filters()
     (out / "acl").write_text(render_acl(user, grants, reads, writes), encoding="utf-8")
     where = out.resolve()
     config = render_secured_config(load_recommended_settings(), where / "passwd", where / "acl")

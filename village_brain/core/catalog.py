@@ -34,6 +34,14 @@ class SensorType(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     senml_names: list[str] = []
     true_words: list[str] = []
     false_words: list[str] = []
+    # Control (see docs/control.md): a controllable type may be commanded, to a value this
+    # type accepts as a reading and, when `command_values` is set, only to one of those words
+    # (or, for a number, in `command_min`..`command_max`). `dangerous` asks for a confirmation.
+    controllable: bool = False
+    command_values: list[str] = []
+    command_min: float | None = None
+    command_max: float | None = None
+    dangerous: bool = False
 
     @property
     def interval_ms(self) -> int:

@@ -437,6 +437,52 @@ class AuthSettings(Section):
     _check_durations = field_validator("session_lifetime", "login_window")(_duration)
 
 
+class ScheduleSettings(Section):
+    """One switching schedule: a target on and off each day (see docs/control.md)."""
+
+    name: str = Field(description="Names the schedule in each command's audit trail.")
+    village: str = Field(description="The village whose devices it switches.")
+    latitude: float = Field(ge=-90, le=90, description="The village's latitude, degrees north.")
+    longitude: float = Field(ge=-180, le=180, description="The village's longitude, degrees east.")
+    time_zone: str = Field("Asia/Shanghai", description="IANA zone of fixed times.")
+    target: str = Field("lamp_state", description="The controllable sensor type it switches.")
+    kind: str | None = Field(
+        "street_lamp", description="Only devices of this kind; unset: every device with target."
+    )
+    on: str = Field(
+        "dusk",
+        description="When it switches on: dusk, sunset, dawn, sunrise or HH:MM, "
+        "with an optional offset such as dusk+15m or sunset-10m.",
+    )
+    off: str = Field("dawn", description="When it switches off, in the same form as `on`.")
+    exceptions: dict[str, dict[str, str]] = Field(
+        {},
+        description='Per device: its own times ({on = "19:00", off = "23:30"}), or '
+        '{skip = "why"} to leave it out.',
+    )
+
+
+class ControlSettings(Section):
+    """Commands to devices, their lifecycle and schedules (see docs/control.md)."""
+
+    enabled: bool = Field(True, description="Accept commands and run schedules.")
+    default_expiry: str = Field(
+        "5m", description="A command not taken by the device in this long expires."
+    )
+    max_expiry: str = Field("1d", description="The longest expiry a command may ask for.")
+    done_timeout: str = Field(
+        "2m", description="An accepted command without done or failed after this times out."
+    )
+    command_roles: dict[str, Literal["operator", "admin"]] = Field(
+        {},
+        description="The least role that may command each target (a sensor type or an "
+        'action), e.g. {siren_state = "admin"}; unlisted targets need operator.',
+    )
+    schedules: list[ScheduleSettings] = Field([], description="Daily switching schedules.")
+
+    _check_durations = field_validator("default_expiry", "max_expiry", "done_timeout")(_duration)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VILLAGE_BRAIN_", env_nested_delimiter="__", extra="forbid"
@@ -449,6 +495,7 @@ class Settings(BaseSettings):
     dashboard: DashboardSettings = DashboardSettings()
     alerts: AlertSettings = AlertSettings()
     auth: AuthSettings = AuthSettings()
+    control: ControlSettings = ControlSettings()
     demo: bool = Field(False, description="Also run a simulated village.")
 
     @classmethod

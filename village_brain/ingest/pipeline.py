@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import msgspec
 
+from village_brain.control.records import CommandResult
+from village_brain.control.wire import decode_result
 from village_brain.core.catalog import Catalog
 from village_brain.core.devices import Device
 from village_brain.core.ids import id_problem
@@ -74,6 +76,7 @@ class Outcome(msgspec.Struct):
     quiet: bool = False  # a source's message that carries nothing for us
     skipped: int = 0  # fields no field table maps
     repeated: bool = False  # a retained message sent again, whose refusal is already logged
+    results: list[CommandResult] = msgspec.field(default_factory=list)  # answers to commands
 
 
 class DeviceDirectory:
@@ -120,6 +123,7 @@ class Pipeline:
         limits: Limits,
         flood: FloodGuard | None = None,
         sources: Sources | None = None,
+        on_results: Callable[[list[CommandResult]], None] | None = None,
     ) -> None:
         self.catalog = catalog
         self.codecs = codecs
@@ -127,11 +131,15 @@ class Pipeline:
         self.limits = limits
         self.flood = flood
         self.sources = sources or Sources([])
+        # Control keeps answers to commands before the broker is acknowledged (PROTOCOL §14).
+        self.on_results = on_results
 
     def process(self, msg: InboundMessage) -> Outcome:
         outcome = Outcome()
         try:
             self._process(msg, outcome)
+            if outcome.results and self.on_results is not None:
+                self.on_results(outcome.results)
         except Exception as exc:  # a case no rule foresaw: refuse this message, keep going
             log.exception("internal error on a message to %s; it was refused", msg.topic[:256])
             return self.refusal(msg, exc, outcome.new_devices)
@@ -175,6 +183,8 @@ class Pipeline:
             self._telemetry(outcome, msg, address)
         elif address.channel == "status":
             self._status(outcome, msg, address)
+        elif address.channel == "result":
+            self._result(outcome, msg, address)
         else:
             self._event(outcome, msg, address)
 
@@ -288,6 +298,13 @@ class Pipeline:
         if self._flooding(outcome, msg, address, STATUS_KEY, msg.received_ms):
             return
         outcome.statuses.append((address.device, word, msg.received_ms))
+
+    def _result(self, outcome: Outcome, msg: InboundMessage, address: Address) -> None:
+        result = decode_result(msg.payload, address.village, address.device, msg.received_ms)
+        if isinstance(result, Problem):
+            self._reject(outcome, msg, result, address)
+        else:
+            outcome.results.append(result)
 
     def _event(self, outcome: Outcome, msg: InboundMessage, address: Address) -> None:
         event = _decode_event(msg, address)

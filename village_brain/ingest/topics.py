@@ -9,7 +9,7 @@ import msgspec
 from village_brain.core.ids import id_problem
 from village_brain.core.records import Problem
 
-Channel = Literal["telemetry", "status", "event"]
+Channel = Literal["telemetry", "status", "event", "result"]
 CHANNELS: tuple[Channel, ...] = ("telemetry", "status", "event")
 ROOT = "village"
 NATIVE_PREFIX = ROOT + "/"
@@ -17,6 +17,7 @@ NATIVE_PREFIX = ROOT + "/"
 # refused as bad_topic where people can see it, instead of never reaching us at all.
 SUBSCRIPTIONS = [f"{ROOT}/#"]
 DOWNLINK = "command"  # village/{village}/{device}/command/...: to devices, not from them
+RESULT = "result"  # village/{village}/{device}/command/result: a device's answer (PROTOCOL §14)
 
 
 class Address(msgspec.Struct, frozen=True):
@@ -26,11 +27,15 @@ class Address(msgspec.Struct, frozen=True):
 
 
 def parse_topic(topic: str) -> Address | Problem | None:
-    """Where a message on our own layout comes from; None for our downlink, not ours to read."""
+    """Where a message on our own layout comes from; None for our downlink, not ours to read,
+    except `command/result`, the devices' answers to it."""
     parts = topic.split("/")
-    if len(parts) >= 4 and parts[0] == ROOT and parts[3] == DOWNLINK:
+    is_result = len(parts) == 5 and parts[0] == ROOT and parts[3:] == [DOWNLINK, RESULT]
+    if is_result:
+        parts = [*parts[:3], RESULT]
+    elif len(parts) >= 4 and parts[0] == ROOT and parts[3] == DOWNLINK:
         return None
-    if len(parts) != 4 or parts[0] != ROOT or parts[3] not in CHANNELS:
+    if len(parts) != 4 or parts[0] != ROOT or not (is_result or parts[3] in CHANNELS):
         return Problem(
             "bad_topic",
             f"topic {topic[:200]!r} is not village/{{village}}/{{device}}/telemetry|status|event",

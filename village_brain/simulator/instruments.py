@@ -207,6 +207,18 @@ def _manhole(inst: Instrument, t_ms: int, _since_ms: int, noise: random.Random) 
     }
 
 
+def _sluice(inst: Instrument, t_ms: int, _since_ms: int, noise: random.Random) -> Raw:
+    # Left where it was set; until a command comes, the keeper's usual opening.
+    return {
+        "sluice_position": 30.0,
+        "battery_voltage": inst.battery_voltage(t_ms) + noise.gauss(0, 0.004),
+    }
+
+
+def _siren(_inst: Instrument, _t_ms: int, _since_ms: int, _noise: random.Random) -> Raw:
+    return {"siren_state": False}
+
+
 _MEASURES: dict[str, Callable[[Instrument, int, int, random.Random], Raw]] = {
     "river_gauge": _gauge,
     "weather_station": _weather_station,
@@ -215,4 +227,6 @@ _MEASURES: dict[str, Callable[[Instrument, int, int, random.Random], Raw]] = {
     "water_quality_buoy": _buoy,
     "smoke_detector": _smoke_detector,
     "manhole_cover": _manhole,
+    "sluice_gate": _sluice,
+    "siren": _siren,
 }

@@ -82,6 +82,22 @@ KINDS: tuple[DeviceKind, ...] = (
         places=("老街窨井", "村委会门口窨井", "菜场旁窨井", "桥头雨水井"),
         share=2,
     ),
+    # Actuators: they report their state and obey commands (simulator/obey.py).
+    DeviceKind(
+        name="sluice_gate",
+        id_prefix="sluice",
+        sensors=("sluice_position", "battery_voltage"),
+        places=("堰坝闸门", "灌渠进水闸", "荷塘排水闸"),
+        share=1,
+        on_river=True,
+    ),
+    DeviceKind(
+        name="siren",
+        id_prefix="siren",
+        sensors=("siren_state",),
+        places=("村委会广播塔", "桥头警报器", "小学门口警报器"),
+        share=1,
+    ),
 )
 
 BY_NAME: dict[str, DeviceKind] = {kind.name: kind for kind in KINDS}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -43,6 +44,10 @@ class DeviceLink:
         self.client.will_set(self.status_topic, "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
+        # An actuator's command handler (simulator/obey.py): payload, MQTT 5 response topic.
+        self.on_command: Callable[[bytes, str | None], None] | None = None
+        self.command_topic = topic(device.village, device.id, "command")
+        self.client.on_message = self._on_message
 
     @property
     def unplugged(self) -> bool:
@@ -102,3 +107,17 @@ class DeviceLink:
             log.warning("%s: broker refused the connection: %s", self.device.id, reason)
             return
         client.publish(self.status_topic, "online", qos=1, retain=True)
+        if self.on_command is not None:
+            client.subscribe(self.command_topic, qos=1)
+
+    def answer(self, topic_name: str, payload: bytes) -> None:
+        self.client.publish(topic_name, payload, qos=1)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        if self.on_command is None or msg.topic != self.command_topic:
+            return
+        response = getattr(msg.properties, "ResponseTopic", None) if self.v5 else None
+        try:
+            self.on_command(msg.payload, response)
+        except Exception:
+            log.exception("%s: failed on a command", self.device.id)

@@ -17,6 +17,7 @@ from village_brain.simulator.kinds import BY_NAME
 from village_brain.simulator.layout import SimDevice
 from village_brain.simulator.link import DeviceLink, broker_address
 from village_brain.simulator.mishaps import Odds
+from village_brain.simulator.obey import Obedience, Temper, controllable
 from village_brain.simulator.payloads import (
     MAX_BACKLOG,
     NATIVE_CONTENT_TYPE,
@@ -42,6 +43,7 @@ class _Slot:
     senml: bool
     backlog: list[Sample] = field(default_factory=list)
     pending_events: list[Event] = field(default_factory=list)
+    obedience: Obedience | None = None  # lamps, valves, sirens: they obey commands
 
 
 class Simulator:
@@ -60,6 +62,7 @@ class Simulator:
         seed: int = 7,
         mqtt_version: str = "5",
         odds: Odds | None = None,
+        temper: Temper | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError(f"rate must be above zero, not {rate}")
@@ -84,12 +87,37 @@ class Simulator:
             )
             for device in layout
         ]
+        for slot in self._slots:
+            self._obey(slot, seed, temper)
         self._schedule = StrideSchedule(
             [report_weight(self.catalog, device.sensors) for device in layout]
         )
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.published = 0
+
+    def _obey(self, slot: _Slot, seed: int, temper: Temper | None) -> None:
+        device = slot.link.device
+        targets = controllable(self.catalog, device.sensors)
+        if not targets:
+            return
+        link = slot.link
+        obedience = Obedience(
+            device.village,
+            device.id,
+            self.catalog,
+            targets,
+            link.answer,
+            random.Random(f"obey:{seed}:{device.id}"),
+            temper,
+            report=lambda values: link.publish(
+                "telemetry",
+                native_telemetry(Sample(self.clock.wall_ms(), dict(values))),
+                NATIVE_CONTENT_TYPE,
+            ),
+        )
+        slot.obedience = obedience
+        link.on_command = obedience.on_command
 
     def start(self) -> None:
         if self._thread is not None:
@@ -140,6 +168,9 @@ class Simulator:
         elif turn.online and link.unplugged:
             log.info("%s comes back and will send what it buffered", link.device.id)
             link.open()
+        if slot.obedience is not None and slot.obedience.state:
+            # What it was told to be wins over what the simulated day would make it.
+            turn.sample.values.update(slot.obedience.state)
         slot.pending_events.extend(turn.events)
         if not link.connected:
             slot.backlog = [*slot.backlog, turn.sample][-MAX_BACKLOG:]

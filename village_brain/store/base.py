@@ -8,7 +8,7 @@ acknowledges MQTT messages right after it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 import msgspec
@@ -70,6 +70,15 @@ class SeriesStore(Protocol):
 
     def latest(self, device: str) -> list[LatestValue]:
         """The newest point of each of the device's sensors."""
+        ...
+
+    def latest_by_device(
+        self, devices: Collection[str] | None = None
+    ) -> dict[str, list[LatestValue]]:
+        """`latest` of many devices (all when None) in one query, whatever the fleet's size.
+
+        Devices with no point are absent from the answer.
+        """
         ...
 
     def series(

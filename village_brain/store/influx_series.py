@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from village_brain.core.records import Reading, Rejection
 from village_brain.core.timefmt import now_ms
 from village_brain.store.base import Bucket, LatestValue
 from village_brain.store.influx_lines import line
 from village_brain.store.influx_query import (
+    LATEST_OF_ALL_STATEMENT,
     InfluxQL,
     buckets,
     count_before_statement,
     delete_before_statement,
+    latest_by_device,
     latest_statement,
     latest_values,
     series_statement,
@@ -89,6 +91,17 @@ class InfluxSeriesStore:
 
     def latest(self, device: str) -> list[LatestValue]:
         return latest_values(self.query.select(latest_statement(device)))
+
+    def latest_by_device(
+        self, devices: Collection[str] | None = None
+    ) -> dict[str, list[LatestValue]]:
+        # The whole fleet in one answer, then the chosen devices: a list of devices as an
+        # InfluxQL regex or OR chain would cost more to parse than the series it saves.
+        found = latest_by_device(self.query.select(LATEST_OF_ALL_STATEMENT))
+        if devices is None:
+            return found
+        wanted = set(devices)
+        return {device: values for device, values in found.items() if device in wanted}
 
     def series(
         self, device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int

@@ -1,9 +1,15 @@
-"""The embedded time-series backend: SQLite in WAL mode, one row per point."""
+"""The embedded time-series backend: SQLite in WAL mode, one row per point.
+
+New points are staged in time order and folded into the series-clustered history in the
+background (see sqlite_layout for why). Every read is one statement over both tables, so it
+sees one snapshot: a fold committing meanwhile can neither hide a point nor show it twice.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 
@@ -12,38 +18,103 @@ import msgspec
 from village_brain.core.records import Reading
 from village_brain.store.base import Bucket, LatestValue
 from village_brain.store.sqlite_db import Database
+from village_brain.store.sqlite_fold import CHUNK_ROWS, Folder, fold_all
+from village_brain.store.sqlite_layout import SERIES_SCHEMA, upgrade
 
-# Points are keyed by (series, ts) in a WITHOUT ROWID table: the key is the dedupe rule
-# and the clustered index that makes "latest" and range scans cheap.
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS series (
-    id INTEGER PRIMARY KEY,
-    device TEXT NOT NULL,
-    sensor TEXT NOT NULL,
-    village TEXT NOT NULL,
-    UNIQUE (device, sensor)
-);
-CREATE TABLE IF NOT EXISTS points (
-    series_id INTEGER NOT NULL REFERENCES series(id),
-    ts INTEGER NOT NULL,
-    value REAL NOT NULL,
-    PRIMARY KEY (series_id, ts)
-) WITHOUT ROWID;
+FOLD_EVERY_S = 300.0
+# A fold pays one history page per series it touches, so it waits for enough points per
+# series to share that page; and for at least a chunk, however small the fleet.
+FOLD_POINTS_PER_SERIES = 16
+
+_ROWS = "FROM json_each(:rows) j"
+_SID, _TS, _VALUE = (f"json_extract(j.value, '$[{i}]')" for i in range(3))
+# A point already folded into the history is a redelivery: the first value stays.
+_STAGE = (
+    f"INSERT INTO points_recent (ts, series_id, value) SELECT {_TS}, {_SID}, {_VALUE} {_ROWS} "
+    f"WHERE NOT EXISTS (SELECT 1 FROM points_history h WHERE h.series_id = {_SID} "
+    f"AND h.ts = {_TS}) ON CONFLICT DO NOTHING"
+)
+
+# The newest point of each chosen series: the history's as the fold left it, the staging
+# table's by one pass over it, then the newer of the two (a bare column beside max() comes
+# from the row holding the max).
+_LATEST = """
+WITH chosen AS (SELECT id, device, sensor FROM series WHERE {where}),
+newest AS (
+    SELECT series_id, max(ts) AS ts, value FROM (
+        SELECT l.series_id, l.ts, l.value FROM chosen c JOIN series_latest l ON l.series_id = c.id
+        UNION ALL
+        SELECT series_id, ts, value FROM points_recent
+            WHERE series_id IN (SELECT id FROM chosen)
+    ) GROUP BY series_id
+)
+SELECT c.device, c.sensor, n.ts, n.value FROM newest n JOIN chosen c ON c.id = n.series_id
+ORDER BY c.device, c.sensor
 """
 
+# The same for the whole fleet, without choosing series first: one pass over each table.
+_LATEST_OF_ALL = """
+WITH newest AS (
+    SELECT series_id, max(ts) AS ts, value FROM (
+        SELECT series_id, ts, value FROM series_latest
+        UNION ALL
+        SELECT series_id, ts, value FROM points_recent
+    ) GROUP BY series_id
+)
+SELECT s.device, s.sensor, n.ts, n.value FROM newest n JOIN series s ON s.id = n.series_id
+ORDER BY s.device, s.sensor
+"""
 
-_key = itemgetter(0, 1)
+# Group by bucket, then fetch each bucket's last value through its max(ts): a key seek in
+# whichever table holds that point, so no second scan of the range.
+_SERIES = """
+WITH sid AS (SELECT id FROM series WHERE device = :device AND sensor = :sensor),
+pts AS (
+    SELECT ts, value FROM points_history
+        WHERE series_id = (SELECT id FROM sid) AND ts >= :start AND ts < :end
+    UNION ALL
+    SELECT ts, value FROM points_recent
+        WHERE ts >= :start AND ts < :end AND series_id = (SELECT id FROM sid)
+),
+agg AS (
+    SELECT (ts / :step) * :step AS bucket, min(value) AS lo, max(value) AS hi,
+           avg(value) AS mean, count(*) AS n, max(ts) AS last_ts
+    FROM pts GROUP BY ts / :step
+)
+SELECT agg.bucket, agg.lo, agg.hi, agg.mean, agg.n, coalesce(
+    (SELECT value FROM points_history WHERE series_id = (SELECT id FROM sid) AND ts = last_ts),
+    (SELECT value FROM points_recent WHERE ts = last_ts AND series_id = (SELECT id FROM sid))
+)
+FROM agg ORDER BY agg.bucket
+"""
+
+_key = itemgetter(1, 0)
 
 
 class SqliteSeriesStore:
-    def __init__(self, path: Path, synchronous: str = "full") -> None:
-        self.db = Database(path, SCHEMA, synchronous)
+    """Points of every series in one SQLite file."""
+
+    def __init__(
+        self,
+        path: Path,
+        synchronous: str = "full",
+        *,
+        fold_every_s: float = FOLD_EVERY_S,
+    ) -> None:
+        self.db = Database(path, SERIES_SCHEMA, synchronous)
+        with self.db.transaction() as conn:
+            # A fold sorts a chunk of staged points; spilling that sort to a temporary file
+            # wrote half again as many bytes as the fold itself.
+            conn.execute("PRAGMA temp_store=MEMORY")
+            upgrade(conn)
         self._series_ids: dict[tuple[str, str], int] = {
             (device, sensor): sid
             for sid, device, sensor in self.db.reader().execute(
                 "SELECT id, device, sensor FROM series"
             )
         }
+        self._since_fold = self.staged_points()
+        self._folder = Folder(self.fold, fold_every_s)
 
     def write(self, readings: Sequence[Reading]) -> int:
         if not readings:
@@ -51,23 +122,32 @@ class SqliteSeriesStore:
         created: dict[tuple[str, str], int] = {}
         with self.db.transaction() as conn:
             rows = [(self._series_id(conn, r, created), r.ts_ms, r.value) for r in readings]
-            # In key order the B-tree inserts touch each page once: about a third cheaper. The
-            # sort is stable, so of two points with one key the first to arrive still wins.
+            # In the staging table's key order the inserts touch each page once. The sort is
+            # stable, so of two points with one key the first to arrive still wins.
             rows.sort(key=_key)
             before = conn.total_changes
             # One statement for the whole batch: executemany would release and retake the GIL
             # for every row, and each retake can wait a full switch interval behind the MQTT
             # network thread, which made inserts several times slower under load.
-            conn.execute(
-                "INSERT OR IGNORE INTO points SELECT json_extract(value, '$[0]'), "
-                "json_extract(value, '$[1]'), json_extract(value, '$[2]') "
-                "FROM json_each(?)",
-                (msgspec.json.encode(rows),),
-            )
+            conn.execute(_STAGE, {"rows": msgspec.json.encode(rows)})
             added = conn.total_changes - before
         # Only remember new series ids once their rows are committed.
         self._series_ids.update(created)
+        self._since_fold += added
+        if self._since_fold >= self.fold_threshold():
+            self._folder.soon()
         return added
+
+    def fold_threshold(self) -> int:
+        return max(CHUNK_ROWS, FOLD_POINTS_PER_SERIES * len(self._series_ids))
+
+    def fold(self) -> int:
+        """Move every staged point into the history now; return how many moved."""
+        self._since_fold = 0
+        return fold_all(self.db)
+
+    def staged_points(self) -> int:
+        return self.db.reader().execute("SELECT count(*) FROM points_recent").fetchone()[0]
 
     def _series_id(
         self, conn: sqlite3.Connection, reading: Reading, created: dict[tuple[str, str], int]
@@ -86,47 +166,53 @@ class SqliteSeriesStore:
 
     def latest(self, device: str) -> list[LatestValue]:
         rows = self.db.reader().execute(
-            "SELECT s.sensor, p.ts, p.value FROM series s "
-            "JOIN points p ON p.series_id = s.id AND p.ts = "
-            "(SELECT max(ts) FROM points WHERE series_id = s.id) "
-            "WHERE s.device = ? ORDER BY s.sensor",
-            (device,),
+            _LATEST.format(where="device = :device"), {"device": device}
         )
-        return [LatestValue(sensor, ts, value) for sensor, ts, value in rows]
+        return [LatestValue(sensor, ts, value) for _, sensor, ts, value in rows]
+
+    def latest_by_device(
+        self, devices: Collection[str] | None = None
+    ) -> dict[str, list[LatestValue]]:
+        if devices is None:
+            rows = self.db.reader().execute(_LATEST_OF_ALL)
+        else:
+            rows = self.db.reader().execute(
+                _LATEST.format(where="device IN (SELECT value FROM json_each(:devices))"),
+                {"devices": msgspec.json.encode(list(devices))},
+            )
+        found: dict[str, list[LatestValue]] = {}
+        for device, group in groupby(rows, key=itemgetter(0)):
+            found[device] = [LatestValue(sensor, ts, value) for _, sensor, ts, value in group]
+        return found
 
     def series(
         self, device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int
     ) -> list[Bucket]:
-        # Group by bucket, then fetch each bucket's last value through its max(ts):
-        # a join on the primary key, so no second scan of the range.
         rows = self.db.reader().execute(
-            """
-            WITH sid AS (SELECT id FROM series WHERE device = :device AND sensor = :sensor),
-            agg AS (
-                SELECT (ts / :step) * :step AS bucket, min(value) AS lo, max(value) AS hi,
-                       avg(value) AS mean, count(*) AS n, max(ts) AS last_ts
-                FROM points WHERE series_id = (SELECT id FROM sid) AND ts >= :start AND ts < :end
-                GROUP BY ts / :step
-            )
-            SELECT agg.bucket, agg.lo, agg.hi, agg.mean, agg.n, p.value
-            FROM agg JOIN points p ON p.series_id = (SELECT id FROM sid) AND p.ts = agg.last_ts
-            ORDER BY agg.bucket
-            """,
+            _SERIES,
             {"device": device, "sensor": sensor, "step": step_ms, "start": start_ms, "end": end_ms},
         )
         return [Bucket(*row) for row in rows]
 
     def delete_before(self, cutoff_ms: int) -> int:
-        # One range delete per series rides the primary key; an index on time alone would
-        # make every insert slower to speed up this hourly chore.
+        # One range delete per series rides the history's key; an index on time alone would
+        # make every insert slower to speed up this hourly chore. The staging table is
+        # ordered by time already.
         with self.db.transaction() as conn:
             series_ids = [sid for (sid,) in conn.execute("SELECT id FROM series")]
-            return sum(
+            history = sum(
                 conn.execute(
-                    "DELETE FROM points WHERE series_id = ? AND ts < ?", (sid, cutoff_ms)
+                    "DELETE FROM points_history WHERE series_id = ? AND ts < ?", (sid, cutoff_ms)
                 ).rowcount
                 for sid in series_ids
             )
+            recent = conn.execute("DELETE FROM points_recent WHERE ts < ?", (cutoff_ms,))
+            # A series whose newest point went has no point left in the history.
+            conn.execute("DELETE FROM series_latest WHERE ts < ?", (cutoff_ms,))
+            return history + recent.rowcount
 
     def close(self) -> None:
+        self._folder.stop()
+        # Leave nothing staged, so the next start reads from the history alone.
+        self.fold()
         self.db.close()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from village_brain.api.auth import VIEWER
 from village_brain.api.context import ApiContext, context
-from village_brain.api.routes_devices import latest
+from village_brain.api.fleet_bodies import json_response
+from village_brain.api.routes_devices import latest_out
 from village_brain.api.schemas import DeviceLatest
+from village_brain.core.timefmt import now_ms
 
 router = APIRouter(prefix="/api/v1", tags=["devices"], dependencies=[VIEWER])
 Ctx = Annotated[ApiContext, Depends(context)]
@@ -20,9 +22,13 @@ Ctx = Annotated[ApiContext, Depends(context)]
     response_model=list[DeviceLatest],
     summary="Newest value of each sensor of every device",
 )
-def latest_of_all(ctx: Ctx, village: str | None = None) -> list[DeviceLatest]:
-    return [
-        latest(ctx, row.device.id)
-        for row in ctx.registry.devices()
-        if village is None or row.device.village == village
+def latest_of_all(ctx: Ctx, village: str | None = None) -> Response:
+    rows = [
+        row for row in ctx.registry.devices() if village is None or row.device.village == village
     ]
+    # One grouped query for the whole fleet (or village), never one per device.
+    found = ctx.series.latest_by_device(None if village is None else [r.device.id for r in rows])
+    now = now_ms()
+    return json_response(
+        [latest_out(ctx, row.device.id, found.get(row.device.id, []), now) for row in rows]
+    )

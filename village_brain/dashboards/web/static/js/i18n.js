@@ -301,6 +301,11 @@ const SENSORS = {
   cover_tilt: ["井盖倾角", "Cover tilt"],
   battery_voltage: ["电池电压", "Battery voltage"],
   rssi: ["信号强度", "Signal strength"],
+  valve_position: ["阀门开度", "Valve position"],
+  sluice_position: ["闸门开度", "Sluice position"],
+  pump_state: ["水泵", "Pump"],
+  siren_state: ["警报器", "Siren"],
+  gate_state: ["大门", "Gate"],
 };
 
 const KINDS = {
@@ -312,6 +317,8 @@ const KINDS = {
   smoke_detector: ["烟感", "smoke detector"],
   manhole_cover: ["井盖", "manhole cover"],
   unknown: ["未分类", "kind not set"],
+  sluice_gate: ["闸门", "sluice gate"],
+  siren: ["警报器", "siren"],
 };
 
 // The reasons of PROTOCOL.md §10, in words: what the operator tells the device's owner.

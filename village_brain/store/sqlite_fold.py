@@ -1,0 +1,94 @@
+"""Moving staged points into the clustered history: in chunks, each one transaction.
+
+A chunk's insert into the history and delete from the staging table commit together, so a
+crash at any moment leaves every point in exactly one of the two tables. Chunks keep each
+transaction short, because the ingest writer waits for the write lock meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from village_brain.store.sqlite_db import Database
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 100_000
+
+# Sorted by the history's key, the inserts touch each leaf page once per chunk.
+_MOVE = (
+    "INSERT OR IGNORE INTO points_history (series_id, ts, value) "
+    "SELECT series_id, ts, value FROM points_recent WHERE ts {op} ? ORDER BY series_id, ts"
+)
+# A point newer than its series' newest folded one becomes the newest; a bare column beside
+# max() comes from the row holding the max.
+_NEWEST = (
+    "INSERT INTO series_latest (series_id, ts, value) "
+    "SELECT series_id, max(ts), value FROM points_recent WHERE ts {op} ? GROUP BY series_id "
+    "ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value "
+    "WHERE excluded.ts > series_latest.ts"
+)
+_DROP = "DELETE FROM points_recent WHERE ts {op} ?"
+
+
+def fold_chunk(db: Database, chunk_rows: int = CHUNK_ROWS) -> int:
+    """Fold the oldest staged points, about chunk_rows of them; return how many moved."""
+    with db.transaction() as conn:
+        first = conn.execute("SELECT min(ts) FROM points_recent").fetchone()[0]
+        if first is None:
+            return 0
+        row = conn.execute(
+            "SELECT ts FROM points_recent ORDER BY ts LIMIT 1 OFFSET ?", (chunk_rows,)
+        ).fetchone()
+        # Everything below the chunk's bound; all of it when the staging table is small, and
+        # the first instant alone when that instant holds a whole chunk by itself.
+        if row is None:
+            op, bound = "<=", conn.execute("SELECT max(ts) FROM points_recent").fetchone()[0]
+        elif row[0] == first:
+            op, bound = "<=", first
+        else:
+            op, bound = "<", row[0]
+        conn.execute(_MOVE.format(op=op), (bound,))
+        conn.execute(_NEWEST.format(op=op), (bound,))
+        return conn.execute(_DROP.format(op=op), (bound,)).rowcount
+
+
+def fold_all(db: Database, chunk_rows: int = CHUNK_ROWS) -> int:
+    total = 0
+    while moved := fold_chunk(db, chunk_rows):
+        total += moved
+    return total
+
+
+class Folder:
+    """A thread that folds every `every_s` seconds, or sooner when asked to."""
+
+    def __init__(self, fold: Callable[[], int], every_s: float) -> None:
+        self._fold = fold
+        self._every_s = every_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-fold", daemon=True)
+        self._thread.start()
+
+    def soon(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._every_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self._fold()
+            except Exception:
+                # The points stay staged and readable; the next round tries again.
+                log.exception("folding staged points into the history failed")
