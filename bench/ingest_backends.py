@@ -115,26 +115,37 @@ class InfluxBackend(Backend):
 
 
 class VictoriaBackend(InfluxBackend):
-    """VictoriaMetrics taking InfluxDB line protocol on /api/v2/write (docs/influxdb.md)."""
+    """VictoriaMetrics taking InfluxDB line protocol on /api/v2/write (docs/influxdb.md).
+
+    It keeps no databases (the bucket name is not stored), so each variant gets a server of
+    its own: two variants writing the same keys into one would hide each other's losses.
+    """
 
     name = "victoriametrics"
     write_api = "v2"
 
-    def _start(self, state_dir: Path) -> Any:
-        from support.victoria import start_victoria
+    def __init__(self, root: Path) -> None:
+        Backend.__init__(self, root)
+        self.servers: dict[str, Any] = {}
 
-        return start_victoria(state_dir)
+    def store_settings(self, variant: str) -> dict[str, Any]:
+        if variant not in self.servers:
+            from support.victoria import start_victoria
+
+            self.servers[variant] = start_victoria(self.root / "server" / variant)
+        self.server = self.servers[variant]
+        return super().store_settings(variant)
 
     def _create(self, database: str) -> None:
-        pass  # VictoriaMetrics takes any bucket; the name becomes the `db` label
+        pass  # any bucket name is taken
 
     def count(self, variant: str, devices: int, start_ms: int, end_ms: int) -> int:
-        url = self.server.url
+        url = self.servers[variant].url
         httpx.get(url + "/internal/force_flush", timeout=30).raise_for_status()
         response = httpx.get(
             url + "/api/v1/export",
             params={
-                "match[]": f'{{__name__="reading_value",db="{self.database(variant)}"}}',
+                "match[]": '{__name__="reading_value"}',
                 "start": f"{start_ms / 1000:.3f}",
                 "end": f"{end_ms / 1000:.3f}",
             },
@@ -147,6 +158,10 @@ class VictoriaBackend(InfluxBackend):
             if row.strip()
             for ts in json.loads(row)["timestamps"]
         )
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
 
 
 BACKENDS: dict[str, type[Backend]] = {b.name: b for b in (Backend, InfluxBackend, VictoriaBackend)}
