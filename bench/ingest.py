@@ -124,7 +124,10 @@ class Bench:
         for consumer in CONSUMERS:  # persistent sessions, so backlogs queue for each
             consume(self.job(consumer, "prepare"))
         if self.args.prefill:
+            first = next(iter(VARIANTS))
             for variant in VARIANTS:
+                if variant != first and self.backend.copy(first, variant):
+                    continue  # a copy of the same history is quicker than writing it again
                 took = prefill(
                     self.backend, variant, self.args.prefill, self.args.devices, history_before_ms
                 )

@@ -5,6 +5,7 @@ not from what the ingest says it wrote)."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -41,6 +42,13 @@ class Backend:
         path = self.root / variant / "series.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteSeriesStore(path, "normal")
+
+    def copy(self, source: str, target: str) -> bool:
+        """Give `target` the series `source` holds, if this backend can copy files; the
+        store is closed, so its files are whole."""
+        for path in (self.root / source).glob("series*"):
+            shutil.copyfile(path, self.root / target / path.name)
+        return True
 
     def count(self, variant: str, devices: int, start_ms: int, end_ms: int) -> int:
         """Points stored with a timestamp in [start_ms, end_ms), through the store's reads."""
@@ -95,6 +103,9 @@ class InfluxBackend(Backend):
 
     def _create(self, database: str) -> None:
         self.server.create_database(database)
+
+    def copy(self, source: str, target: str) -> bool:
+        return False
 
     def open(self, variant: str) -> Any:
         from village_brain.store.influx_open import open_influx_store
