@@ -13,7 +13,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from village_brain.ingest.mqtt_properties import decode_publish_properties
-from village_brain.ingest.mqtt_wire import WireClient
+from village_brain.ingest.mqtt_wire import READ_SIZE, WireClient
 
 from support.waiting import wait_until
 
@@ -114,6 +114,18 @@ def test_many_packets_in_one_read_are_all_handled(wired):
     client, received, broker = wired
     feed(client, broker, STREAM * 50)
     assert received == EXPECTED * 50
+
+
+def test_a_packet_larger_than_one_read_arrives_whole(wired):
+    client, received, broker = wired
+    big = b"y" * (3 * READ_SIZE + 17)
+    sender = threading.Thread(target=broker.sendall, args=(publish("village/a/g5/x", big, 9),))
+    sender.start()
+    try:
+        wait_until(lambda: client._packet_read() and received, what="the large message")
+    finally:
+        sender.join()
+    assert received == [("village/a/g5/x", big, 9, 1, None)]
 
 
 def test_a_connection_closed_mid_packet_is_lost_and_the_half_packet_dropped(wired):
