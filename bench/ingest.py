@@ -94,6 +94,7 @@ def consume(job: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
 class Round:
     load: float
     rates: dict[str, float] = field(default_factory=dict)
+    cpu_us: dict[str, float] = field(default_factory=dict)  # process CPU a message
     lost: dict[str, int] = field(default_factory=dict)
     extra: dict[str, int] = field(default_factory=dict)  # points stored more than once
     redelivered: dict[str, int] = field(default_factory=dict)
@@ -145,6 +146,7 @@ class Bench:
         for consumer in order:
             result = consume(self.job(consumer, "drain"))
             done.rates[consumer] = result["received"] / result["elapsed"]
+            done.cpu_us[consumer] = result["cpu"] / max(result["received"], 1) * 1e6
             if consumer == "bare":
                 continue
             expected = args.messages * len(SENSORS)
@@ -278,15 +280,17 @@ def round_line(index: int, r: Round) -> str:
 
 def summary(rounds: list[Round]) -> None:
     bare = statistics.median(r.rates["bare"] for r in rounds)
+    bare_cpu = statistics.median(r.cpu_us["bare"] for r in rounds)
     print(f"median over {len(rounds)} rounds (load now {load_text()}):")
-    print(f"  (a) bare paho + JSON          {bare:9,.0f} msg/s")
+    print(f"  (a) bare paho + JSON          {bare:9,.0f} msg/s  {bare_cpu:5.1f} µs CPU a message")
     for variant in VARIANTS:
         ratios = [r.rates[variant] / r.rates["bare"] for r in rounds]
         rate = statistics.median(r.rates[variant] for r in rounds)
         lost = sum(r.lost[variant] for r in rounds)
         extra = sum(r.extra[variant] for r in rounds)
+        cpu = statistics.median(r.cpu_us[variant] for r in rounds)
         print(
-            f"  ingest, {variant:<10}          {rate:9,.0f} msg/s  "
+            f"  ingest, {variant:<10}          {rate:9,.0f} msg/s  {cpu:5.1f} µs CPU a message  "
             f"median {statistics.median(ratios):.2f}× of (a) "
             f"(range {min(ratios):.2f}–{max(ratios):.2f}); lost {lost}, stored twice {extra}"
         )
