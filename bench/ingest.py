@@ -30,7 +30,6 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from ingest_backends import BACKENDS, SENSORS, Backend, device_name, prefill, start_backend
-from ingest_consumer import LATENCY_PREFIX
 
 from village_brain.broker.mosquitto import MosquittoProcess, find_mosquitto
 from village_brain.broker.ports import pick_free_port
@@ -158,12 +157,12 @@ class Bench:
         return done
 
     def latency(self) -> tuple[dict[str, Any], float]:
-        """Publish at --rate to the latency devices with (c) running; its result and the
-        rate actually offered."""
+        """Publish at --rate to the bench's devices, whose series hold the rounds' points
+        and any history, with (c) running; its result and the rate actually offered."""
         args = self.args
         total = int(args.rate * args.seconds)
         job = self.job("alerts", "latency", client_id="bench-latency", messages=total)
-        job["timeout"] = args.seconds + 120
+        job |= {"timeout": args.seconds + 120, "since_ms": int(time.time() * 1000)}
         process = subprocess.Popen(
             [sys.executable, str(CONSUMER), json.dumps(job)],
             stdout=subprocess.PIPE,
@@ -173,7 +172,7 @@ class Bench:
         assert process.stdout is not None
         if process.stdout.readline().strip() != "ready":
             raise SystemExit(f"the latency consumer failed:\n{process.stderr.read()[-3000:]}")
-        offered = publish_at_rate(self.port, args.rate, total, min(args.devices, 1000))
+        offered = publish_at_rate(self.port, args.rate, total, args.devices)
         out, err = process.communicate(timeout=args.seconds + 180)
         if process.returncode != 0:
             raise SystemExit(f"the latency consumer failed:\n{err[-3000:]}")
@@ -188,7 +187,7 @@ def publish_at_rate(port: int, rate: float, total: int, devices: int) -> float:
         delay = began + i / rate - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        topic = f"village/bench/{LATENCY_PREFIX}{i % devices:04d}/telemetry"
+        topic = f"village/bench/{device_name(i % devices)}/telemetry"
         infos.append(client.publish(topic, payload(i, int(time.time() * 1000)), qos=1))
     offered = total / (time.perf_counter() - began)
     for info in infos:  # a disconnect would drop what is still in flight

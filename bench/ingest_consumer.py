@@ -25,7 +25,6 @@ from village_brain.service import Service
 
 BARE_TOPICS = "village/+/+/telemetry"
 NO_PROGRESS_S = 20.0  # give up waiting (and report what arrived) after this long idle
-LATENCY_PREFIX = "lat-"
 
 
 def bare_client(client_id: str) -> mqtt.Client:
@@ -132,19 +131,17 @@ def run_full(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_latency(job: dict[str, Any]) -> dict[str, Any]:
-    """Report publish → committed for the latency devices' readings: the payload's timestamp
-    is the publisher's clock at publish, the listener runs right after the commit."""
+    """Report publish → committed for the phase's readings: the payload's timestamp is the
+    publisher's clock at publish, the listener runs right after the commit."""
     service = make_service(job)
     latencies: list[float] = []
-    total = job["messages"]
+    total, since = job["messages"], job["since_ms"]  # only this phase's messages count
     done = threading.Event()
 
     def on_commit(readings: Any, _record: Any) -> None:
         now = time.time() * 1000
         latencies.extend(
-            now - r.ts_ms
-            for r in readings
-            if r.sensor == "water_level" and r.device.startswith(LATENCY_PREFIX)
+            now - r.ts_ms for r in readings if r.sensor == "water_level" and r.ts_ms >= since
         )
         if len(latencies) >= total:
             done.set()
