@@ -136,10 +136,12 @@ def run_latency(job: dict[str, Any]) -> dict[str, Any]:
     service = make_service(job)
     latencies: list[float] = []
     total, since = job["messages"], job["since_ms"]  # only this phase's messages count
+    last_ms = 0.0
     done = threading.Event()
 
     def on_commit(readings: Any, _record: Any) -> None:
-        now = time.time() * 1000
+        nonlocal last_ms
+        now = last_ms = time.time() * 1000
         latencies.extend(
             now - r.ts_ms for r in readings if r.sensor == "water_level" and r.ts_ms >= since
         )
@@ -155,7 +157,13 @@ def run_latency(job: dict[str, Any]) -> dict[str, Any]:
     if not latencies:
         return {"n": 0}
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-    return {"n": len(latencies), "p50": cuts[49], "p99": cuts[98], "max": max(latencies)}
+    return {
+        "n": len(latencies),
+        "p50": cuts[49],
+        "p99": cuts[98],
+        "max": max(latencies),
+        "last_ms": last_ms,
+    }
 
 
 def main() -> None:
