@@ -1,312 +1,323 @@
-"""Ingest throughput and latency through a real Mosquitto.
+"""Ingest throughput and latency through a real Mosquitto, against a bare paho subscriber.
 
-Publishes N telemetry messages at QoS 1 to a private Mosquitto and measures, in one run:
-  (a) a bare paho subscriber that only decodes the JSON (the ceiling for any Python consumer),
-  (b) the full Village Brain ingest: decode, validate, store in SQLite, acknowledge after commit;
-then, with the ingest running, p50/p99 publish-to-stored latency at a fixed offered rate.
+Each round publishes a backlog of N telemetry messages at QoS 1 into the persistent
+sessions of three consumers, then drains it with each in turn, each in a fresh process, in
+an order that alternates between rounds:
+  (a) a bare stock paho subscriber that only decodes the JSON (the baseline),
+  (b) the full ingest without alert rules, and (c) with the shipped alert rules: decode,
+      validate, store, acknowledge after commit.
+The figure is each round's (b)/(a) and (c)/(a), and their median over the rounds; the
+machine's load is printed with every round. Loss and duplicates are counted in the store
+itself for the round's timestamps. Then a latency phase publishes at a fixed rate with (c)
+running and reports publish → committed p50/p99.
 
-Both consumers drain the same queued backlog from a persistent session, so the figure is the
-consumer's rate, not the publisher's. Run:  .venv/bin/python bench/ingest.py --help
+Run:  .venv/bin/python bench/ingest.py --help
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
-from functools import partial
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from ingest_backends import BACKENDS, SENSORS, Backend, device_name, prefill, start_backend
 
 from village_brain.broker.mosquitto import MosquittoProcess, find_mosquitto
 from village_brain.broker.ports import pick_free_port
-from village_brain.core.config import load_settings
-from village_brain.service import Service
 
-DEVICES = 100
-SENSORS = ("water_level", "battery_voltage", "rssi", "air_temperature")
+try:
+    from village_brain.ingest.mqtt_wire import WireClient
+except ImportError:  # an older checkout, measured for a before/after comparison
+    WireClient = mqtt.Client  # type: ignore[misc,assignment]
+
+CONSUMER = Path(__file__).with_name("ingest_consumer.py")
+VARIANTS = {"no-alerts": False, "alerts": True}
+CONSUMERS = ("bare", *VARIANTS)
 
 
 def payload(i: int, ts_ms: int) -> bytes:
-    values = {
-        "water_level": 1.0 + (i % 100) / 100,
-        "battery_voltage": 3.7,
-        "rssi": -80 - i % 20,
-        "air_temperature": 12.5,
-    }
-    return json.dumps(
-        {"ts": ts_ms, "values": dict(zip(SENSORS, values.values(), strict=True))}
-    ).encode()
+    values = (1.0 + (i % 100) / 100, 3.7, -80 - i % 20, 12.5)
+    return json.dumps({"ts": ts_ms, "values": dict(zip(SENSORS, values, strict=True))}).encode()
 
 
-def topic(i: int) -> str:
-    return f"village/bench/dev-{i % DEVICES:03d}/telemetry"
-
-
-def mqtt5_client(client_id: str, manual_ack: bool = False) -> mqtt.Client:
-    return mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=mqtt.MQTTv5,
-        manual_ack=manual_ack,
-    )
-
-
-def connect_persistent(client: mqtt.Client, port: int) -> None:
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 3600
-    props.ReceiveMaximum = 1000
-    client.connect("127.0.0.1", port, clean_start=False, properties=props)
-
-
-def publish_backlog(port: int, count: int, start_ts: int) -> float:
-    client = mqtt5_client("bench-publisher")
+def publisher(port: int, client_id: str) -> mqtt.Client:
+    # The load generator, not a baseline: ingest's client reads the broker's PUBACKs in
+    # one recv per burst instead of three per PUBACK, so the publisher keeps up better.
+    client = WireClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
     client.connect("127.0.0.1", port)
     client.loop_start()
+    return client
+
+
+def publish_backlog(port: int, count: int, devices: int, start_ts: int) -> float:
+    """Queue `count` messages; device i % devices, timestamps unique per device."""
+    client = publisher(port, "bench-publisher")
     began = time.perf_counter()
     infos = [
-        client.publish(topic(i), payload(i, start_ts + i // DEVICES), qos=1) for i in range(count)
+        client.publish(
+            f"village/bench/{device_name(i % devices)}/telemetry",
+            payload(i, start_ts + i // devices),
+            qos=1,
+        )
+        for i in range(count)
     ]
     for info in infos:
-        info.wait_for_publish(timeout=60)
+        info.wait_for_publish(timeout=120)
     elapsed = time.perf_counter() - began
     client.disconnect()
     client.loop_stop()
     return count / elapsed
 
 
-def prepare_bare_session(port: int) -> None:
-    client = mqtt5_client("bench-bare")
-    connect_persistent(client, port)
-    client.subscribe("village/+/+/telemetry", qos=1)
-    client.loop(timeout=1.0)
-    client.disconnect()
-
-
-def run_bare(port: int, count: int) -> float:
-    """Drain the backlog with paho, decoding JSON only; messages per second."""
-    received = 0
-    done = threading.Event()
-
-    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        nonlocal received
-        json.loads(msg.payload)
-        received += 1
-        if received == count:
-            done.set()
-
-    client = mqtt5_client("bench-bare")
-    client.on_message = on_message
-    began = time.perf_counter()
-    connect_persistent(client, port)
-    client.loop_start()
-    if not done.wait(timeout=300):
-        raise SystemExit(f"bare subscriber got {received} of {count} messages")
-    elapsed = time.perf_counter() - began
-    client.disconnect()
-    client.loop_stop()
-    return count / elapsed
-
-
-def make_service(port: int, store: dict[str, Any], variant: str) -> Service:
-    url = f"mqtt://127.0.0.1:{port}"
-    settings = load_settings(
-        mqtt={"url": url, "client_id": f"bench-ingest-{variant}"},
-        store={**store, "data_dir": store["data_dir"] / variant},
-        alerts={"enabled": VARIANTS[variant]},
+def consume(job: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
+    """Run one consumer in a fresh process; its JSON result."""
+    done = subprocess.run(
+        [sys.executable, str(CONSUMER), json.dumps(job)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
-    return Service(settings, url)
+    if done.returncode != 0:
+        raise SystemExit(f"the {job['consumer']} consumer failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-# The full ingest runs twice on the same backlog: without and with the shipped alert rules,
-# so the cost of rule evaluation shows as the difference between two figures of one run.
-VARIANTS = {"no-alerts": False, "alerts": True}
+@dataclass
+class Round:
+    load: float
+    rates: dict[str, float] = field(default_factory=dict)
+    cpu_us: dict[str, float] = field(default_factory=dict)  # process CPU a message
+    lost: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, int] = field(default_factory=dict)  # points stored more than once
+    redelivered: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.005)
+class Bench:
+    def __init__(self, args: argparse.Namespace, port: int, backend: Backend) -> None:
+        self.args = args
+        self.port = port
+        self.backend = backend
+        self.stores = {v: backend.store_settings(v) for v in VARIANTS}
 
+    def job(self, consumer: str, mode: str, **extra: Any) -> dict[str, Any]:
+        job: dict[str, Any] = {
+            "consumer": consumer,
+            "mode": mode,
+            "port": self.port,
+            "client_id": f"bench-{consumer}",
+            "messages": self.args.messages,
+            "readings_per_message": len(SENSORS),
+        }
+        if consumer != "bare":
+            job |= {"store": self.stores[consumer], "alerts": VARIANTS[consumer]}
+        return job | extra
 
-def run_pipeline(service: Service, count: int) -> float:
-    expected = count * len(SENSORS)
-    began = time.perf_counter()
-    service.start()
-    wait_for(lambda: service.stats.stored >= expected, 300, "the pipeline to store the backlog")
-    return count / (time.perf_counter() - began)
+    def prepare(self, history_before_ms: int) -> None:
+        for consumer in CONSUMERS:  # persistent sessions, so backlogs queue for each
+            consume(self.job(consumer, "prepare"))
+        if self.args.prefill:
+            first = next(iter(VARIANTS))
+            for variant in VARIANTS:
+                if variant != first and self.backend.copy(first, variant):
+                    continue  # a copy of the same history is quicker than writing it again
+                took = prefill(
+                    self.backend, variant, self.args.prefill, self.args.devices, history_before_ms
+                )
+                print(
+                    f"prefilled {variant}: {self.args.prefill:,} points in {took:.1f} s",
+                    flush=True,
+                )
 
+    def round(self, index: int, start_ts: int) -> Round:
+        args = self.args
+        done = Round(load=os.getloadavg()[0])
+        publish_backlog(self.port, args.messages, args.devices, start_ts)
+        end_ts = start_ts + args.messages // args.devices + 1
+        order = CONSUMERS if index % 2 == 0 else CONSUMERS[::-1]
+        for consumer in order:
+            result = consume(self.job(consumer, "drain"))
+            done.rates[consumer] = result["received"] / result["elapsed"]
+            done.cpu_us[consumer] = result["cpu"] / max(result["received"], 1) * 1e6
+            if consumer == "bare":
+                continue
+            expected = args.messages * len(SENSORS)
+            stored = self.backend.count(consumer, args.devices, start_ts, end_ts)
+            done.lost[consumer] = max(0, expected - stored)
+            done.extra[consumer] = max(0, stored - expected)
+            done.redelivered[consumer] = result["redelivered"]
+            done.rejected[consumer] = result["rejected"]
+        return done
 
-def measure_latency(service: Service, port: int, rate: float, seconds: float) -> list[float]:
-    """Publish at a fixed rate; latency = commit time − publish time of each message."""
-    latencies: list[float] = []
-
-    phase_start_ms = int(time.time() * 1000)  # payload times are whole ms, floored too
-
-    def on_commit(readings, _record) -> None:
-        now = time.time() * 1000
-        # The backlog's last batch may still reach listeners: count only this phase's messages.
-        latencies.extend(
-            now - r.ts_ms
-            for r in readings
-            if r.sensor == "water_level" and r.ts_ms >= phase_start_ms
+    def latency(self) -> tuple[dict[str, Any], float]:
+        """Publish at --rate to the bench's devices, whose series hold the rounds' points
+        and any history, with (c) running; its result and the rate actually offered."""
+        args = self.args
+        total = int(args.rate * args.seconds)
+        job = self.job("alerts", "latency", client_id="bench-latency", messages=total)
+        job |= {"timeout": args.seconds + 120, "since_ms": int(time.time() * 1000)}
+        process = subprocess.Popen(
+            [sys.executable, str(CONSUMER), json.dumps(job)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            raise SystemExit(f"the latency consumer failed:\n{process.stderr.read()[-3000:]}")
+        began_ms = time.time() * 1000
+        offered, at_broker = publish_at_rate(self.port, args.rate, total, args.devices)
+        out, err = process.communicate(timeout=args.seconds + 180)
+        if process.returncode != 0:
+            raise SystemExit(f"the latency consumer failed:\n{err[-3000:]}")
+        result = json.loads(out.strip().splitlines()[-1])
+        result["at_broker_s"] = at_broker
+        result["committed_s"] = (result.get("last_ms", began_ms) - began_ms) / 1000
+        return result, offered
 
-    service.writer.listeners.append(on_commit)
-    client = mqtt5_client("bench-latency-publisher")
-    client.max_inflight_messages_set(1000)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    total = int(rate * seconds)
+
+def publish_at_rate(port: int, rate: float, total: int, devices: int) -> tuple[float, float]:
+    """Publish `total` messages at `rate`; the rate offered, and when (s after the start) the
+    broker had acknowledged them all: a publisher that falls behind shows there."""
+    client = publisher(port, "bench-latency-publisher")
     began = time.perf_counter()
+    infos = []
     for i in range(total):
-        target = began + i / rate
-        delay = target - time.perf_counter()
+        delay = began + i / rate - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        client.publish(topic(i), payload(i, int(time.time() * 1000)), qos=1)
-    wait_for(lambda: len(latencies) >= total, 60, "latency messages to be stored")
+        topic = f"village/bench/{device_name(i % devices)}/telemetry"
+        infos.append(client.publish(topic, payload(i, int(time.time() * 1000)), qos=1))
+    offered = total / (time.perf_counter() - began)
+    for info in infos:  # a disconnect would drop what is still in flight
+        info.wait_for_publish(timeout=120)
+    at_broker = time.perf_counter() - began
     client.disconnect()
     client.loop_stop()
-    return latencies
-
-
-def percentile(values: list[float], q: float) -> float:
-    return (
-        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-        if len(values) > 1
-        else values[0]
-    )
+    return offered, at_broker
 
 
 def main() -> None:
+    args = parse_args()
+    if find_mosquitto() is None:
+        raise SystemExit("bench needs Mosquitto: apt-get install mosquitto")
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = MosquittoProcess(Path(tmp) / "broker", "127.0.0.1", pick_free_port())
+        broker.start()
+        backend = None
+        try:
+            backend = start_backend(args.backend, Path(tmp) / "store")
+            run(Bench(args, broker.port, backend))
+        finally:
+            if backend is not None:
+                backend.stop()
+            broker.stop()
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--messages", type=int, default=20_000, help="backlog size (messages)")
+    parser.add_argument("--messages", type=int, default=20_000, help="backlog per round")
+    parser.add_argument("--rounds", type=int, default=5, help="alternated rounds (≥ 1)")
+    parser.add_argument("--devices", type=int, default=100, help="devices the backlog spreads over")
     parser.add_argument(
-        "--rate", type=float, default=500.0, help="offered rate for latency (msg/s)"
+        "--prefill", type=int, default=0, help="points of history in each store before the run"
     )
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default="sqlite")
+    parser.add_argument("--rate", type=float, default=5_000.0, help="latency phase, msg/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="latency phase length")
-    parser.add_argument(
-        "--store",
-        choices=["sqlite", "influxdb"],
-        default="sqlite",
-        help="influxdb starts a private InfluxDB 1.x (Debian's influxdb package) for the run",
-    )
     args = parser.parse_args()
-    if find_mosquitto() is None:
-        raise SystemExit("bench needs Mosquitto: apt-get install mosquitto")
-
-    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        broker = MosquittoProcess(Path(tmp) / "broker", "127.0.0.1", pick_free_port())
-        broker.start()
-        stack.callback(broker.stop)
-        store: dict[str, Any] = {"data_dir": Path(tmp) / "data"}
-        count_stored = None
-        if args.store == "influxdb":
-            influx = start_private_influx(Path(tmp) / "influxdb")
-            stack.callback(influx.stop)
-            store |= {"backend": "influxdb", "influxdb": influx_settings(influx)}
-            count_stored = partial(influx_points, influx)
-        run(broker.port, store, args, count_stored)
+    if args.rounds < 1 or args.messages < 1 or args.devices < 1 or args.prefill < 0:
+        parser.error("--rounds, --messages and --devices must be ≥ 1, --prefill ≥ 0")
+    if args.rate <= 0 or args.seconds < 0:
+        parser.error("--rate must be > 0 and --seconds ≥ 0 (0 skips the latency phase)")
+    # The backlog's timestamps stay unique per device only while they fit in a round's span.
+    return args
 
 
-def start_private_influx(state_dir: Path) -> Any:
-    # The same private-server helper the store tests use; it installs influxdb when missing.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from support.influx import start_influx
-
-    return start_influx(state_dir)
-
-
-def influx_settings(influx: Any) -> dict[str, Any]:
-    influx.create_database("bench")
-    return {"url": influx.url, "database": "bench", "write_api": "v1"}
-
-
-def influx_points(influx: Any) -> int:
-    series = influx.query('SELECT count("value") FROM "reading"', database="bench")
-    return int(series[0]["values"][0][1]) if series else 0
-
-
-def run(
-    port: int,
-    store: dict[str, Any],
-    args: argparse.Namespace,
-    count_stored: Callable[[], int] | None,
-) -> None:
-    count = args.messages
-    prepare_bare_session(port)
-    for variant in VARIANTS:  # create each ingest's persistent session and subscriptions
-        service = make_service(port, store, variant)
-        service.start()
-        wait_for(service.receiver.connected.is_set, 10, "ingest to subscribe")
-        service.stop()
-
-    start_ts = int(time.time() * 1000) - 3_600_000
-    publish_rate = publish_backlog(port, count, start_ts)
-    bare = run_bare(port, count)
-    rates, lost, rejected = {}, 0, 0
-    for variant in VARIANTS:
-        service = make_service(port, store, variant)
-        rates[variant] = run_pipeline(service, count)
-        snap = service.snapshot()
-        lost += count * len(SENSORS) - snap.readings_stored
-        rejected += snap.rejected_total
-        if variant != "alerts":
-            service.stop()
-    latencies = measure_latency(service, port, args.rate, args.seconds)
-    service.stop()
-    if count_stored:  # InfluxDB counts what it holds, whatever write() reported
-        lost = 2 * count * len(SENSORS) + len(latencies) * len(SENSORS) - count_stored()
-    report(args, count, publish_rate, bare, rates, lost, rejected, latencies)
+def run(bench: Bench) -> None:
+    args = bench.args
+    span = args.messages // args.devices + 2
+    start = int(time.time() * 1000) - 3_600_000
+    print(header(args), flush=True)
+    bench.prepare(history_before_ms=start)
+    rounds = []
+    for index in range(args.rounds):
+        done = bench.round(index, start + index * span)
+        rounds.append(done)
+        print(round_line(index, done), flush=True)
+    summary(rounds)
+    if args.seconds > 0:
+        result, offered = bench.latency()
+        print(latency_line(args, result, offered))
 
 
-def report(
-    args: argparse.Namespace,
-    count: int,
-    publish_rate: float,
-    bare: float,
-    rates: dict[str, float],
-    lost: int,
-    rejected: int,
-    latencies: list[float],
-) -> None:
-    n = len(SENSORS)
-    print(f"backlog: {count:,} messages × {n} readings, QoS 1, one private Mosquitto")
-    print(f"  publisher                          {publish_rate:9,.0f} msg/s")
-    print(f"  (a) bare paho + JSON decode        {bare:9,.0f} msg/s {bare * n:9,.0f} readings/s")
-    for variant, rate in rates.items():
-        label = f"(b) ingest to {args.store}, {variant}"
-        print(
-            f"  {label:<34} {rate:9,.0f} msg/s {rate * n:9,.0f} readings/s "
-            f"{rate / bare:5.0%} of (a)"
-        )
-    cost_us = (1 / rates["alerts"] - 1 / rates["no-alerts"]) * 1e6
-    print(f"  alert rules: {cost_us:+.1f} µs a message ({cost_us / n:+.1f} µs a reading)")
-    print(f"  lost readings: {lost}, rejected: {rejected}")
-    print(
-        f"latency at {args.rate:,.0f} msg/s offered for {args.seconds:.0f} s "
-        f"({len(latencies):,} messages), publish → committed, alerts on:"
+def header(args: argparse.Namespace) -> str:
+    return (
+        f"backlog: {args.messages:,} messages × {len(SENSORS)} readings a round, "
+        f"{args.devices:,} devices, {args.rounds} rounds, store {args.backend}, "
+        f"prefill {args.prefill:,} points; load {load_text()}"
     )
-    print(
-        f"  p50 {percentile(latencies, 50):6.1f} ms   p99 {percentile(latencies, 99):6.1f} ms   "
-        f"max {max(latencies):6.1f} ms"
+
+
+def load_text() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def round_line(index: int, r: Round) -> str:
+    bare = r.rates["bare"]
+    parts = [f"round {index + 1} (load {r.load:.2f}): bare {bare:,.0f} msg/s"]
+    for variant in VARIANTS:
+        parts.append(
+            f"{variant} {r.rates[variant]:,.0f} ({r.rates[variant] / bare:.2f}×) "
+            f"lost {r.lost[variant]} extra {r.extra[variant]} "
+            f"redelivered {r.redelivered[variant]} rejected {r.rejected[variant]}"
+        )
+    return "; ".join(parts)
+
+
+def summary(rounds: list[Round]) -> None:
+    bare = statistics.median(r.rates["bare"] for r in rounds)
+    bare_cpu = statistics.median(r.cpu_us["bare"] for r in rounds)
+    print(f"median over {len(rounds)} rounds (load now {load_text()}):")
+    print(f"  (a) bare paho + JSON          {bare:9,.0f} msg/s  {bare_cpu:5.1f} µs CPU a message")
+    for variant in VARIANTS:
+        ratios = [r.rates[variant] / r.rates["bare"] for r in rounds]
+        rate = statistics.median(r.rates[variant] for r in rounds)
+        lost = sum(r.lost[variant] for r in rounds)
+        extra = sum(r.extra[variant] for r in rounds)
+        cpu = statistics.median(r.cpu_us[variant] for r in rounds)
+        print(
+            f"  ingest, {variant:<10}          {rate:9,.0f} msg/s  {cpu:5.1f} µs CPU a message  "
+            f"median {statistics.median(ratios):.2f}× of (a) "
+            f"(range {min(ratios):.2f}–{max(ratios):.2f}); lost {lost}, stored twice {extra}"
+        )
+
+
+def latency_line(args: argparse.Namespace, result: dict[str, Any], offered: float) -> str:
+    if not result.get("n"):
+        return "latency: no message was committed"
+    return (
+        f"latency at {offered:,.0f} msg/s offered ({args.rate:,.0f} asked) for "
+        f"{args.seconds:.0f} s, {result['n']:,} messages, publish → committed, alerts on "
+        f"(load {load_text()}):\n"
+        f"  p50 {result['p50']:6.1f} ms   p99 {result['p99']:6.1f} ms   "
+        f"max {result['max']:6.1f} ms\n"
+        f"  the broker had acknowledged every publish {result['at_broker_s']:.1f} s after the "
+        f"start, the ingest committed the last {result['committed_s']:.1f} s after it"
     )
 
 

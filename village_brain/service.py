@@ -84,7 +84,7 @@ class Service:
             self.series,
             self.registry,
             self.stats,
-            ack=lambda mid, qos, generation: self.receiver.ack(mid, qos, generation),
+            ack=lambda messages: self.receiver.ack_all(messages),
             max_messages=settings.ingest.batch_max_messages,
             max_wait_s=parse_duration_ms(settings.ingest.batch_max_wait) / 1000,
             publish=lambda reply: self.receiver.publish(reply),

@@ -2,11 +2,12 @@
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
 from village_brain.core.timefmt import now_ms
+from village_brain.ingest.pipeline import InboundMessage
 
 from harness import Publisher, RunningService
 from support.waiting import wait_until
@@ -83,11 +84,11 @@ def test_a_writer_that_fails_is_restarted_and_ingest_goes_on(own_broker, device,
     acknowledge = writer.ack
     failures = []
 
-    def ack_failing_once(mid: int, qos: int, generation: int) -> None:
+    def ack_failing_once(messages: Sequence[InboundMessage]) -> None:
         if not failures:
-            failures.append(mid)
+            failures.append(messages)
             raise RuntimeError("an unforeseen fault in the writer")
-        acknowledge(mid, qos, generation)
+        acknowledge(messages)
 
     writer.ack = ack_failing_once
     device.publish(TOPIC, reading(1.0))

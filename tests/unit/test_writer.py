@@ -3,6 +3,7 @@
 import json
 import threading
 import time
+from collections.abc import Sequence
 
 from village_brain.core.catalog import default_catalog
 from village_brain.ingest.codecs import default_registry
@@ -64,7 +65,7 @@ def make_writer(tmp_path, failures: int = 0, registry: RegistryStore | None = No
         series,
         registry,
         IngestStats(),
-        ack=lambda mid, qos, generation: acks.append((mid, len(series.latest("g1")))),
+        ack=lambda messages: acks.extend((m.mid, len(series.latest("g1"))) for m in messages),
         max_messages=100,
         max_wait_s=0.01,
     )
@@ -180,11 +181,11 @@ def test_an_exception_escaping_the_loop_restarts_the_writer_without_losing_a_mes
     record_ack = writer.ack
     failed = []
 
-    def ack_failing_once(mid: int, qos: int, generation: int) -> None:
+    def ack_failing_once(messages: Sequence[InboundMessage]) -> None:
         if not failed:
-            failed.append(mid)
+            failed.append(messages[0].mid)
             raise RuntimeError("the connection's ack went wrong")
-        record_ack(mid, qos, generation)
+        record_ack(messages)
 
     writer.ack = ack_failing_once
     writer.inbox.put(reading_message(1))

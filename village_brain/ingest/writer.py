@@ -30,7 +30,7 @@ from village_brain.store.registry import BatchRecord, RegistryStore
 
 log = logging.getLogger(__name__)
 
-Ack = Callable[[int, int, int], None]
+Ack = Callable[[Sequence[InboundMessage]], None]  # acknowledges committed messages
 Publish = Callable[[Reply], None]
 Subscribe = Callable[[list[str]], None]
 Listener = Callable[[Sequence[Reading], BatchRecord], None]
@@ -249,12 +249,10 @@ class BatchWriter:
         self.retained.remember(r.retained_key for r in record.rejections if r.retained_key)
         # Before the acks, so that a message counts as done only once what it asked for is.
         self._after_commit(outcomes)
-        posted = False
-        for msg in batch:
-            if msg.done is None:
-                self.ack(msg.mid, msg.qos, msg.generation)
-            else:
-                posted = True
+        # One call for the batch: the receiver sends all its acks in one write.
+        self.ack([msg for msg in batch if msg.done is None])
+        posted = any(msg.done is not None for msg in batch)
+        for _ in batch:
             self._in_hand.popleft()  # the batch is always the oldest of the messages in hand
         self._committed_since_restart = True
         self.stats.record_batch(
