@@ -21,7 +21,13 @@ from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
-DATABASES = ["accounts.sqlite3", "alerts.sqlite3", "registry.sqlite3", "series.sqlite3"]
+DATABASES = [
+    "accounts.sqlite3",
+    "alerts.sqlite3",
+    "control.sqlite3",
+    "registry.sqlite3",
+    "series.sqlite3",
+]
 
 
 @pytest.fixture
