@@ -14,6 +14,7 @@ import pytest
 
 from village_brain.core.records import Reading
 from village_brain.store.base import Bucket, LatestValue
+from village_brain.store.sqlite_series import _SERIES as SERIES_QUERY
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
 from support.old_series_layout import OldSqliteSeriesStore
@@ -142,7 +143,8 @@ _FOLDING_WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from village_brain.core.records import Reading
-    from village_brain.store.sqlite_series import SqliteSeriesStore
+    from village_brain.store.sqlite_series import _SERIES as SERIES_QUERY
+from village_brain.store.sqlite_series import SqliteSeriesStore
 
     store = SqliteSeriesStore(Path(sys.argv[1]), fold_every_s=3600)
     t0 = int(sys.argv[2])
@@ -226,3 +228,16 @@ def test_a_data_directory_from_before_the_staging_table_keeps_every_point(tmp_pa
     again = SqliteSeriesStore(path, fold_every_s=3600)
     assert again.db.reader().execute("SELECT count(*) FROM points").fetchone()[0] == 301
     again.close()
+
+
+def test_one_series_staged_points_are_found_without_a_pass_over_all_staged_points(tmp_path):
+    # A rate rule rebuilds each device's window after a start; a pass over every staged point
+    # per device made that cost grow with the fleet.
+    store = SqliteSeriesStore(tmp_path / "series.sqlite3")
+    store.write([Reading("v", f"d{i}", "rssi", 1_000 + i, -60.0) for i in range(50)])
+    store.close()
+    conn = sqlite3.connect(tmp_path / "series.sqlite3")
+    window = {"device": "d7", "sensor": "rssi", "start": 0, "end": 10_000, "step": 1_000}
+    plan = conn.execute(f"EXPLAIN QUERY PLAN {SERIES_QUERY}", window).fetchall()
+    conn.close()
+    assert any("points_recent_series" in row[-1] for row in plan), plan

@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS points_recent (
     value REAL NOT NULL,
     PRIMARY KEY (ts, series_id)
 ) WITHOUT ROWID;
+-- One series' staged points without a pass over all of them (a device page, a rate rule
+-- rebuilding its window): small entries, so a batch dirties few of its pages.
+CREATE INDEX IF NOT EXISTS points_recent_series ON points_recent (series_id, ts);
 CREATE TABLE IF NOT EXISTS series_latest (
     series_id INTEGER PRIMARY KEY REFERENCES series(id),
     ts INTEGER NOT NULL,
