@@ -28,6 +28,9 @@ from village_brain.ingest.topics import SUBSCRIPTIONS
 log = logging.getLogger(__name__)
 
 UNREADABLE_TOPIC = "(topic is not UTF-8)"
+# How long a stop waits for its DISCONNECT to be written before ending the network thread.
+DISCONNECT_WAIT_S = 2.0
+ACK_GRACE_S = 0.1
 
 
 def split_mqtt_url(url: str) -> tuple[str, int]:
@@ -86,6 +89,7 @@ class MqttReceiver:
         self._acking: tuple[int, int] = (0, 0)
         self._stopping = False
         self.connected = threading.Event()
+        self._gone = threading.Event()  # set when a disconnect has happened
         self.client = WireClient(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -123,9 +127,22 @@ class MqttReceiver:
 
     def stop(self) -> None:
         self._stopping = True
-        self.client.disconnect()
+        self._gone.clear()
+        self._flush_acks()
+        if self.client.disconnect() == mqtt.MQTT_ERR_SUCCESS:
+            # paho's loop_stop ends the network thread at its next turn, written or not: wait
+            # until the DISCONNECT, and the acknowledgements queued before it, are on the wire.
+            self._gone.wait(DISCONNECT_WAIT_S)
         self.client.loop_stop()
         self.connected.clear()
+
+    def _flush_acks(self) -> None:
+        """Let the acknowledgements already queued reach the broker before the DISCONNECT:
+        closing a socket right after them has been seen to cost the broker the last ones."""
+        deadline = time.monotonic() + DISCONNECT_WAIT_S
+        while self.client.want_write() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(ACK_GRACE_S)
 
     def subscribe(self, topics: list[str]) -> None:
         """Also receive `topics`, now and after every reconnect (a source learnt them)."""
@@ -221,6 +238,7 @@ class MqttReceiver:
         _props: object,
     ) -> None:
         self.connected.clear()
+        self._gone.set()
         with self._subscriptions_lock:
             self._session_up = False
         if self._stopping:
