@@ -121,7 +121,8 @@ class ChirpStackNetwork(FamilyDevice):
     """ChirpStack v4's MQTT integration with one Class A device: an enqueued downlink is sent
     at the device's next uplink (a `txack` event once a gateway sent it), and a confirmed one
     acknowledged by the device (an `ack` event, `acknowledged` true). "fail": the device
-    never acknowledges (acknowledged false); "silent": the device is never heard again."""
+    never acknowledges (acknowledged false); "no_ack": the gateway sent it and ChirpStack
+    has not yet given up waiting for the ack; "silent": the device is never heard again."""
 
     def __init__(self, url: str, application_id: str, dev_eui: str, mode: str = "obey") -> None:
         self.application_id = application_id
@@ -161,7 +162,7 @@ class ChirpStackNetwork(FamilyDevice):
                 "txInfo": tx,
             },
         )
-        if not item["confirmed"]:
+        if not item["confirmed"] or self.mode == "no_ack":
             return
         self.event(
             "ack",

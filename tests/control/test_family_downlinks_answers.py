@@ -38,13 +38,14 @@ ALINK = {"adapter": "alink", "village": VILLAGE, "services": {"identify": "Ident
 def family(mosquitto, tmp_path):
     started = []
 
-    def start(source: dict) -> RunningService:
+    def start(source: dict, **settings) -> RunningService:
         service = make_service(
             mosquitto.url,
             tmp_path / f"data-{len(started)}",
             f"ingest-family-{time.monotonic_ns()}",
             ingest={"sources": [source]},
             alerts={"enabled": False},
+            **settings,
         )
         service.start()
         started.append(service)
@@ -232,6 +233,18 @@ def test_a_chirpstack_device_never_heard_again_leaves_its_downlink_to_expire(
 
     wait_for_state(get, "expired")
     assert len(network.heard) == 1
+
+
+def test_a_chirpstack_downlink_sent_but_never_acknowledged_times_out(family, devices, mosquitto):
+    running = family(CHIRPSTACK, control={"done_timeout": "2s"})
+    _lora_device(mosquitto, devices, "a84041000181af52", mode="no_ack")
+    registered(running, "a84041000181af52")
+
+    timed_out = wait_for_state(
+        command(running, "a84041000181af52", target="lamp_state", value="on"), "timed_out"
+    )
+
+    assert [s["state"] for s in timed_out["steps"]] == ["queued", "sent", "accepted", "timed_out"]
 
 
 # -- Alink --------------------------------------------------------------------------------
