@@ -47,6 +47,7 @@ SUCCESS = 200
 PARAMETER_ERROR = 460  # Aliyun's device error code for a request parameter error
 _LONGEST_ID = 64  # Aliyun's ids are numbers up to 4294967295, sent as text
 _SESSION_PRESENCE = {"login": "online", "logout": "offline"}
+_MAX_KNOWN_DEVICES = 100_000  # ProductKeys remembered for commands
 
 
 class Options(msgspec.Struct, forbid_unknown_fields=True):
@@ -242,7 +243,8 @@ class Alink:
             foreign = f"{product_key}/{device_name}"
         else:
             device, foreign = our_id(device_name, prefix), device_name
-        self.known[foreign] = product_key
+        if len(self.known) < _MAX_KNOWN_DEVICES or foreign in self.known:
+            self.known[foreign] = product_key
         return DeviceReport(device, self._options.village, foreign_id=foreign)
 
 
