@@ -66,6 +66,7 @@ def test_it_subscribes_to_property_and_event_posts_and_sub_device_sessions():
         "/sys/+/+/thing/event/+/post",
         "/ext/session/+/+/combine/login",
         "/ext/session/+/+/combine/logout",
+        "/sys/+/+/thing/service/property/set_reply",  # answers to commands (docs/control.md)
     ]
 
 

@@ -43,6 +43,8 @@ def test_by_default_it_reads_every_node_under_its_own_name():
         "+/binary_sensor/+/state",
         "+/switch/+/state",
         "+/status",
+        "+/light/+/state",  # entities that take commands (docs/control.md)
+        "+/cover/+/position/state",
     ]
 
 

@@ -63,7 +63,12 @@ def test_each_fixture_message_gives_exactly_its_expected_entries(message):
 
 
 def test_by_default_it_reads_every_device_under_its_own_id():
-    assert _adapter().subscriptions() == ["+/events/rpc", "+/online", "+/status/+"]
+    assert _adapter().subscriptions() == [
+        "+/events/rpc",
+        "+/online",
+        "+/status/+",
+        "village-brain/xiashan/+/rpc",  # answers to commands (docs/control.md)
+    ]
 
 
 def test_params_ts_in_seconds_is_the_reading_time_in_milliseconds():

@@ -134,6 +134,9 @@ class ControlStage:
     def on_results(self, results: Sequence[CommandResult]) -> None:
         for result in results:
             command = self.store.get(result.id)
+            if command is None:  # a family's own request id (control/downlinks)
+                result = self.downlinks.resolve(result, self.store.open_commands(result.device))
+                command = self.store.get(result.id)
             if command is None or command.device != result.device:
                 log.info(
                     "ignored a %s answer from %s for unknown command %s",

@@ -223,6 +223,7 @@ class Pipeline:
         outcome.replies = translation.replies
         outcome.subscribe = self.sources.learn(source, translation.subscribe)
         outcome.quiet = translation.quiet
+        outcome.results = translation.results
         for problem in translation.problems:
             self._reject(outcome, msg, problem, None)
         for report in translation.reports:

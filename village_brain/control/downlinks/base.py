@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Protocol
 
 import msgspec
@@ -40,3 +41,31 @@ def switch_word(catalog: Catalog, command: Command) -> str:
 def is_switch(catalog: Catalog, target: str) -> bool:
     sensor = catalog.get(target)
     return sensor is not None and sensor.controllable and sensor.kind == "boolean"
+
+
+def is_position(catalog: Catalog, target: str) -> bool:
+    """A controllable number from 0 to 100: a valve's or sluice's opening."""
+    sensor = catalog.get(target)
+    return sensor is not None and sensor.controllable and sensor.kind == "number"
+
+
+def full_prefix(patterns: list[str], foreign_id: str) -> str | None:
+    """The topic prefix of the device whose foreign id is `foreign_id` under one of the
+    source's prefix patterns (its id is the prefix from the pattern's first `+` on)."""
+    levels = foreign_id.split("/")
+    for pattern in patterns:
+        parts = pattern.split("/")
+        first = parts.index("+") if "+" in parts else 0
+        tail = parts[first:]
+        if len(tail) == len(levels) and all(
+            want in ("+", got) for want, got in zip(tail, levels, strict=True)
+        ):
+            return "/".join(parts[:first] + levels)
+    return None
+
+
+def short_reference(family: str, command_id: str) -> int:
+    """A number from 0 to 4294967295 that stands for a command in a family whose request ids
+    must be such numbers; an answer is matched back among the device's open commands."""
+    digest = hashlib.sha256(f"{family}:{command_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")

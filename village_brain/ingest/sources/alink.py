@@ -15,12 +15,18 @@ Each request gets the reply Aliyun gives, on the request topic plus `_reply`, ec
 `id`: code 200 "success", or 460 (Aliyun's "request parameter error") with what was wrong
 when the request is refused. None is sent when the request asks for none (`sys.ack` 0) or
 has no usable `id` to echo, as a device cannot match a reply without one.
+
+Commands (control/downlinks/alink.py) go the other way, as the cloud sends them: a property
+set on `/sys/{productKey}/{deviceName}/thing/service/property/set`, a service invoked on
+`/sys/{productKey}/{deviceName}/thing/service/{identifier}`; the device's reply on the same
+topic plus `_reply` is read here: code 200 is done, any other code failed with its message.
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from village_brain.control.records import CommandResult
 from village_brain.core.catalog import Catalog
 from village_brain.core.ids import id_problem
 from village_brain.core.records import PayloadError, Problem
@@ -41,6 +47,7 @@ SUCCESS = 200
 PARAMETER_ERROR = 460  # Aliyun's device error code for a request parameter error
 _LONGEST_ID = 64  # Aliyun's ids are numbers up to 4294967295, sent as text
 _SESSION_PRESENCE = {"login": "online", "logout": "offline"}
+_MAX_KNOWN_DEVICES = 100_000  # ProductKeys remembered for commands
 
 
 class Options(msgspec.Struct, forbid_unknown_fields=True):
@@ -50,6 +57,12 @@ class Options(msgspec.Struct, forbid_unknown_fields=True):
     include_product_key: bool = False
     id_prefix: str = ""
     fields: dict[str, Override] = {}
+    # Commands: a commanded sensor type → the property identifier it is set through (else
+    # the identifier the field table maps to it), and a named action → the service invoked.
+    properties: dict[str, str] = {}
+    services: dict[str, str] = {}
+    # The ProductKey of devices not heard from since the start (their topics name it).
+    command_product_key: str = ""
 
 
 def make(options: Options, catalog: Catalog) -> Alink:
@@ -65,16 +78,25 @@ class Alink:
     def __init__(self, options: Options, table: FieldTable) -> None:
         self._options = options
         self._table = table
+        self.known: dict[str, str] = {}  # foreign id → ProductKey, from its last message
+
+    def identifier_of(self, target: str) -> str | None:
+        """The property identifier a command to `target` sets."""
+        if target in self._options.properties:
+            return self._options.properties[target]
+        return next((f for f, rule in self._table.items() if rule.sensor == target), None)
 
     def reply_filters(self) -> list[str]:
         """Where replies go: each request topic plus `_reply`."""
-        return [f + "_reply" for f in self.subscriptions()]
+        return [f + "_reply" for f in self.subscriptions() if not f.endswith("_reply")]
 
     def subscriptions(self) -> list[str]:
         return [
             "/sys/+/+/thing/event/+/post",
             "/ext/session/+/+/combine/login",
             "/ext/session/+/+/combine/logout",
+            "/sys/+/+/thing/service/property/set_reply",
+            *(f"/sys/+/+/thing/service/{s}_reply" for s in self._options.services.values()),
         ]
 
     def translate(
@@ -97,6 +119,14 @@ class Alink:
             and parts[6] in _SESSION_PRESENCE
         ):
             return self._session(topic, parts[6], payload)
+        if (
+            7 <= len(parts) <= 8
+            and parts[:2] == ["", "sys"]
+            and parts[4:6] == ["thing", "service"]
+            and parts[-1].endswith("_reply")
+            and all(parts[2:4])
+        ):
+            return self._command_reply(parts[2], parts[3], payload, received_ms)
         return refused(
             "bad_topic",
             f"topic {topic[:200]!r} is not an Alink post Village Brain reads: "
@@ -162,6 +192,33 @@ class Alink:
         report.event = EventReport(our_id(identifier), ts_ms, data)
         return None
 
+    def _command_reply(
+        self, product_key: str, device_name: str, payload: bytes, received_ms: int
+    ) -> Translation:
+        """A device's reply to a property set or service call: its id is our reference."""
+        reply = _request(payload)
+        if isinstance(reply, Problem):
+            return Translation(problems=[reply])
+        given, code = reply.get("id"), reply.get("code")
+        if not isinstance(given, (str, int)) or type(code) is not int:
+            return refused("bad_payload", "a command reply must have an id and an integer code")
+        report = self._report(product_key, device_name)
+        data = reply.get("data")
+        if code == SUCCESS:
+            status, reason = "done", ""
+        else:
+            status, reason = "failed", f"{reply.get('message') or 'no message'} (code {code})"
+        answer = CommandResult(
+            report.village,
+            report.device,
+            str(given),
+            status,  # type: ignore[arg-type]
+            received_ms,
+            data if isinstance(data, dict) else {},
+            reason[:300],
+        )
+        return Translation(results=[answer], quiet=True)
+
     def _session(self, topic: str, action: str, payload: bytes) -> Translation:
         request = _request(payload)
         if isinstance(request, Problem):
@@ -186,6 +243,8 @@ class Alink:
             foreign = f"{product_key}/{device_name}"
         else:
             device, foreign = our_id(device_name, prefix), device_name
+        if len(self.known) < _MAX_KNOWN_DEVICES or foreign in self.known:
+            self.known[foreign] = product_key
         return DeviceReport(device, self._options.village, foreign_id=foreign)
 
 

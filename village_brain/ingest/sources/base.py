@@ -12,6 +12,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from village_brain.control.records import CommandResult
 from village_brain.core.records import Problem, RawReading
 
 Presence = Literal["online", "offline"]
@@ -62,6 +63,9 @@ class Translation(msgspec.Struct):
     # Topic filters learnt from this message (a discovery announcement naming a state
     # topic): the source subscribes to them from now on, and again after every reconnect.
     subscribe: list[str] = msgspec.field(default_factory=list)
+    # A device's answers to commands sent in its family's dialect (control/downlinks); an
+    # `id` the family cannot carry as ours is the downlink's reference, matched by control.
+    results: list[CommandResult] = msgspec.field(default_factory=list)
 
 
 class Adapter(Protocol):

@@ -9,7 +9,13 @@ comes from the body, so `translate_event` serves both integrations:
 - `status`: the device's `batteryLevel` (%), unless it runs on external power or cannot
   measure its battery (`externalPowerSource`, `batteryLevelUnavailable`).
 - `join`: the device is online.
-- `ack`, `txack`, `log`, `location`, `integration` and any later event type: quiet.
+- `txack` and `ack`: answers to a downlink Village Brain enqueued (control/downlinks/
+  chirpstack.py): a gateway sent it (accepted), the device acknowledged it (done) or not
+  (failed). Matched to the command by `queueItemId`, the queue item id we gave it.
+- `log`, `location`, `integration` and any later event type: quiet.
+
+Each event also tells which application and device profile a device belongs to, which the
+downlink needs for its topic and payload encoding; the adapter keeps the last ones seen.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import msgspec
 from paho.mqtt.client import topic_matches_sub
 
+from village_brain.control.records import CommandResult
 from village_brain.core.catalog import Catalog
 from village_brain.core.ids import id_problem
 from village_brain.core.records import Problem, RawReading
@@ -33,6 +40,17 @@ _ENCODING_HINT = (
     "[integration.mqtt] in chirpstack.toml, or the HTTP integration's encoding to JSON"
 )
 _ID_KEYS = {"dev_eui": "devEui", "device_name": "deviceName"}
+_MAX_KNOWN_DEVICES = 100_000
+_ANSWERS = ("ack", "txack")
+
+
+class ProfileDownlink(msgspec.Struct, forbid_unknown_fields=True):
+    """How the devices of one device profile take commands: the FPort, and the bytes (hex)
+    for each commanded type and value (`lamp_state = { on = "0101", off = "0100" }`)."""
+
+    f_port: int
+    payloads: dict[str, dict[str, str]]
+    confirmed: bool = True  # ask the device to acknowledge: the ack makes the command done
 
 
 class Options(msgspec.Struct, forbid_unknown_fields=True):
@@ -42,6 +60,10 @@ class Options(msgspec.Struct, forbid_unknown_fields=True):
     device_id: str = "dev_eui"  # or "device_name"
     id_prefix: str = ""
     fields: dict[str, Override] = {}
+    # Downlink encodings by device profile name (deviceInfo.deviceProfileName); "*" is any.
+    downlinks: dict[str, ProfileDownlink] = {}
+    # The application of devices not heard from since the start (their events name it).
+    application_id: str = ""
 
 
 def make(options: Options, catalog: Catalog) -> ChirpStack:
@@ -54,6 +76,9 @@ def make(options: Options, catalog: Catalog) -> ChirpStack:
     if options.device_id not in _ID_KEYS:
         choices = " or ".join(_ID_KEYS)
         raise ValueError(f"device_id must be {choices}, not {options.device_id!r}")
+    problem = _downlinks_problem(options.downlinks)
+    if problem:
+        raise ValueError(problem)
     return ChirpStack(options, load_table(NAME, options.fields, catalog))
 
 
@@ -64,6 +89,8 @@ class ChirpStack:
         self._options = options
         self._table = table
         self._events = {"up": self._up, "status": self._status, "join": self._join}
+        # foreign id → (application id, device profile name, DevEUI), from its last event
+        self.known: dict[str, tuple[str, str, str]] = {}
 
     def subscriptions(self) -> list[str]:
         return [self._options.topic]
@@ -78,9 +105,11 @@ class ChirpStack:
 
     def translate_event(self, event: str, body: bytes, received_ms: int) -> Translation:
         """One ChirpStack event body of type `event` (up, status, join, …), from any integration."""
+        if event in _ANSWERS:
+            return self._answer_event(event, load_event(body, _ENCODING_HINT), received_ms)
         handler = self._events.get(event)
         if handler is None:
-            return Translation(quiet=True)  # downlink bookkeeping, logs, locations
+            return Translation(quiet=True)  # logs, locations
         loaded = load_event(body, _ENCODING_HINT)
         if isinstance(loaded, Problem):
             return Translation(problems=[loaded])
@@ -102,7 +131,14 @@ class ChirpStack:
                 detail = f"deviceInfo.{key} is {describe(foreign)}, not a device name"
             return Problem("bad_payload", detail)
         device = our_id(foreign, self._options.id_prefix)
+        self._remember(foreign, info)  # type: ignore[arg-type]
         return DeviceReport(device, self._options.village, foreign_id=foreign)
+
+    def _remember(self, foreign: str, info: dict) -> None:
+        found = tuple(str(info.get(k) or "") for k in ("applicationId", "deviceProfileName"))
+        dev_eui = str(info.get("devEui") or "")
+        if len(self.known) < _MAX_KNOWN_DEVICES or foreign in self.known:
+            self.known[foreign] = (found[0], found[1], dev_eui)
 
     def _up(self, event: dict, ts_ms: int | None, report: DeviceReport) -> Translation:
         decoded = event.get("object")
@@ -126,6 +162,29 @@ class ChirpStack:
         report.presence = "online"
         return Translation(reports=[report])
 
+    def _answer_event(self, event: str, loaded: dict | Problem, received_ms: int) -> Translation:
+        """A txack or ack about a downlink; quiet whatever it holds when it is not one of ours
+        to follow (an item someone else enqueued is simply matched to no command)."""
+        report = None if isinstance(loaded, Problem) else self._report(loaded)
+        item = None if isinstance(loaded, Problem) else loaded.get("queueItemId")
+        if not isinstance(report, DeviceReport) or not isinstance(item, str) or not item:
+            return Translation(quiet=True)
+        if event == "txack":
+            status, reason = "accepted", ""
+        elif loaded.get("acknowledged") is True:  # type: ignore[union-attr]
+            status, reason = "done", ""
+        else:
+            status, reason = "failed", "the device did not acknowledge it"
+        answer = CommandResult(
+            report.village,
+            report.device,
+            item,
+            status,  # type: ignore[arg-type]
+            received_ms,
+            reason=reason,
+        )
+        return Translation(results=[answer], quiet=True)
+
 
 def _filter_problem(topic: str) -> str | None:
     """Why `topic` is not an MQTT subscription ending in the event level, or None."""
@@ -136,4 +195,20 @@ def _filter_problem(topic: str) -> str | None:
             f"topic {topic!r} is not an MQTT topic filter: + and # stand for whole levels "
             "and # only at the end, e.g. application/+/device/+/event/+"
         )
+    return None
+
+
+def _downlinks_problem(downlinks: dict[str, ProfileDownlink]) -> str | None:
+    for profile, downlink in downlinks.items():
+        if not 1 <= downlink.f_port <= 223:
+            return f"downlinks.{profile}.f_port is {downlink.f_port}: LoRaWAN uses 1 to 223"
+        for target, values in downlink.payloads.items():
+            for value, hex_bytes in values.items():
+                try:
+                    bytes.fromhex(hex_bytes)
+                except ValueError:
+                    return (
+                        f"downlinks.{profile}.payloads.{target}.{value} is {hex_bytes!r}, "
+                        "not hex bytes such as 0101"
+                    )
     return None

@@ -5,6 +5,11 @@ and `.../switch/...` (`ON`/`OFF`), under a topic prefix that defaults to its nam
 several levels; the topic is read from its known end. `nan` (or `None`, with
 `publish_nan_as_none`) is a sensor that could not read: no value, so it is skipped, not
 refused. The messages carry no time, so readings get the time of receipt.
+
+Entities that take commands (control/downlinks/esphome.py) are read too: a light's JSON state
+(`<prefix>/light/<object id>/state`, its `state` ON/OFF) and a cover's position
+(`<prefix>/cover/<object id>/position/state`, 0 to 100). `controls` names the entity that
+carries each commanded type (`lamp_state = "light/street_lamp"`); its state is that type.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from village_brain.ingest.sources.prefixes import PrefixPatterns
 NAME = "esphome"
 _COMPONENTS = ("sensor", "binary_sensor", "switch")
 _MISSING = frozenset(("", "nan", "none", "-nan"))
+CONTROL_COMPONENTS = ("switch", "light", "cover")
 
 
 class Options(msgspec.Struct, forbid_unknown_fields=True):
@@ -34,15 +40,19 @@ class Options(msgspec.Struct, forbid_unknown_fields=True):
     prefixes: list[str] = msgspec.field(default_factory=lambda: ["+"])
     id_prefix: str = ""
     fields: dict[str, Override] = {}
+    # Commanded sensor type → "<switch|light|cover>/<object id>" of the entity that does it;
+    # a type not named here goes to the switch (on/off) or cover (a position) of its own name.
+    controls: dict[str, str] = {}
 
 
 def make(options: Options, catalog: Catalog) -> EspHome:
-    problem = id_problem("village", options.village)
+    problem = id_problem("village", options.village) or _controls_problem(options.controls)
     if problem:
         raise ValueError(problem)
     shipped = load_table(NAME, {}, catalog)
-    # An entity named after a sensor type is that type.
+    # An entity named after a sensor type is that type, and so is the one a control names.
     by_type: dict[str, Override] = {t: t for t in catalog.types if t not in shipped}
+    by_type |= {entity.partition("/")[2]: target for target, entity in options.controls.items()}
     lookup = make_lookup(NAME, options.fields, catalog, by_type)
     return EspHome(options, PrefixPatterns(options.prefixes), lookup)
 
@@ -57,6 +67,7 @@ class EspHome:
 
     def subscriptions(self) -> list[str]:
         filters = [f"{component}/+/state" for component in _COMPONENTS] + ["status"]
+        filters += ["light/+/state", "cover/+/position/state"]
         return [topic for suffix in filters for topic in self._prefixes.filters(suffix)]
 
     def translate(
@@ -66,6 +77,16 @@ class EspHome:
         if len(levels) >= 2 and levels[-1] == "status":
             report = self._report("/".join(levels[:-1]))
             return self._status(report, payload) if report else self._bad_topic(topic)
+        if len(levels) >= 5 and levels[-4] == "cover" and levels[-2:] == ["position", "state"]:
+            report = self._report("/".join(levels[:-4]))
+            if report is None:
+                return self._bad_topic(topic)
+            return self._state(report, "sensor", levels[-3], payload)
+        if len(levels) >= 4 and levels[-1] == "state" and levels[-3] == "light":
+            report = self._report("/".join(levels[:-3]))
+            if report is None:
+                return self._bad_topic(topic)
+            return self._state(report, "light", levels[-2], _light_state(payload))
         if len(levels) >= 4 and levels[-1] == "state" and levels[-3] in _COMPONENTS:
             report = self._report("/".join(levels[:-3]))
             if report is None:
@@ -82,8 +103,9 @@ class EspHome:
 
     def _bad_topic(self, topic: str) -> Translation:
         detail = (
-            f"topic {topic[:200]!r} is not <prefix>/<sensor|binary_sensor|switch>/<name>/state "
-            "or <prefix>/status under one of the prefixes this source reads"
+            f"topic {topic[:200]!r} is not <prefix>/<sensor|binary_sensor|switch|light>/<name>"
+            "/state, <prefix>/cover/<name>/position/state or <prefix>/status under one of the "
+            "prefixes this source reads"
         )
         return refused("bad_topic", detail)
 
@@ -119,3 +141,24 @@ def _value(text: str) -> Value | None:
     except ValueError:
         return text[:64]
     return None if math.isnan(number) else number
+
+
+def _light_state(payload: bytes) -> bytes:
+    """ON or OFF from a light's JSON state; anything else as it came, for the validator."""
+    try:
+        state = msgspec.json.decode(payload)
+    except msgspec.DecodeError:
+        return payload
+    word = state.get("state") if isinstance(state, dict) else None
+    return word.encode() if isinstance(word, str) else payload
+
+
+def _controls_problem(controls: dict[str, str]) -> str | None:
+    for target, entity in controls.items():
+        component, _, object_id = entity.partition("/")
+        if component not in CONTROL_COMPONENTS or not object_id or "/" in object_id:
+            return (
+                f"controls.{target} is {entity!r}: write <switch|light|cover>/<object id>, "
+                "e.g. light/street_lamp"
+            )
+    return None

@@ -45,6 +45,9 @@ class FieldTable:
     def __contains__(self, field: str) -> bool:
         return field in self._rules
 
+    def items(self) -> list[tuple[str, FieldRule]]:
+        return list(self._rules.items())
+
 
 def load_table(family: str, overrides: Mapping[str, Override], catalog: Catalog) -> FieldTable:
     """The family's shipped table with a source's overrides; ValueError names a bad entry."""

@@ -6,6 +6,10 @@ present is a reading at the frame's `params.ts`, and a field sent as null (a key
 away) is none. The device is named by its topic prefix, which defaults to its Shelly id
 (`shellyplusht-b8d61a8b17cc`): `<prefix>/online` has no frame and so no `src`, and a device
 must be one device in all three topics.
+
+Commands go as RPC requests to `<prefix>/rpc` (control/downlinks/shelly.py) with `src`
+`<rpc_source>/<foreign id>`, so the device answers on `<rpc_source>/<foreign id>/rpc`: a
+`result` is done, an `error` failed with its message.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 
 import msgspec
 
+from village_brain.control.records import CommandResult
 from village_brain.core.catalog import Catalog
 from village_brain.core.ids import id_problem
 from village_brain.core.records import PayloadError, Problem
@@ -41,10 +46,16 @@ class Options(msgspec.Struct, forbid_unknown_fields=True):
     prefixes: list[str] = msgspec.field(default_factory=lambda: ["+"])
     id_prefix: str = ""
     fields: dict[str, Override] = {}
+    # Commanded sensor type → the component that does it, as Shelly names it ("switch:1",
+    # "cover:0"); a type not named here goes to switch:0 (on/off) or cover:0 (a position).
+    controls: dict[str, str] = {}
+    # The `src` of our RPC requests, before the device's id; answers come back under it.
+    # Empty: village-brain/<village>.
+    rpc_source: str = ""
 
 
 def make(options: Options, catalog: Catalog) -> Shelly:
-    problem = id_problem("village", options.village)
+    problem = id_problem("village", options.village) or _rpc_problem(options)
     if problem:
         raise ValueError(problem)
     lookup = make_lookup(NAME, options.fields, catalog)
@@ -58,15 +69,26 @@ class Shelly:
         self._options = options
         self._prefixes = prefixes
         self._lookup = lookup
+        self.rpc_source = options.rpc_source or f"village-brain/{options.village}"
 
     def subscriptions(self) -> list[str]:
         suffixes = ("events/rpc", "online", "status/+")
-        return [topic for suffix in suffixes for topic in self._prefixes.filters(suffix)]
+        filters = [topic for suffix in suffixes for topic in self._prefixes.filters(suffix)]
+        return filters + self._answer_filters()
+
+    def _answer_filters(self) -> list[str]:
+        # The device's id is its prefix from the first `+` on: the same levels here.
+        parts = [p.split("/") for p in self._options.prefixes]
+        tails = ["/".join(p[p.index("+") if "+" in p else 0 :]) for p in parts]
+        return [f"{self.rpc_source}/{tail}/rpc" for tail in dict.fromkeys(tails)]
 
     def translate(
         self, topic: str, payload: bytes, received_ms: int, content_type: str | None
     ) -> Translation:
         levels = topic.split("/")
+        if topic.startswith(self.rpc_source + "/") and levels[-1] == "rpc":
+            foreign = topic[len(self.rpc_source) + 1 : -len("/rpc")]
+            return self._answer(foreign, payload, received_ms)
         if levels[-2:] == ["events", "rpc"]:
             report = self._report(levels[:-2])
             return self._frame(report, payload) if report else self._bad_topic(topic)
@@ -91,6 +113,30 @@ class Shelly:
             "<prefix>/status/<component> under one of the prefixes this source reads"
         )
         return refused("bad_topic", detail)
+
+    def _answer(self, foreign: str, payload: bytes, received_ms: int) -> Translation:
+        """A response frame to one of our commands: its id is the command's."""
+        frame = _json(payload)
+        if isinstance(frame, Translation):
+            return frame
+        if not isinstance(frame, dict) or not foreign:
+            return refused("bad_payload", "an RPC response frame must be a JSON object")
+        given = frame.get("id")
+        if not isinstance(given, str) or not given:
+            return Translation(quiet=True)  # our ids are text: not an answer to us
+        error = frame.get("error")
+        if isinstance(error, dict) or "result" not in frame:
+            message = error.get("message") if isinstance(error, dict) else None
+            code = error.get("code") if isinstance(error, dict) else None
+            reason = f"the device refused it: {message or 'no message'} (error {code})"
+            status, state = "failed", {}
+        else:  # Switch.Set answers with what was before ({"was_on": false}): not a state
+            status, reason, state = "done", "", {}
+        device = our_id(foreign, self._options.id_prefix)
+        answer = CommandResult(
+            self._options.village, device, given, status, received_ms, state, reason[:300]
+        )
+        return Translation(results=[answer], quiet=True)
 
     def _online(self, report: DeviceReport, payload: bytes) -> Translation:
         text = payload.decode("utf-8", "replace").strip()
@@ -206,3 +252,14 @@ def _time(raw: object, name: str) -> int | Problem | None:
     if not math.isfinite(ms):
         return Problem("bad_timestamp", f"{name!r} is {describe(raw)}, not epoch seconds")
     return round(ms) if ms >= _CLOCK_SET_AFTER_MS else None
+
+
+def _rpc_problem(options: Options) -> str | None:
+    source = options.rpc_source
+    if source and (not all(source.split("/")) or {"+", "#"} & set(source)):
+        return f"rpc_source {source!r} must be topic levels without + or # or empty levels"
+    for target, component in options.controls.items():
+        kind, _, number = component.partition(":")
+        if kind not in ("switch", "cover") or not number.isdigit():
+            return f"controls.{target} is {component!r}: write switch:<id> or cover:<id>"
+    return None
