@@ -256,6 +256,7 @@ def test_an_action_within_its_cooldown_is_not_sent_again(world):
 
 def test_a_person_who_switched_the_siren_off_is_not_overruled_at_resolution(world):
     world.level(3.5)
+    world.answer(world.siren_commands()[0].id, "done")
     world.clock.ms += MIN
     person = Origin("wang", "127.0.0.1", "the river is falling; the siren scares the school")
     world.stage.send(CommandRequest("siren-1", "siren_state", "off"), by=person)

@@ -122,7 +122,10 @@ def test_a_river_above_the_danger_line_sounds_the_siren_and_the_timeline_shows_i
 
     level(publisher, 2.9)
     wait_until(lambda: village.latest(SIREN.id).get("siren_state") == 0.0, what="siren off")
-    kinds = timeline_kinds(get, alert["id"])
+    kinds = wait_until(
+        lambda: (k := timeline_kinds(get, alert["id"])).count("command_done") == 2 and k,
+        what="the siren's off on the timeline",
+    )
     assert kinds.count("command_sent") == 2 and "resolved" in kinds
 
 

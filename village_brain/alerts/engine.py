@@ -320,7 +320,7 @@ class AlertEngine:
                 self.store,
                 control,
                 lambda: [r.device for r in self.registry.devices()],
-                self._device,
+                self._registered,  # not the cache: a siren registered a moment ago counts
                 self.clock,
             )
             control.bus.subscribe(self.actions.heard)
@@ -496,6 +496,10 @@ class AlertEngine:
             row = self.registry.device(device_id)
             self._devices[device_id] = row.device if row else None
         return self._devices[device_id]
+
+    def _registered(self, device_id: str) -> Device | None:
+        row = self.registry.device(device_id)
+        return row.device if row else None
 
     def _place_of(self, device_id: str) -> str:
         device = self._device(device_id)
