@@ -269,7 +269,7 @@ def test_a_person_who_switched_the_siren_off_is_not_overruled_at_resolution(worl
     assert kind == "command_skipped" and "wang commanded it by hand" in comment
 
 
-def test_a_person_commanding_the_siren_after_the_alert_fired_holds_a_late_action(world):
+def test_a_replay_after_a_person_commanded_the_siren_sends_nothing_new(world):
     world.level(3.5)
     (ours,) = world.siren_commands()
     person = Origin("wang", "127.0.0.1", "test")
