@@ -124,6 +124,8 @@ class Service:
         )
         if self.control is not None:
             self.writer.listeners.append(self.control.on_batch)
+            if self.alerts is not None:
+                self.alerts.use_control(self.control)  # rule actions (docs/alerts.md)
         if self.alerts is not None:
             self.writer.listeners.append(self.alerts.on_batch)
         self.writer.every(3600, self._apply_retention)
@@ -273,6 +275,7 @@ def _alert_engine(
         settings.store.sqlite_synchronous,
         settings.ingest.offline_after_intervals,
         series=series,
+        default_actions=settings.demo,  # the shipped river_danger sounds the demo's siren
     )
 
 

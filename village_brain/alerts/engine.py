@@ -11,11 +11,12 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from village_brain.alerts.channel_watch import CHANNEL_KIND, ChannelWatch
+from village_brain.alerts.command_watch import COMMAND_KIND, CommandWatch
 from village_brain.alerts.dispatcher import Dispatcher, RetryPolicy
 from village_brain.alerts.evaluator import Change, Clockwork, Evaluator, Key
 from village_brain.alerts.kinds import KINDS
@@ -39,6 +40,10 @@ from village_brain.core.timefmt import now_ms, parse_duration_ms
 from village_brain.store.base import SeriesStore
 from village_brain.store.registry import BatchRecord, DeviceRow, RegistryStore
 
+if TYPE_CHECKING:
+    from village_brain.alerts.actions import RuleActions
+    from village_brain.control.stage import ControlStage
+
 log = logging.getLogger(__name__)
 TICK_S = 0.25
 DEVICE_CACHE_S = 60
@@ -57,6 +62,7 @@ class AlertEngine:
         offline_after_intervals: float = 3.0,
         clock: Callable[[], int] = now_ms,
         series: SeriesStore | None = None,
+        default_actions: bool = False,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -65,7 +71,7 @@ class AlertEngine:
         self.clock = clock
         self.series = series
         try:
-            file_rules = load_rules(settings.rules_file, catalog)
+            file_rules = load_rules(settings.rules_file, catalog, default_actions=default_actions)
         except RuleError as exc:
             # Said to the user as a configuration problem (exit code 2), not a traceback.
             raise ConfigError(str(exc)) from None
@@ -95,11 +101,14 @@ class AlertEngine:
         self.lifecycle = LifecycleStore(self.store)
         self.silencer = Silencer(SilenceStore(self.store), self._place_of)
         self.channels = ChannelWatch(self.store, settings.channel_failing_after)
-        # A failing channel's alert is kept by the channel watch, not among the rules' alerts.
+        self.commands = CommandWatch(self.store, catalog)
+        self.actions: RuleActions | None = None  # set by use_control
+        # A failing channel's alert is kept by the channel watch, a failed safety command's
+        # by the command watch, not among the rules' alerts.
         self._open = {
             (a.rule_id, a.device, a.subject): a
             for a in self.store.open_alerts()
-            if a.kind != CHANNEL_KIND
+            if a.kind not in (CHANNEL_KIND, COMMAND_KIND)
         }
         self._unrecorded: dict[Key, list[Change]] = {}
         self._unsaved: dict[Key, tuple[str, str, dict[str, Any]]] = {}
@@ -153,6 +162,8 @@ class AlertEngine:
                 lambda: self.channels.check(self._webhooks, now, self._outgoing, self._announce),
             )
             self._quietly("silences", lambda: self._unsilence(now))
+            if self.actions is not None:
+                self._quietly("command follow-up", lambda: self._follow_commands(now))
 
     def _run_timer(self) -> None:
         refreshed = 0
@@ -256,6 +267,7 @@ class AlertEngine:
             return False
         self._open[change.key] = alert
         self._announce("fired", alert)
+        self._act("fired", alert, rule)
         return True
 
     def _resolve(self, key: Key, at_ms: int, value: float | None, reason: str) -> bool:
@@ -274,6 +286,9 @@ class AlertEngine:
             return False
         del self._open[key]
         self._announce("resolved", resolved)
+        rule = self.evaluator.rules.get(key[0])
+        if rule is not None:
+            self._act("resolved", resolved, rule)
         return True
 
     def _remind(self, now: int) -> None:
@@ -293,6 +308,40 @@ class AlertEngine:
                 if reminded is not None:
                     self._open[key] = reminded
                     self.dispatcher.wake()
+
+    # --- rule actions (alerts/actions.py) -----------------------------------------------
+
+    def use_control(self, control: ControlStage) -> None:
+        """Let rules command devices; and follow every command, to watch safety ones."""
+        from village_brain.alerts.actions import RuleActions
+
+        with self._lock:
+            self.actions = RuleActions(
+                self.store,
+                control,
+                lambda: [r.device for r in self.registry.devices()],
+                self._registered,  # not the cache: a siren registered a moment ago counts
+                self.clock,
+            )
+            control.bus.subscribe(self.actions.heard)
+            self._quietly("command follow-up", lambda: self._catch_up())
+
+    def _catch_up(self) -> None:
+        assert self.actions is not None
+        self.actions.catch_up(self.evaluator.rules)
+
+    def _act(self, on: str, alert: Alert, rule: Rule) -> None:
+        """After the transition is committed: its commands, if the rule has any."""
+        if self.actions is not None and rule.actions:
+            actions = self.actions
+            self._quietly("rule actions", lambda: actions.run(on, alert, rule))
+
+    def _follow_commands(self, now: int) -> None:
+        assert self.actions is not None
+        for command in self.actions.drain():
+            if self.commands.dangerous(command):
+                self._device(command.device)  # read now: nothing may be read inside the transaction
+                self.commands.check(command, now, self._outgoing, self._announce)
 
     def _write(self, key: Key, what: str, write: Callable[[], Alert]) -> Alert | None:
         """`write()`, or None when the database refused it (logged once per key until a write
@@ -448,6 +497,10 @@ class AlertEngine:
             self._devices[device_id] = row.device if row else None
         return self._devices[device_id]
 
+    def _registered(self, device_id: str) -> Device | None:
+        row = self.registry.device(device_id)
+        return row.device if row else None
+
     def _place_of(self, device_id: str) -> str:
         device = self._device(device_id)
         return device.place if device else ""
@@ -523,6 +576,8 @@ class AlertEngine:
     def _changed(self, change: str, alert: Alert) -> Alert:
         if alert.kind == CHANNEL_KIND:
             self.channels.track(alert)
+        elif alert.kind == COMMAND_KIND:
+            self.commands.track(alert)
         else:
             key = (alert.rule_id, alert.device, alert.subject)
             if alert.state == "resolved":
@@ -556,7 +611,7 @@ class AlertEngine:
     def _unsilence(self, now: int) -> None:
         """Note the alerts a silence took hold of, and notify, once, each alert still firing
         whose silence ended."""
-        watched = [*self._open.values(), *self.channels.open.values()]
+        watched = [*self._open.values(), *self.channels.open.values(), *self.commands.open.values()]
         muted, ended = self.silencer.tick(watched, now)
         for alert in muted:
             self._announce("silenced", alert)

@@ -18,6 +18,11 @@ EntryKind = Literal[
     "unassigned",
     "silenced",
     "unsilenced",
+    # the rule's actions (alerts/actions.py): a command sent, done, failed, or not sent
+    "command_sent",
+    "command_done",
+    "command_failed",
+    "command_skipped",
 ]
 WebhookKind = Literal["standard", "dingtalk", "wecom", "feishu"]
 # skipped: not to be sent after all (inhibited, an escalation after an ack, a resolution of a

@@ -17,10 +17,21 @@ import msgspec
 
 from village_brain.alerts.kinds import KIND_FIELDS, KINDS
 from village_brain.alerts.kinds.base import duration_ms, id_text_problem
+from village_brain.control.validate import ACTIONS, check_command
 from village_brain.core.catalog import Catalog
+from village_brain.core.devices import Device
+from village_brain.core.records import Problem
 from village_brain.core.timefmt import parse_duration_ms
 
-__all__ = ["Known", "Rule", "RuleError", "duration_ms", "load_rules", "parse_rule"]
+__all__ = [
+    "Known",
+    "Rule",
+    "RuleAction",
+    "RuleError",
+    "duration_ms",
+    "load_rules",
+    "parse_rule",
+]
 
 # No rule needs to wait or look back longer than this; beyond it a duration is a typo.
 MAX_DURATION_MS = 366 * 86_400_000
@@ -36,6 +47,29 @@ NUMBERS = ("above", "below", "clear_below", "clear_above", "rise", "fall")
 Severity = Literal["critical", "major", "minor", "warning", "info"]
 Kind = Literal["threshold", "rate", "no_data", "boolean", "event"]
 SEVERITIES: tuple[str, ...] = ("critical", "major", "minor", "warning", "info")
+
+
+class RuleAction(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A command an alert's transition sends (docs/alerts.md, rule actions): to the listed
+    devices, or to those of the alert's village of `device_kind` and at `place` ("same": the
+    alerting device's place)."""
+
+    target: str  # a controllable sensor type, or a named action
+    on: Literal["fired", "resolved"] = "fired"
+    value: str | float | bool | None = None
+    devices: tuple[str, ...] = ()
+    device_kind: str | None = None
+    place: str | None = None
+    cooldown: str | None = None  # no repeat of this action to a device within it
+    expires_in: str = "5m"
+
+    @property
+    def expires_in_ms(self) -> int:
+        return duration_ms(self.expires_in)
+
+    @property
+    def cooldown_ms(self) -> int:
+        return duration_ms(self.cooldown) if self.cooldown else 0
 
 
 class Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -77,6 +111,7 @@ class Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_default
     repeat_every: str | None = None
     enabled: bool = True
     description: str = ""
+    actions: tuple[RuleAction, ...] = ()
 
     @property
     def for_ms(self) -> int:
@@ -124,6 +159,7 @@ def parse_rule(
         or _problem(rule, catalog)
         or (None if stored else _ignored(rule, raw))
         or (_unknown(rule, known) if known is not None else None)
+        or _actions_problem(rule, catalog, known)
     )
     if problem:
         raise RuleError(f"{where}: {problem}")
@@ -162,6 +198,53 @@ def _unknown(rule: Rule, known: Known) -> str | None:
         return f"no registered device is at place {rule.place!r}"
     if rule.device_kind is not None and rule.device_kind not in known.kinds:
         return f"no registered device is of kind {rule.device_kind!r}"
+    return None
+
+
+def _actions_problem(rule: Rule, catalog: Catalog, known: Known | None) -> str | None:
+    for number, action in enumerate(rule.actions, 1):
+        problem = _action_problem(action, catalog, known)
+        if problem:
+            return f"action {number} ({action.on} -> {action.target[:64]}): {problem}"
+    return None
+
+
+def _action_problem(action: RuleAction, catalog: Catalog, known: Known | None) -> str | None:
+    sensor = catalog.get(action.target)
+    if action.target not in ACTIONS and (sensor is None or not sensor.controllable):
+        controllable = sorted(t.id for t in catalog.types.values() if t.controllable)
+        return f"target must be one of {', '.join([*controllable, *ACTIONS])}"
+    value = check_command(catalog, Device("-", "-"), action.target, action.value)
+    if isinstance(value, Problem):
+        return value.detail
+    for field in ("expires_in", "cooldown"):
+        text = getattr(action, field)
+        problem = None if text is None else _duration_problem(field, text)
+        if problem:
+            return problem
+    if action.expires_in_ms <= 0:
+        return "expires_in must be longer than 0s"
+    if not (action.devices or action.device_kind or action.place):
+        return 'say which devices: devices, device_kind or place ("same": the alert\'s place)'
+    if action.devices and (action.device_kind or action.place):
+        return "write either devices or device_kind/place, not both"
+    for text in (*action.devices, *((action.device_kind,) if action.device_kind else ())):
+        if problem := _id_problem("device", text):
+            return problem
+    return None if known is None else _action_unknown(action, known)
+
+
+def _action_unknown(action: RuleAction, known: Known) -> str | None:
+    missing = [d for d in action.devices if d not in known.devices]
+    if missing:
+        return f"no device {', '.join(map(repr, missing))} is registered"
+    place = None if action.place == "same" else action.place
+    if (action.device_kind or place) and not any(
+        (action.device_kind in (None, kind)) and (place in (None, at))
+        for _, kind, at in known.devices.values()
+    ):
+        wanted = " at ".join(repr(x) for x in (action.device_kind, place) if x)
+        return f"no registered device matches {wanted}"
     return None
 
 
@@ -233,7 +316,11 @@ def _minutes(text: str) -> int:
 
 
 def parse_rules_text(
-    text: str, source: str, catalog: Catalog, known: Known | None = None
+    text: str,
+    source: str,
+    catalog: Catalog,
+    known: Known | None = None,
+    default_actions: bool = False,
 ) -> list[Rule]:
     """A rules file: `[[rule]]` tables, and `include_defaults = true` to add the shipped ones."""
     try:
@@ -249,7 +336,8 @@ def parse_rules_text(
         raise RuleError(f"{source}: {exc}") from None
     if raw.get("include_defaults"):
         own = {r.id for r in rules}
-        rules = [r for r in default_rules(catalog) if r.id not in own] + rules
+        shipped = default_rules(catalog, default_actions)
+        rules = [r for r in shipped if r.id not in own] + rules
     ids = [r.id for r in rules]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
@@ -257,15 +345,19 @@ def parse_rules_text(
     return rules
 
 
-def default_rules(catalog: Catalog) -> list[Rule]:
+def default_rules(catalog: Catalog, actions: bool = False) -> list[Rule]:
     """The shipped rules that can apply with this catalog (a village's own catalog may lack
-    some sensor types; their rules are left out rather than refused)."""
+    some sensor types; their rules are left out rather than refused). Their actions (a
+    siren) only with `actions` (the demo): which level sounds a real village's siren is for
+    that village to write."""
     entries = tomllib.loads(_default_text())["rule"]
     usable = [
         e
         for e in entries
         if all(catalog.get(e[name]) is not None for name in ("sensor", "while_on") if name in e)
     ]
+    if not actions:
+        usable = [{k: v for k, v in e.items() if k != "actions"} for e in usable]
     try:
         return [parse_rule(entry, catalog) for entry in usable]
     except RuleError as exc:
@@ -277,11 +369,16 @@ def _default_text() -> str:
     return resources.files("village_brain.alerts").joinpath("default_rules.toml").read_text("utf-8")
 
 
-def load_rules(path: Path | None, catalog: Catalog, known: Known | None = None) -> list[Rule]:
+def load_rules(
+    path: Path | None,
+    catalog: Catalog,
+    known: Known | None = None,
+    default_actions: bool = False,
+) -> list[Rule]:
     if path is None:
-        return default_rules(catalog)
+        return default_rules(catalog, default_actions)
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"rules file {path}: {exc}") from None
-    return parse_rules_text(text, f"rules file {path}", catalog, known)
+    return parse_rules_text(text, f"rules file {path}", catalog, known, default_actions)

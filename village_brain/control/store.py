@@ -134,6 +134,16 @@ class CommandStore:
         ).fetchall()
         return [self._command(conn, row) for row in rows]
 
+    def with_prefix(self, prefix: str) -> list[Command]:
+        """Commands whose id starts with `prefix` (a rule action's, of one alert), oldest first."""
+        conn = self.db.reader()
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM commands WHERE substr(id, 1, ?) = ? "
+            "ORDER BY created_ms, rowid",
+            (len(prefix), prefix),
+        ).fetchall()
+        return [self._command(conn, row) for row in rows]
+
     def open_commands(self, device: str | None = None) -> list[Command]:
         """Commands not yet final, oldest first."""
         conn = self.db.reader()
