@@ -215,7 +215,8 @@ class AlertOut(BaseModel):
 class TimelineOut(BaseModel):
     kind: str = Field(
         description="fired, reminded, acknowledged, unacknowledged, assigned, unassigned, "
-        "silenced, unsilenced or resolved."
+        "silenced, unsilenced, resolved; for a rule action's command: command_sent, "
+        "command_done, command_failed or command_skipped (the comment says which command)."
     )
     time: str
     at_ms: int
@@ -224,6 +225,19 @@ class TimelineOut(BaseModel):
     comment: str | None = Field(
         description="The comment or note; for assigned, the assignee; for silenced, the silences."
     )
+
+
+class RuleActionOut(BaseModel):
+    """A command the rule's alert sends on a transition (docs/alerts.md, rule actions)."""
+
+    target: str
+    on: Literal["fired", "resolved"] = "fired"
+    value: str | float | bool | None = None
+    devices: list[str] | None = None
+    device_kind: str | None = None
+    place: str | None = None
+    cooldown: str | None = None
+    expires_in: str | None = None
 
 
 class RuleOut(BaseModel):
@@ -258,6 +272,7 @@ class RuleOut(BaseModel):
     devices: list[str] | None = Field(None, description="Only these devices.")
     device_kind: str | None = Field(None, description="Only devices of this kind.")
     min_points: int | None = Field(None, description="rate: readings in a row that must show it.")
+    actions: list[RuleActionOut] | None = Field(None, description="Commands sent on transitions.")
     enabled: bool = True
     description: str = ""
 
