@@ -37,7 +37,10 @@ case "${1:-}" in
     shift
     "$venv/bin/ruff" check village_brain tests bench
     "$venv/bin/ruff" format --check -q village_brain tests bench
-    exec "$venv/bin/pytest" "$@"
+    if [ $# -gt 0 ]; then exec "$venv/bin/pytest" "$@"; fi
+    # The whole suite, the long bursts and walks (marked soak) as a second step.
+    "$venv/bin/pytest" -m "not soak"
+    exec "$venv/bin/pytest" -m soak
     ;;
   "")
     exec "$venv/bin/village-brain" --help

@@ -72,6 +72,7 @@ def duplicates(receiver: Receiver) -> int:
     return sum(n - 1 for n in ids.values())
 
 
+@pytest.mark.soak
 def test_a_burst_of_alerts_sends_each_delivery_exactly_once(store):
     with ExitStack() as stack:
         receivers = [stack.enter_context(receiving()) for _ in range(4)]

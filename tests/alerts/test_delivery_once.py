@@ -30,6 +30,7 @@ def settled(engine) -> bool:
     return all(d.state in ("delivered", "skipped") for d in rows)
 
 
+@pytest.mark.soak
 def test_a_burst_across_a_restart_gives_every_row_one_post_and_no_row_two(tmp_path):
     notify = {"routes": ROUTES, "rate_per_minute": {"dingtalk": 600}}
     with (

@@ -365,6 +365,7 @@ def _sweep_requests(method: str, path: str, operation: dict[str, Any]) -> Iterat
             yield Sent(method, path, real_path, {}, {**(body or {}), name: value})
 
 
+@pytest.mark.soak
 def test_every_parameter_and_body_field_takes_every_boundary_value_without_a_5xx(api) -> None:
     app, token = api
     walk = Walk()
@@ -470,6 +471,7 @@ def _walk(operation: Any, token: str, walk: Walk) -> None:
     one()
 
 
+@pytest.mark.soak
 def test_a_random_walk_of_the_openapi_document_finds_no_5xx(api) -> None:
     app, token = api
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
