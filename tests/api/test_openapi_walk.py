@@ -70,6 +70,7 @@ ONLY_REFUSED = {
     ("POST", "/api/v1/ingest/{village}/{device}/telemetry"),
     ("POST", "/api/v1/ingest/webhooks/{source}"),
     # Nothing is pending and no device token is issued in the walk's village.
+    ("POST", "/api/v1/device-admin/pending/{device}/approve"),
     ("POST", "/api/v1/device-admin/pending/{device}/refuse"),
     ("DELETE", "/api/v1/device-admin/devices/{device}/tokens/{token_id}"),
     # A generated window is almost never a duration we read or an end in the future; the

@@ -143,8 +143,7 @@ _FOLDING_WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from village_brain.core.records import Reading
-    from village_brain.store.sqlite_series import _SERIES as SERIES_QUERY
-from village_brain.store.sqlite_series import SqliteSeriesStore
+    from village_brain.store.sqlite_series import SqliteSeriesStore
 
     store = SqliteSeriesStore(Path(sys.argv[1]), fold_every_s=3600)
     t0 = int(sys.argv[2])
