@@ -214,11 +214,25 @@ def reads(args: argparse.Namespace) -> list[str]:
         ]
         for name, action in figures.items():
             out.append(f"  {name:<40} {median_ms(action, args.repeat):8.1f} ms")
+        requests = 5 * (args.repeat + 1)  # 1 + 1 + 3 a round, one round to warm up
         now_mb, peak_mb = rss_mb()
-        out.append(f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak (this process, all of it)")
+        out.append(
+            f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak after {requests} requests "
+            "(this process, all of it)"
+        )
+        out.append(more_requests_rss(client, args.rss_requests, requests))
         series.close()
         registry.close()
     return out
+
+
+def more_requests_rss(client, count: int, before: int) -> str:
+    """RSS once many more requests have come, each on a thread of its own as the test client
+    serves them: whether memory grows with the threads that ever read."""
+    for at in range(count):
+        client.get("/api/v1/latest" if at % 2 else "/api/v1/devices").raise_for_status()
+    now_mb, peak_mb = rss_mb()
+    return f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak after {before + count} requests"
 
 
 # --- long series --------------------------------------------------------------------------
@@ -310,8 +324,12 @@ def influx_reads(args: argparse.Namespace) -> list[str]:
             ]
             for name, action in figures.items():
                 out.append(f"  {name:<40} {median_ms(action, args.repeat):8.1f} ms")
+            requests = 2 * (args.repeat + 1)
             now_mb, peak_mb = rss_mb()
-            out.append(f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak (this process)")
+            out.append(
+                f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak after {requests} requests "
+                "(this process)"
+            )
             series.close()
             registry.close()
         finally:
@@ -342,6 +360,9 @@ def main() -> int:
     parser.add_argument("--long-points", type=int, default=40_000_000)
     parser.add_argument("--influx-points-per-series", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--rss-requests", type=int, default=60, help="more fleet requests before RSS again"
+    )
     parser.add_argument("--in-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:

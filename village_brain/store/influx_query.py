@@ -6,6 +6,7 @@ so these few statements are the one read path for every current InfluxDB.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 import httpx
@@ -112,13 +113,25 @@ def latest_values(series: list[Row]) -> list[LatestValue]:
 
 
 def latest_by_device(series: list[Row]) -> dict[str, list[LatestValue]]:
+    # One pass, one sort a device: this runs over 40,000 series for a fleet of 10,000.
     found: dict[str, list[LatestValue]] = {}
     for row in series:
-        device = row["tags"]["device"]
-        found.setdefault(device, []).extend(latest_values([row]))
+        tags = row["tags"]
+        sensor = tags["sensor"]
+        for ts, value in row["values"]:
+            if value is not None:
+                point = LatestValue(sensor, int(ts), float(value))
+                values = found.get(tags["device"])
+                if values is None:
+                    found[tags["device"]] = [point]
+                else:
+                    values.append(point)
     for values in found.values():
-        values.sort(key=lambda v: v.sensor)
-    return {device: values for device, values in found.items() if values}
+        values.sort(key=_sensor)
+    return found
+
+
+_sensor = attrgetter("sensor")
 
 
 def buckets(series: list[Row]) -> list[Bucket]:
