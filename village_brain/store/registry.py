@@ -350,7 +350,7 @@ def _latest_refusals(rejections: Iterable[Rejection]) -> list[tuple[str, str, in
 
 def _device_row(row: tuple) -> DeviceRow:
     (dev_id, village, kind, name, place, lat, lon, sensors, source, foreign, *presence) = row
-    # Positional, in Device's field order: keywords cost a third of a fleet's read.
+    # Positional, in Device's field order: msgspec builds it faster than from keywords.
     device = Device(
         dev_id, village, kind, name, place, lat, lon, _sensors(sensors), source, foreign
     )
