@@ -214,11 +214,25 @@ def reads(args: argparse.Namespace) -> list[str]:
         ]
         for name, action in figures.items():
             out.append(f"  {name:<40} {median_ms(action, args.repeat):8.1f} ms")
+        requests = 5 * (args.repeat + 1)  # 1 + 1 + 3 a round, one round to warm up
         now_mb, peak_mb = rss_mb()
-        out.append(f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak (this process, all of it)")
+        out.append(
+            f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak after {requests} requests "
+            "(this process, all of it)"
+        )
+        out.append(more_requests_rss(client, args.rss_requests, requests))
         series.close()
         registry.close()
     return out
+
+
+def more_requests_rss(client, count: int, before: int) -> str:
+    """RSS once many more requests have come, each on a thread of its own as the test client
+    serves them: whether memory grows with the threads that ever read."""
+    for at in range(count):
+        client.get("/api/v1/latest" if at % 2 else "/api/v1/devices").raise_for_status()
+    now_mb, peak_mb = rss_mb()
+    return f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak after {before + count} requests"
 
 
 # --- long series --------------------------------------------------------------------------
@@ -295,6 +309,8 @@ def influx_reads(args: argparse.Namespace) -> list[str]:
             ]
             for at in range(0, len(readings), 20_000):
                 server.write_lines("bench", lines(readings[at : at + 20_000])).raise_for_status()
+            # Written: the bench's own copy would only count in the RSS below.
+            written, readings = len(readings), []
             settings = InfluxSettings(url=server.url, database="bench", write_api="v1")
             series = open_influx_store(settings, Path(scratch) / "data", lambda _: None)
             client, registry = api_client(series, Path(scratch) / "registry.sqlite3")
@@ -306,12 +322,16 @@ def influx_reads(args: argparse.Namespace) -> list[str]:
             }
             out = [
                 f"influxdb reads: {args.devices:,} devices × {len(SENSORS)} sensors, "
-                f"{len(readings):,} points in InfluxDB 1.x; median of {args.repeat}; {load()}"
+                f"{written:,} points in InfluxDB 1.x; median of {args.repeat}; {load()}"
             ]
             for name, action in figures.items():
                 out.append(f"  {name:<40} {median_ms(action, args.repeat):8.1f} ms")
+            requests = 2 * (args.repeat + 1)
             now_mb, peak_mb = rss_mb()
-            out.append(f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak (this process)")
+            out.append(
+                f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak after {requests} requests "
+                "(this process)"
+            )
             series.close()
             registry.close()
         finally:
@@ -342,6 +362,9 @@ def main() -> int:
     parser.add_argument("--long-points", type=int, default=40_000_000)
     parser.add_argument("--influx-points-per-series", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--rss-requests", type=int, default=60, help="more fleet requests before RSS again"
+    )
     parser.add_argument("--in-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:

@@ -124,6 +124,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"name": "patched", "enabled": True},
     ("POST", "/api/v1/rules"): dict(RULE, id="swept"),
     ("PUT", "/api/v1/rules/{rule_id}"): RULE,
+    ("POST", "/api/v1/rules/preview"): RULE,
     ("POST", "/api/v1/webhooks"): {
         "url": "http://127.0.0.1:9/hook",
         "kind": "standard",

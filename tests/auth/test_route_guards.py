@@ -55,6 +55,7 @@ NEEDS = {
     ("GET", "/api/v1/rules"): VIEW,
     ("GET", "/api/v1/rules/{rule_id}"): VIEW,
     ("POST", "/api/v1/rules"): ADMIN,
+    ("POST", "/api/v1/rules/preview"): ACT,
     ("PUT", "/api/v1/rules/{rule_id}"): ADMIN,
     ("DELETE", "/api/v1/rules/{rule_id}"): ADMIN,
     ("GET", "/api/v1/webhooks"): ADMIN,

@@ -12,6 +12,8 @@ from playwright.sync_api import Browser, Page, expect
 from village_data import demo_devices
 
 from village_brain.auth.roles import Role
+from village_brain.core.records import Reading
+from village_brain.core.timefmt import now_ms
 
 from support.waiting import wait_until
 
@@ -87,3 +89,40 @@ def test_a_viewer_sees_the_rules_without_buttons(browser: Browser, managed: Mana
         log_in(viewer.page, managed.url, managed.account(Role.VIEWER), then="/manage/rules")
         expect(viewer.page.locator("#rule-list li[data-rule]").first).to_be_visible()
         assert viewer.page.locator("main button:visible").count() == 0
+
+
+def test_the_preview_shows_when_a_rule_would_have_fired_and_resolved(
+    admin: OfflinePage, managed: ManagedVillage
+) -> None:
+    hour = 3_600_000
+    now = now_ms() // hour * hour
+    fired_at, resolved_at = now - 50 * hour, now - 40 * hour
+    spike = range(fired_at, resolved_at)
+    times = range(now - 72 * hour, now - hour, 1_800_000)
+    managed.service.series.write(
+        [
+            Reading(LAMP.village, LAMP.id, "lamp_power", ts, 300.0 if ts in spike else 40.0)
+            for ts in times
+        ]
+    )
+    page = admin.page
+    page.locator("#new-rule").click()
+    form = page.locator("#rule-form")
+    form.locator("input[name=id]").fill("lamp-preview")
+    form.locator("input[name=name]").fill("路灯功率过高预览")
+    form.locator("select[name=kind]").select_option("threshold")
+    form.locator("select[name=sensor]").select_option("lamp_power")
+    form.locator("input[name=above]").fill("250")
+    form.locator("input[name=device]").fill(LAMP.id)
+    page.locator("#preview-rule").click()
+    changes = page.locator("#preview-changes li")
+    expect(changes).to_have_count(2)
+    assert changes.nth(0).get_attribute("data-action") == "fire"
+    assert changes.nth(0).get_attribute("data-at") == str(fired_at)
+    assert changes.nth(1).get_attribute("data-at") == str(resolved_at)
+    expect(changes.nth(1)).to_contain_text("恢复")
+    expect(page.locator("#preview-summary")).to_contain_text("触发 1 次")
+    expect(page.locator("#preview-chart svg .mark-fire")).to_have_count(1)
+    expect(page.locator("#preview-chart svg .mark-resolve")).to_have_count(1)
+    # Nothing was saved by looking.
+    expect(page.locator('#rule-list li[data-rule="lamp-preview"]')).to_have_count(0)

@@ -16,7 +16,7 @@ from village_brain.service import Service
 from village_brain.simulator import SimDevice, village_layout
 
 HOUR_MS = 3_600_000
-BOOLEAN_SENSORS = frozenset({"smoke", "lamp_state"})
+BOOLEAN_SENSORS = frozenset({"smoke", "lamp_state", "siren_state"})
 # sensor → (level, daily swing, noise); the swing peaks mid-afternoon.
 _SHAPES: dict[str, tuple[float, float, float]] = {
     "water_level": (1.35, 0.12, 0.01),

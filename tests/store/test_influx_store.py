@@ -132,8 +132,10 @@ def test_the_latest_of_a_whole_fleet_is_one_influxql_statement(
     store = open_influx(url=influx_server.url, database=fresh_database)
     store.write([Reading("xiashan", f"d{i}", "rssi", T0 + i, -i) for i in range(30)])
     statements: list[str] = []
-    select = store.query.select
-    monkeypatch.setattr(store.query, "select", lambda q: statements.append(q) or select(q))
+    fetch = store.query.fetch  # every statement goes through it, whoever reads the answer
+    monkeypatch.setattr(
+        store.query, "fetch", lambda q, *method: statements.append(q) or fetch(q, *method)
+    )
     found = wait_until(lambda: len(store.latest_by_device()) == 30 and store.latest_by_device())
     statements.clear()
     assert store.latest_by_device(["d7", "d29"]) == {

@@ -158,3 +158,38 @@ def test_retained_keys_come_back_once_each_newest_first(registry):
     registry.commit(BatchRecord(rejections=[*keyed, rejection(9)]))
     assert registry.retained_keys(limit=10) == ["c", "a", "b"]
     assert registry.retained_keys(limit=2) == ["c", "a"]
+
+
+def test_every_field_of_a_device_comes_back_in_its_place(registry):
+    # Distinct text in every field: a field read into its neighbour's place shows here.
+    device = Device(
+        id="s1",
+        village="v",
+        kind="k",
+        name="n",
+        place="p",
+        lat=1.5,
+        lon=2.5,
+        sensors=("rssi", "water_level"),
+        source="api",
+        foreign_id="f",
+    )
+    registry.upsert_devices([device, GAUGE])
+    assert [row.device for row in registry.devices()] == [GAUGE, device]
+
+
+def test_devices_sharing_a_set_of_sensors_each_get_their_own_sensors(registry):
+    registry.upsert_devices(
+        [Device(id=f"d{i}", village="x", sensors=("rssi",)) for i in range(3)]
+        + [Device(id="e", village="x")]
+    )
+    assert [row.device.sensors for row in registry.devices()] == [("rssi",)] * 3 + [()]
+
+
+def test_device_ids_are_those_of_the_device_list_in_its_order(registry):
+    registry.upsert_devices(
+        [Device(id=d, village=v) for d, v in (("c", "x"), ("a", "y"), ("b", "x"))]
+    )
+    assert registry.device_ids() == [row.device.id for row in registry.devices()]
+    assert registry.device_ids("x") == ["b", "c"]
+    assert registry.device_ids("nowhere") == []

@@ -131,6 +131,9 @@ class Dispatcher:
         self._in_flight = 0
         self._unrecorded: list[Outcome] = []
         self._client = delivery_client(policy.timeout_s, policy.allow_private)
+        # For channels an admin let call private addresses; every other channel's
+        # connections are still checked.
+        self._private_client = delivery_client(policy.timeout_s, True)
         self._pool = ThreadPoolExecutor(policy.workers, thread_name_prefix="alert-delivery")
         self._thread = threading.Thread(target=self._run, name="alert-outbox", daemon=True)
 
@@ -152,6 +155,7 @@ class Dispatcher:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._record_outcomes()
         self._client.close()
+        self._private_client.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -251,7 +255,8 @@ class Dispatcher:
         else:
             mention = self.notify.mentions_for(webhook, _most_severe(batch))
             language = self.notify.language
-            result = attempt_batch(self._client, webhook, batch, started, mention, language)
+            client = self._private_client if webhook.allow_private else self._client
+            result = attempt_batch(client, webhook, batch, started, mention, language)
             self._window(webhook).note(started)
         retry_at = None if webhook is None else self._retry_at(head, result)
         if not result.ok:

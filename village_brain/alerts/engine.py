@@ -478,7 +478,7 @@ class AlertEngine:
 
     def add_webhook(self, webhook: Webhook) -> Webhook:
         """Raises TargetRefused when the URL points into a private network."""
-        check_target(webhook.url, self.settings.allow_private_targets)
+        check_target(webhook.url, self.settings.allow_private_targets or webhook.allow_private)
         self.store.put_webhook(webhook)
         with self._lock:
             self._webhooks[webhook.id] = webhook

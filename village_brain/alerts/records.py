@@ -104,6 +104,9 @@ class Webhook(msgspec.Struct, frozen=True):
     events: tuple[str, ...] = EVENT_TYPES
     enabled: bool = True
     mentions: tuple[Mention, ...] = ()
+    # An admin let this channel call private, loopback or link-local addresses (a receiver
+    # on the village LAN); others may only call public ones.
+    allow_private: bool = False
 
     def wants(self, event_type: str, severity: str, village: str) -> bool:
         return (

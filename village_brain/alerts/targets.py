@@ -71,7 +71,8 @@ def checked_addresses(
         if not public(ipaddress.ip_address(text.split("%")[0])):
             raise TargetRefused(
                 f"{host!r} resolves to {text}, a private, loopback or link-local "
-                "address; set alerts.allow_private_targets to allow it"
+                "address; an admin may allow it for this channel (allow_private), or "
+                "alerts.allow_private_targets for every channel"
             )
     return addresses
 

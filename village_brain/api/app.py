@@ -18,6 +18,7 @@ from village_brain.api import (
     routes_devices,
     routes_exports,
     routes_ingest,
+    routes_rule_preview,
     routes_setup,
     routes_silences,
     routes_users,
@@ -49,6 +50,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_devices.router)
     app.include_router(routes_ingest.router)
     app.include_router(routes_device_ingest.router)
+    app.include_router(routes_rule_preview.router)
     app.include_router(routes_alerts.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_silences.router)

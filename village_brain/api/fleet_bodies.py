@@ -4,6 +4,10 @@ Building and re-validating one pydantic model per device and reading took over a
 for 10,000 devices; these records encode the same bodies in a few milliseconds. The
 pydantic models in schemas.py still describe the answers in the OpenAPI document, and a
 test keeps the two field for field alike.
+
+None of them is tracked by the cycle collector (`gc=False`; they hold only text, numbers
+and lists, so they make no cycles): a fleet's answer is tens of thousands of them, and
+the collector scanning each again and again took a third of the request.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ import msgspec
 from fastapi import Response
 
 
-class LocationBody(msgspec.Struct):
+class LocationBody(msgspec.Struct, gc=False):
     lat: float | None
     lon: float | None
     place: str
 
 
-class DeviceBody(msgspec.Struct):
+class DeviceBody(msgspec.Struct, gc=False):
     id: str
     village: str
     kind: str
@@ -38,7 +42,7 @@ class DeviceBody(msgspec.Struct):
     foreign_id: str
 
 
-class LatestBody(msgspec.Struct):
+class LatestBody(msgspec.Struct, gc=False):
     sensor: str
     value: float
     unit: str
@@ -48,12 +52,12 @@ class LatestBody(msgspec.Struct):
     age_s: float
 
 
-class DeviceLatestBody(msgspec.Struct):
+class DeviceLatestBody(msgspec.Struct, gc=False):
     device: str
     readings: list[LatestBody]
 
 
-class BucketBody(msgspec.Struct):
+class BucketBody(msgspec.Struct, gc=False):
     start: str
     start_ms: int
     min: float
@@ -63,7 +67,7 @@ class BucketBody(msgspec.Struct):
     last: float
 
 
-class SeriesBody(msgspec.Struct):
+class SeriesBody(msgspec.Struct, gc=False):
     """A month at a one-minute step is 43,200 buckets: as big an answer as the fleet's."""
 
     device: str

@@ -42,6 +42,12 @@ class WebhookIn(BaseModel):
     events: list[EventType] = Field(default_factory=lambda: list(EVENT_TYPES))
     enabled: bool = True
     mentions: list[MentionBody] = Field(default_factory=list, max_length=20)
+    allow_private: bool = Field(
+        False,
+        description="Let this channel call private, loopback or link-local addresses (a "
+        "receiver on the village LAN). Only for receivers you trust: the server's own "
+        "network is reachable through it.",
+    )
 
 
 class WebhookPatch(BaseModel):
@@ -58,6 +64,7 @@ class WebhookPatch(BaseModel):
     events: list[EventType] | None = None
     enabled: bool | None = None
     mentions: list[MentionBody] | None = Field(None, max_length=20)
+    allow_private: bool | None = None
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="Webhook subscriptions")
@@ -88,6 +95,7 @@ def create_webhook(ctx: Ctx, body: WebhookIn) -> WebhookOut:
         events=tuple(body.events),
         enabled=body.enabled,
         mentions=_mentions(body.mentions),
+        allow_private=body.allow_private,
     )
     return _out(_save(engine(ctx), webhook), show_secret=True)
 
@@ -128,9 +136,10 @@ def test_webhook(ctx: Ctx, webhook_id: str) -> ChannelTestOut:
     alerts = engine(ctx)
     webhook = _webhook(alerts, webhook_id)
     settings = alerts.settings
-    answer = test_message(
-        webhook, alerts.catalog, settings.dashboard_url, _policy(settings), alerts.clock()
-    )
+    policy = _policy(settings)
+    if webhook.allow_private:
+        policy = msgspec.structs.replace(policy, allow_private=True)
+    answer = test_message(webhook, alerts.catalog, settings.dashboard_url, policy, alerts.clock())
     return ChannelTestOut(
         ok=answer.ok, status=answer.status, error=answer.error, answer=answer.answer
     )
@@ -228,6 +237,7 @@ def _out(webhook: Webhook, show_secret: bool = False) -> WebhookOut:
             for m in webhook.mentions
         ],
         created=format_ms(webhook.created_ms),
+        allow_private=webhook.allow_private,
         secret=webhook.secret if show_secret else None,
     )
 

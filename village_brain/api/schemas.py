@@ -327,6 +327,9 @@ class WebhookOut(BaseModel):
     events: list[str]
     enabled: bool
     mentions: list[MentionBody] = []
+    allow_private: bool = Field(
+        False, description="This channel may call private, loopback or link-local addresses."
+    )
     created: str
     secret: str | None = Field(None, description="Shown once, in the answer to the creation.")
 

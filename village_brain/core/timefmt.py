@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _EPOCH_MS = re.compile(r"^-?[0-9]+$")
@@ -69,6 +70,24 @@ def parse_time_ms(text: str) -> int:
 
 def format_ms(ts_ms: int) -> str:
     """Epoch milliseconds as RFC 3339 in UTC, with milliseconds."""
+    if type(ts_ms) is not int:  # a float or a bool: the general path rounds it as it did
+        return _format_ms_datetime(ts_ms)
+    # A fleet's answer formats tens of thousands of times within a few hours: the date and
+    # the minute come from a small cache, the seconds from integer arithmetic, which is
+    # about three times faster than a datetime each. A minute's first use goes through
+    # datetime, so a time it cannot show raises as it always did.
+    minute, in_minute = divmod(ts_ms, 60_000)
+    seconds, millis = divmod(in_minute, 1000)
+    return f"{_minute_prefix(minute)}{seconds:02d}.{millis:03d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _minute_prefix(minute: int) -> str:
+    """`YYYY-MM-DDTHH:MM:` of a minute since the epoch."""
+    return (_EPOCH + timedelta(minutes=minute)).isoformat(timespec="seconds")[:17]
+
+
+def _format_ms_datetime(ts_ms: float) -> str:
     # In whole milliseconds: through a float of seconds, late dates lose their last digit.
     return (
         (_EPOCH + timedelta(milliseconds=ts_ms))

@@ -6,6 +6,7 @@ so these few statements are the one read path for every current InfluxDB.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 import httpx
@@ -39,13 +40,14 @@ class InfluxQL:
 
     def select(self, statement: str) -> list[Row]:
         """Every series of a read statement, each {name, tags, columns, values}."""
-        return self._run("GET", statement)
+        return series_of(self.fetch(statement))
 
     def execute(self, statement: str) -> None:
         """A statement that changes data; 1.x insists these come by POST."""
-        self._run("POST", statement)
+        series_of(self.fetch(statement, "POST"))
 
-    def _run(self, method: str, statement: str) -> list[Row]:
+    def fetch(self, statement: str, method: str = "GET") -> bytes:
+        """The answer to a statement as InfluxDB sent it (JSON), for a reader of its own."""
         params = {"db": self.database, "epoch": "ms", "q": statement}
         try:
             response = self.client.request(method, "/query", params=params)
@@ -53,14 +55,18 @@ class InfluxQL:
             raise QueryError(f"InfluxDB unreachable: {exc!r}") from exc
         if response.status_code >= 300:
             raise QueryError(f"InfluxDB answered {response.status_code}: {error_text(response)}")
-        # msgspec decodes the fleet's answer (megabytes of JSON) several times faster.
-        result = msgspec.json.decode(response.content)["results"][0]
-        if "error" in result:
-            raise QueryError(f"InfluxQL error: {result['error']}")
-        return result.get("series", [])
+        return response.content
 
     def close(self) -> None:
         self.client.close()
+
+
+def series_of(content: bytes) -> list[Row]:
+    # msgspec decodes the fleet's answer (megabytes of JSON) several times faster.
+    result = msgspec.json.decode(content)["results"][0]
+    if "error" in result:
+        raise QueryError(f"InfluxQL error: {result['error']}")
+    return result.get("series", [])
 
 
 # The newest raw point of each series rather than last(): with 40,000 series InfluxDB 1.6
@@ -111,14 +117,71 @@ def latest_values(series: list[Row]) -> list[LatestValue]:
     return sorted(found, key=lambda v: v.sensor)
 
 
+class _NewestSeries(msgspec.Struct, gc=False):
+    tags: dict[str, str]
+    values: list[tuple[int, float | None]]
+
+
+class _NewestResult(msgspec.Struct, gc=False):
+    series: list[_NewestSeries] = []
+    error: str | None = None
+
+
+class _NewestAnswer(msgspec.Struct, gc=False):
+    results: list[_NewestResult]
+
+
+_newest_answer = msgspec.json.Decoder(_NewestAnswer)
+
+
+def latest_by_device_answer(content: bytes) -> dict[str, list[LatestValue]]:
+    """`latest_by_device` straight from the fleet statement's JSON.
+
+    Decoded into typed records: for 40,000 series, in less than half the time of building
+    dictionaries first, and nothing of it for the cycle collector to scan. An answer of
+    another shape (a server writing times as text, say) is read the general way.
+    """
+    try:
+        answer = _newest_answer.decode(content)
+    except msgspec.ValidationError:
+        return latest_by_device(series_of(content))
+    result = answer.results[0]
+    if result.error is not None:
+        raise QueryError(f"InfluxQL error: {result.error}")
+    found: dict[str, list[LatestValue]] = {}
+    for row in result.series:
+        sensor = row.tags["sensor"]
+        for ts, value in row.values:
+            if value is not None:
+                _add(found, row.tags["device"], LatestValue(sensor, ts, value))
+    for values in found.values():
+        values.sort(key=_sensor)
+    return found
+
+
+def _add(found: dict[str, list[LatestValue]], device: str, point: LatestValue) -> None:
+    values = found.get(device)
+    if values is None:
+        found[device] = [point]
+    else:
+        values.append(point)
+
+
 def latest_by_device(series: list[Row]) -> dict[str, list[LatestValue]]:
+    # One pass, one sort a device: this runs over 40,000 series for a fleet of 10,000.
     found: dict[str, list[LatestValue]] = {}
     for row in series:
-        device = row["tags"]["device"]
-        found.setdefault(device, []).extend(latest_values([row]))
+        tags = row["tags"]
+        sensor = tags["sensor"]
+        for ts, value in row["values"]:
+            if value is not None:
+                _add(found, tags["device"], LatestValue(sensor, int(ts), float(value)))
     for values in found.values():
-        values.sort(key=lambda v: v.sensor)
-    return {device: values for device, values in found.items() if values}
+        values.sort(key=_sensor)
+    return found
+
+
+_sensor = attrgetter("sensor")
 
 
 def buckets(series: list[Row]) -> list[Bucket]:

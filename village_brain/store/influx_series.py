@@ -23,7 +23,7 @@ from village_brain.store.influx_query import (
     buckets,
     count_before_statement,
     delete_before_statement,
-    latest_by_device,
+    latest_by_device_answer,
     latest_statement,
     latest_values,
     series_statement,
@@ -97,7 +97,7 @@ class InfluxSeriesStore:
     ) -> dict[str, list[LatestValue]]:
         # The whole fleet in one answer, then the chosen devices: a list of devices as an
         # InfluxQL regex or OR chain would cost more to parse than the series it saves.
-        found = latest_by_device(self.query.select(LATEST_OF_ALL_STATEMENT))
+        found = latest_by_device_answer(self.query.fetch(LATEST_OF_ALL_STATEMENT))
         if devices is None:
             return found
         wanted = set(devices)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 import msgspec
@@ -113,7 +114,9 @@ class BatchRecord(msgspec.Struct):
     events: list[Event] = msgspec.field(default_factory=list)
 
 
-class DeviceRow(msgspec.Struct, frozen=True):
+class DeviceRow(msgspec.Struct, frozen=True, gc=False):
+    # Untracked by the cycle collector: a fleet's read makes ten thousand, and they hold
+    # only a Device and a Presence, so they make no cycles.
     device: Device
     presence: Presence
 
@@ -234,6 +237,18 @@ class RegistryStore:
         rows = self.db.reader().execute(f"SELECT {_DEVICE_COLUMNS} FROM devices ORDER BY id")
         return [_device_row(row) for row in rows]
 
+    def device_ids(self, village: str | None = None) -> list[str]:
+        """The ids of every device (of one village), in the order of `devices()`.
+
+        For answers that need nothing else of each device: building a whole row for each
+        of ten thousand devices costs more than the query.
+        """
+        rows = self.db.reader().execute(
+            "SELECT id FROM devices WHERE :village IS NULL OR village = :village ORDER BY id",
+            {"village": village},
+        )
+        return [device_id for (device_id,) in rows]
+
     def device(self, device_id: str) -> DeviceRow | None:
         row = (
             self.db.reader()
@@ -335,16 +350,14 @@ def _latest_refusals(rejections: Iterable[Rejection]) -> list[tuple[str, str, in
 
 def _device_row(row: tuple) -> DeviceRow:
     (dev_id, village, kind, name, place, lat, lon, sensors, source, foreign, *presence) = row
+    # Positional, in Device's field order: msgspec builds it faster than from keywords.
     device = Device(
-        id=dev_id,
-        village=village,
-        kind=kind,
-        name=name,
-        place=place,
-        lat=lat,
-        lon=lon,
-        sensors=tuple(json.loads(sensors)),
-        source=source,
-        foreign_id=foreign,
+        dev_id, village, kind, name, place, lat, lon, _sensors(sensors), source, foreign
     )
     return DeviceRow(device, Presence(*presence))
+
+
+@lru_cache(maxsize=1024)
+def _sensors(text: str) -> tuple[str, ...]:
+    # A fleet shares a few sets of sensors (most often none): each is parsed once.
+    return tuple(json.loads(text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,10 +21,35 @@ def connect(path: Path, synchronous: str = "full") -> sqlite3.Connection:
 
 
 READER_CACHE_KIB = 512
+# Readers kept open for threads yet to come once their threads have ended.
+IDLE_READERS = 4
+
+
+class _Lease:
+    """A thread's hold on a reader connection; the connection goes back when the thread ends.
+
+    It lives in the thread's `threading.local`, which drops it when the thread ends: request
+    threads come and go (a thread pool retires idle workers, each test client request starts
+    a new one), and a reader kept for every thread that ever read was never closed.
+    """
+
+    def __init__(self, db: Database, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        # Only a weak reference to the database, which stays free to go when unused.
+        weakref.finalize(self, _give_back, weakref.ref(db), conn)
+
+
+def _give_back(db: weakref.ref[Database], conn: sqlite3.Connection) -> None:
+    found = db()
+    if found is None:
+        conn.close()
+    else:
+        found._give_back(conn)
 
 
 class Database:
-    """One writer connection (the ingest writer's thread) and a reader connection per thread."""
+    """One writer connection (the ingest writer's thread) and a reader connection per live
+    thread, reused by later threads once that thread has ended."""
 
     def __init__(self, path: Path, schema: str, synchronous: str = "full") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -33,7 +59,10 @@ class Database:
         self._writer.executescript(schema)
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._open: set[sqlite3.Connection] = set()
+        self._closed = False
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -47,20 +76,45 @@ class Database:
             self._writer.execute("COMMIT")
 
     def reader(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, self._synchronous)
-            conn.execute("PRAGMA query_only=ON")
-            # Every request thread keeps its own reader, and each reader's page cache (2 MB
-            # by default) filled up with a fleet's worth of rows: with a threadpool of 40
-            # that alone was over 100 MB. The operating system caches the file for all of
-            # them, so a small cache of their own costs reads little.
-            conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
-            self._local.conn = conn
-            self._readers.append(conn)
+        """This thread's reader: use it from this thread only, like any connection here."""
+        lease = getattr(self._local, "lease", None)
+        if lease is None:
+            lease = self._local.lease = _Lease(self, self._take())
+        return lease.conn
+
+    def open_readers(self) -> int:
+        """Reader connections open now, whether a thread holds them or they wait idle."""
+        with self._pool_lock:
+            return len(self._open)
+
+    def _take(self) -> sqlite3.Connection:
+        with self._pool_lock:
+            if self._idle:
+                # The most recently used first: its cache is the warmest.
+                return self._idle.pop()
+        conn = connect(self.path, self._synchronous)
+        conn.execute("PRAGMA query_only=ON")
+        # Each reader's page cache (2 MB by default) fills up with a fleet's worth of rows:
+        # with a thread pool of 40 that alone was over 100 MB. The operating system caches
+        # the file for all of them, so a small cache of their own costs reads little.
+        conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
+        with self._pool_lock:
+            self._open.add(conn)
         return conn
 
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        # Runs when a thread's lease is dropped, in whichever thread drops it.
+        with self._pool_lock:
+            if not self._closed and len(self._idle) < IDLE_READERS:
+                self._idle.append(conn)
+                return
+            self._open.discard(conn)
+        conn.close()
+
     def close(self) -> None:
-        for conn in self._readers:
+        with self._pool_lock:
+            self._closed = True
+            readers, self._open, self._idle = list(self._open), set(), []
+        for conn in readers:
             conn.close()
         self._writer.close()

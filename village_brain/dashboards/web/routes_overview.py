@@ -23,12 +23,11 @@ Ctx = Annotated[ApiContext, Depends(context)]
     summary="Newest value of each sensor of every device",
 )
 def latest_of_all(ctx: Ctx, village: str | None = None) -> Response:
-    rows = [
-        row for row in ctx.registry.devices() if village is None or row.device.village == village
-    ]
+    devices = ctx.registry.device_ids(village)
     # One grouped query for the whole fleet (or village), never one per device.
-    found = ctx.series.latest_by_device(None if village is None else [r.device.id for r in rows])
+    found = ctx.series.latest_by_device(None if village is None else devices)
     now = now_ms()
+    units: dict[str, tuple[str, str]] = {}
     return json_response(
-        [latest_out(ctx, row.device.id, found.get(row.device.id, []), now) for row in rows]
+        [latest_out(ctx, device, found.get(device, []), now, units) for device in devices]
     )

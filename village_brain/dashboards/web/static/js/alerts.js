@@ -11,7 +11,9 @@ import { sensorName, t } from "./i18n.js";
 const SEVERITY_ORDER = ["critical", "major", "warning", "minor", "info"];
 const HISTORY_SHOWN = 10;
 // Forms a person may be typing in: kept open, with their text, when the list reloads.
-const FORMS = ["ack", "resolve", "assign"];
+const FORMS = ["ack", "resolve", "assign", "silence"];
+// How long a silence made from an alert may last, as the silences API reads durations.
+const SILENCE_FOR = ["30m", "1h", "2h", "4h", "12h", "1d", "3d", "7d"];
 
 export function alertTime(alert) {
   return typeof alert.started_ms === "number" ? alert.started_ms : null;
@@ -48,6 +50,7 @@ export class AlertsPanel {
     this.enabled = true;
     this.error = null;
     this.timelines = new Set();
+    this.silences = [];
   }
 
   async load() {
@@ -55,6 +58,7 @@ export class AlertsPanel {
       const body = await optionalJSON("/api/v1/alerts");
       this.enabled = body !== null;
       this.alerts = body === null ? [] : listOf(body, "alerts");
+      this.silences = this.enabled && may("operator") ? await activeSilences() : [];
       this.error = null;
     } catch (error) {
       this.error = error;
@@ -92,7 +96,7 @@ export class AlertsPanel {
       for (const form of this.root.querySelectorAll(`details.${kind}[open]`)) {
         const id = form.closest("[data-alert]").dataset.alert;
         const values = {};
-        for (const field of form.querySelectorAll("input, textarea")) values[field.name] = field.value;
+        for (const field of form.querySelectorAll("input, textarea, select")) values[field.name] = field.value;
         drafts.set(`[data-alert="${CSS.escape(id)}"] details.${kind}`, values);
       }
     }
@@ -125,7 +129,70 @@ export class AlertsPanel {
       past.length
         ? h("ul", { class: "alert-list past", id: "alerts-history" }, past.map((a) => this.pastItem(a)))
         : h("p", { class: "muted", text: t("alerts.history.none") }),
+      may("operator") ? this.silenceList() : null,
     );
+  }
+
+  // Active silences, each with who made it, why, until when, and a button to end it now.
+  silenceList() {
+    const mine = this.device ? this.silences.filter((s) => !s.matchers.device || s.matchers.device === this.device) : this.silences;
+    return h(
+      "div",
+      { class: "silences", id: "silences" },
+      h("h3", { text: t("silence.active") }),
+      mine.length
+        ? h(
+            "ul",
+            { class: "alert-list silence-list" },
+            mine.map((silence) =>
+              h(
+                "li",
+                { class: "alert", "data-silence": silence.id },
+                h("strong", { text: silence.reason }),
+                h("span", { class: "muted", text: `${silenceScope(silence.matchers)} · ${t("silence.until", { time: dateTime(silence.ends_ms) })} · ${silence.created_by}` }),
+                h("button", { type: "button", class: "quiet end-silence", text: t("silence.end"), onclick: () => this.endSilence(silence) }),
+              ),
+            ),
+          )
+        : h("p", { class: "muted", text: t("silence.none") }),
+    );
+  }
+
+  async endSilence(silence) {
+    try {
+      await postJSON(`/api/v1/silences/${encodeURIComponent(silence.id)}/expire`, {});
+      await this.load();
+    } catch (error) {
+      alert(t("alerts.action.failed", { error: error.message }));
+    }
+  }
+
+  // "静默": the alert's rule on its device, for a chosen while, with a reason for the others.
+  silenceForm(alert) {
+    const id = `silence-${String(alert.id).replace(/[^\w-]/g, "_")}`;
+    const status = h("p", { class: "error", role: "alert", hidden: true });
+    const form = h(
+      "form",
+      {
+        class: "ack-form",
+        onsubmit: async (event) => {
+          event.preventDefault();
+          const body = {
+            matchers: { rule: alert.rule_id, device: alert.device },
+            reason: form.elements.reason.value.trim(),
+            duration: form.elements.duration.value,
+          };
+          await this.act("/api/v1/silences", body, status);
+        },
+      },
+      h("label", { for: `${id}-duration`, text: t("silence.for") }),
+      h("select", { id: `${id}-duration`, name: "duration" }, SILENCE_FOR.map((d) => h("option", { value: d, text: t(`silence.d.${d}`) }))),
+      h("label", { for: `${id}-reason`, text: t("silence.reason") }),
+      h("textarea", { id: `${id}-reason`, name: "reason", rows: 2, required: true }),
+      h("button", { type: "submit", text: t("silence.send") }),
+      status,
+    );
+    return h("details", { class: "action silence" }, h("summary", { text: t("silence.open") }), form);
   }
 
   headline(alert) {
@@ -199,6 +266,7 @@ export class AlertsPanel {
         : button("claim", "alerts.claim", () => act("assign", {})),
       this.form(alert, "assign", "alerts.assign", [["assignee", "alerts.assign.to", true]], "alerts.assign.send", (v) => act("assign", v)),
       this.form(alert, "resolve", "alerts.resolve", [["note", "alerts.resolve.note", true]], "alerts.resolve.send", (v) => act("resolve", v)),
+      this.silenceForm(alert),
       status,
     );
   }
@@ -281,6 +349,22 @@ export class AlertsPanel {
       list.replaceChildren(h("li", { class: "error", text: t("load.failed", { error: error.message }) }));
     }
   }
+}
+
+// The silences in force; none shown (rather than the panel failing) when they cannot be read.
+async function activeSilences() {
+  try {
+    return listOf(await optionalJSON("/api/v1/silences?state=active"), "silences");
+  } catch {
+    return [];
+  }
+}
+
+function silenceScope(matchers) {
+  return Object.entries(matchers || {})
+    .filter(([, value]) => value)
+    .map(([key, value]) => `${t(`silence.m.${key}`)} ${value}`)
+    .join(" · ");
 }
 
 // Alert thresholds for one device's sensor, from /api/v1/rules; none when that API is absent.

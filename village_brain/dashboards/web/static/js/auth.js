@@ -5,6 +5,7 @@ import { ApiError, getJSON, postJSON, useCsrfToken } from "./api.js";
 import { h } from "./dom.js";
 import { onLanguageChange, t } from "./i18n.js";
 import "./words_manage.js";
+import "./words_more.js";
 
 const RANK = { viewer: 1, operator: 2, admin: 3 };
 let me = null;

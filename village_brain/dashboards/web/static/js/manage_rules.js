@@ -6,6 +6,7 @@ import { may, requireLogin } from "./auth.js";
 import { listOf, optionalJSON, postJSON, sendJSON } from "./api.js";
 import { $, h } from "./dom.js";
 import { onLanguageChange, sensorName, t } from "./i18n.js";
+import { showPreview } from "./rule_preview.js";
 import { startShell } from "./shell.js";
 
 const SEVERITIES = ["critical", "major", "warning", "minor", "info"];
@@ -58,6 +59,7 @@ function renderList() {
               "span",
               { class: "row-actions" },
               h("button", { type: "button", class: "quiet edit", text: t("md.edit"), onclick: () => openEditor(rule) }),
+              h("button", { type: "button", class: "quiet preview", text: t("mr.preview.short"), onclick: () => showPreview(stored(rule)) }),
               h("button", {
                 type: "button",
                 class: "quiet toggle",
@@ -65,7 +67,9 @@ function renderList() {
                 onclick: () => toggle(rule),
               }),
             )
-          : null,
+          : may("operator")
+            ? h("span", { class: "row-actions" }, h("button", { type: "button", class: "quiet preview", text: t("mr.preview.short"), onclick: () => showPreview(stored(rule)) }))
+            : null,
       ),
     ),
   );
@@ -143,9 +147,15 @@ async function save(event) {
   }
 }
 
-// The rule as it is, with only `enabled` changed; the source field is ours, not the rule's.
-async function toggle(rule) {
+// The rule as the rules API takes it: the source field is ours, not the rule's.
+function stored(rule) {
   const { source, ...kept } = rule;
+  return kept;
+}
+
+// The rule as it is, with only `enabled` changed.
+async function toggle(rule) {
+  const kept = stored(rule);
   try {
     await sendJSON("PUT", `/api/v1/rules/${encodeURIComponent(rule.id)}`, { ...kept, enabled: rule.enabled === false });
     say(t(rule.enabled === false ? "mr.enabled" : "mr.disabled.done", { rule: rule.name || rule.id }));
@@ -173,6 +183,10 @@ await load().catch((error) => say(t("load.failed", { error: error.message }), tr
 $("#new-rule").addEventListener("click", () => openEditor(null));
 $("#rule-kind").addEventListener("change", () => renderFields(state.editing));
 $("#rule-form").addEventListener("submit", save);
+$("#preview-rule").addEventListener("click", () => {
+  const form = $("#rule-form");
+  showPreview({ id: form.elements.id.value.trim() || state.editing?.id || "preview", ...ruleBody(form) });
+});
 $("#cancel-rule").addEventListener("click", () => {
   $("#rule-editor").hidden = true;
 });
