@@ -22,6 +22,7 @@ class FamilyDevice:
     def __init__(self, url: str, topics: list[str], mode: str = "obey") -> None:
         self.mode = mode
         self.heard: list[tuple[str, bytes]] = []
+        self._network_thread: int | None = None
         host, port = split_mqtt_url(url)
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
         self.client.on_message = lambda _c, _u, msg: self._heard(msg.topic, msg.payload)
@@ -41,6 +42,7 @@ class FamilyDevice:
         assert subscribed.wait(10), "the broker did not confirm the subscriptions"
 
     def _heard(self, topic: str, payload: bytes) -> None:
+        self._network_thread = threading.get_ident()
         self.heard.append((topic, payload))
         if self.mode != "silent":
             self.on_command(topic, payload)
@@ -49,7 +51,11 @@ class FamilyDevice:
         raise NotImplementedError
 
     def publish(self, topic: str, payload: str | bytes) -> None:
-        self.client.publish(topic, payload, qos=1).wait_for_publish(10)
+        info = self.client.publish(topic, payload, qos=1)
+        # An answer is published from paho's own thread, which would have to read the PUBACK
+        # it waits for: waiting there only stalls the device for the whole timeout.
+        if threading.get_ident() != self._network_thread:
+            info.wait_for_publish(10)
 
     def close(self) -> None:
         self.client.disconnect()
