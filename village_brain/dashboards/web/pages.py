@@ -7,6 +7,7 @@ The markup carries Chinese text so the page reads right before (or without) Java
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -20,49 +21,35 @@ router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-@router.get("/", response_class=HTMLResponse)
-def overview(request: Request) -> HTMLResponse:
-    return _page(request, "overview", "乡村大脑 · 全村概览")
+# Pages whose markup does not depend on the address: path → (view, title).
+STATIC_PAGES = {
+    "/": ("overview", "乡村大脑 · 全村概览"),
+    "/login": ("login", "登录 · 乡村大脑"),
+    "/manage/devices": ("manage_devices", "设备管理 · 乡村大脑"),
+    "/manage/users": ("manage_users", "用户与令牌 · 乡村大脑"),
+    "/alerts/history": ("alert_history", "告警历史 · 乡村大脑"),
+    "/manage/rules": ("manage_rules", "告警规则 · 乡村大脑"),
+    "/manage/channels": ("manage_channels", "通知渠道 · 乡村大脑"),
+    "/account": ("account", "我的账户 · 乡村大脑"),
+}
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> HTMLResponse:
-    return _page(request, "login", "登录 · 乡村大脑")
+def _static_page(view: str, title: str) -> Callable[[Request], HTMLResponse]:
+    def page(request: Request) -> HTMLResponse:
+        return _page(request, view, title)
+
+    return page
+
+
+for _path, (_view, _title) in STATIC_PAGES.items():
+    router.add_api_route(
+        _path, _static_page(_view, _title), methods=["GET"], response_class=HTMLResponse
+    )
 
 
 @router.get("/devices/{device}", response_class=HTMLResponse)
 def device_page(request: Request, device: str) -> HTMLResponse:
     return _page(request, "device", f"{device} · 乡村大脑", device=device)
-
-
-@router.get("/manage/devices", response_class=HTMLResponse)
-def manage_devices_page(request: Request) -> HTMLResponse:
-    return _page(request, "manage_devices", "设备管理 · 乡村大脑")
-
-
-@router.get("/manage/users", response_class=HTMLResponse)
-def manage_users_page(request: Request) -> HTMLResponse:
-    return _page(request, "manage_users", "用户与令牌 · 乡村大脑")
-
-
-@router.get("/alerts/history", response_class=HTMLResponse)
-def alert_history_page(request: Request) -> HTMLResponse:
-    return _page(request, "alert_history", "告警历史 · 乡村大脑")
-
-
-@router.get("/manage/rules", response_class=HTMLResponse)
-def manage_rules_page(request: Request) -> HTMLResponse:
-    return _page(request, "manage_rules", "告警规则 · 乡村大脑")
-
-
-@router.get("/manage/channels", response_class=HTMLResponse)
-def manage_channels_page(request: Request) -> HTMLResponse:
-    return _page(request, "manage_channels", "通知渠道 · 乡村大脑")
-
-
-@router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request) -> HTMLResponse:
-    return _page(request, "account", "我的账户 · 乡村大脑")
 
 
 @cache
