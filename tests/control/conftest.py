@@ -35,3 +35,27 @@ def running(mosquitto, tmp_path) -> Iterator[RunningService]:
     wait_until(service.receiver.connected.is_set, what="ingest to connect")
     yield RunningService(service)
     service.stop()
+
+
+@pytest.fixture
+def family(mosquitto, tmp_path):
+    """Start services with one device-family source each (and any other settings)."""
+    started = []
+
+    def start(source: dict, **settings) -> RunningService:
+        service = make_service(
+            mosquitto.url,
+            tmp_path / f"data-{len(started)}",
+            f"ingest-family-{time.monotonic_ns()}",
+            ingest={"sources": [source]},
+            alerts={"enabled": False},
+            **settings,
+        )
+        service.start()
+        started.append(service)
+        wait_until(service.receiver.subscriptions_settled, what="ingest to subscribe")
+        return RunningService(service)
+
+    yield start
+    for service in started:
+        service.stop()

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import paho.mqtt.client as mqtt
 import pytest
-from integration.harness import Publisher, RunningService, make_service
+from integration.harness import Publisher
 
 from village_brain.control.downlinks import Downlinks
 from village_brain.core.catalog import default_catalog
@@ -46,28 +45,6 @@ class Firmware:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-@pytest.fixture
-def family(mosquitto, tmp_path):
-    started = []
-
-    def start(source: dict) -> RunningService:
-        service = make_service(
-            mosquitto.url,
-            tmp_path / f"data-{source['adapter']}",
-            f"ingest-downlink-{time.monotonic_ns()}",
-            ingest={"sources": [source]},
-            alerts={"enabled": False},
-        )
-        service.start()
-        started.append(service)
-        wait_until(service.receiver.subscriptions_settled, what="ingest to subscribe")
-        return RunningService(service)
-
-    yield start
-    for service in started:
-        service.stop()
 
 
 def command(running, device, **body):

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 
 import pytest
 from device_kit import wait_for_state
 from family_firmware import AlinkDevice, ChirpStackNetwork, EspHomeNode, ShellyPlus
-from integration.harness import RunningService, make_service
+from integration.harness import RunningService
 
 from support.waiting import wait_until
 
@@ -32,29 +31,6 @@ CHIRPSTACK = {
     "downlinks": {"lamp-controller": {"f_port": 10, "payloads": {"lamp_state": {"on": "01"}}}},
 }
 ALINK = {"adapter": "alink", "village": VILLAGE, "services": {"identify": "Identify"}}
-
-
-@pytest.fixture
-def family(mosquitto, tmp_path):
-    started = []
-
-    def start(source: dict, **settings) -> RunningService:
-        service = make_service(
-            mosquitto.url,
-            tmp_path / f"data-{len(started)}",
-            f"ingest-family-{time.monotonic_ns()}",
-            ingest={"sources": [source]},
-            alerts={"enabled": False},
-            **settings,
-        )
-        service.start()
-        started.append(service)
-        wait_until(service.receiver.subscriptions_settled, what="ingest to subscribe")
-        return RunningService(service)
-
-    yield start
-    for service in started:
-        service.stop()
 
 
 @pytest.fixture
