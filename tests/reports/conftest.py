@@ -18,6 +18,7 @@ from village_brain.core.devices import Device
 from village_brain.ingest.stats import IngestStats
 from village_brain.reports.intake import ReportDesk
 from village_brain.reports.store import ReportStore
+from village_brain.serving import HttpServer
 from village_brain.store.registry import RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
@@ -92,3 +93,12 @@ def jpeg(size: tuple[int, int] = (64, 48), exif: Image.Exif | None = None) -> by
     out = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(out, "JPEG", exif=exif or Image.Exif())
     return out.getvalue()
+
+
+@pytest.fixture
+def root(app) -> Iterator[str]:
+    """The app on a real HTTP server; the Open311 root address."""
+    server = HttpServer(app, "127.0.0.1", 0)
+    server.start()
+    yield f"http://127.0.0.1:{server.port}/open311/v2"
+    server.stop()
