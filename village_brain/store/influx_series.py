@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from village_brain.core.records import Reading, Rejection
 from village_brain.core.timefmt import now_ms
@@ -26,8 +26,10 @@ from village_brain.store.influx_query import (
     latest_by_device_answer,
     latest_statement,
     latest_values,
+    sensor_points_statement,
     series_statement,
     total_count,
+    window_lasts,
 )
 from village_brain.store.influx_spool import Spool
 from village_brain.store.influx_write import Delivery, LineWriter, deliver
@@ -109,6 +111,18 @@ class InfluxSeriesStore:
         return buckets(
             self.query.select(series_statement(device, sensor, start_ms, end_ms, step_ms))
         )
+
+    def window_lasts(
+        self, sensor: str, windows: Mapping[str, tuple[int, int]], step_ms: int
+    ) -> dict[str, list[tuple[int, float]]]:
+        # One statement over the span of every window: a statement per device would be an
+        # HTTP round trip each, and a list of devices costs more to parse than it saves.
+        if not windows:
+            return {}
+        start = min(lo for lo, _ in windows.values())
+        end = max(hi for _, hi in windows.values())
+        answer = self.query.select(sensor_points_statement(sensor, start, end))
+        return window_lasts(answer, windows, step_ms)
 
     def delete_before(self, cutoff_ms: int) -> int:
         """Delete old points and return how many there were just before.

@@ -8,7 +8,7 @@ sees one snapshot: a fold committing meanwhile can neither hide a point nor show
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -86,6 +86,27 @@ SELECT agg.bucket, agg.lo, agg.hi, agg.mean, agg.n, coalesce(
     (SELECT value FROM points_recent WHERE ts = last_ts AND series_id = (SELECT id FROM sid))
 )
 FROM agg ORDER BY agg.bucket
+"""
+
+# Many devices' windows of one sensor at once (a rate rule rebuilding the fleet's windows):
+# each window's points from both tables, then each bucket's newest point. A bare column
+# beside max() comes from the row holding the max, and a key is in only one of the tables.
+_WINDOW_LASTS = """
+WITH w AS (
+    SELECT s.id AS sid, s.device AS device, json_extract(j.value, '$[1]') AS lo,
+           json_extract(j.value, '$[2]') AS hi
+    FROM json_each(:windows) j JOIN series s
+        ON s.device = json_extract(j.value, '$[0]') AND s.sensor = :sensor
+),
+pts AS (
+    SELECT w.device, h.ts, h.value FROM w JOIN points_history h
+        ON h.series_id = w.sid AND h.ts >= w.lo AND h.ts < w.hi
+    UNION ALL
+    SELECT w.device, r.ts, r.value FROM w JOIN points_recent r
+        ON r.series_id = w.sid AND r.ts >= w.lo AND r.ts < w.hi
+)
+SELECT device, (ts / :step) * :step AS bucket, max(ts), value FROM pts
+GROUP BY device, ts / :step ORDER BY device, bucket
 """
 
 _key = itemgetter(1, 0)
@@ -193,6 +214,24 @@ class SqliteSeriesStore:
             {"device": device, "sensor": sensor, "step": step_ms, "start": start_ms, "end": end_ms},
         )
         return [Bucket(*row) for row in rows]
+
+    def window_lasts(
+        self, sensor: str, windows: Mapping[str, tuple[int, int]], step_ms: int
+    ) -> dict[str, list[tuple[int, float]]]:
+        if not windows:
+            return {}
+        rows = self.db.reader().execute(
+            _WINDOW_LASTS,
+            {
+                "sensor": sensor,
+                "step": step_ms,
+                "windows": msgspec.json.encode([(d, lo, hi) for d, (lo, hi) in windows.items()]),
+            },
+        )
+        found: dict[str, list[tuple[int, float]]] = {}
+        for device, group in groupby(rows, key=itemgetter(0)):
+            found[device] = [(bucket, value) for _, bucket, _, value in group]
+        return found
 
     def delete_before(self, cutoff_ms: int) -> int:
         # One range delete per series rides the history's key; an index on time alone would
