@@ -126,11 +126,12 @@ def test_retention_left_to_the_server_deletes_nothing(own_influx_server, databas
     assert store.latest("g1") == [LatestValue("water_level", T0, 1.0)]
 
 
-def test_the_latest_of_a_whole_fleet_is_one_influxql_statement(
+def test_the_latest_of_a_whole_fleet_takes_one_statement_per_sensor_type_not_per_device(
     influx_server, fresh_database, open_influx, monkeypatch
 ):
     store = open_influx(url=influx_server.url, database=fresh_database)
     store.write([Reading("xiashan", f"d{i}", "rssi", T0 + i, -i) for i in range(30)])
+    store.write([Reading("xiashan", f"d{i}", "battery", T0 + i, i) for i in range(0, 30, 2)])
     statements: list[str] = []
     fetch = store.query.fetch  # every statement goes through it, whoever reads the answer
     monkeypatch.setattr(
@@ -138,9 +139,9 @@ def test_the_latest_of_a_whole_fleet_is_one_influxql_statement(
     )
     found = wait_until(lambda: len(store.latest_by_device()) == 30 and store.latest_by_device())
     statements.clear()
-    assert store.latest_by_device(["d7", "d29"]) == {
+    assert store.latest_by_device(["d7", "d28"]) == {
         "d7": [LatestValue("rssi", T0 + 7, -7.0)],
-        "d29": [LatestValue("rssi", T0 + 29, -29.0)],
+        "d28": [LatestValue("battery", T0 + 28, 28.0), LatestValue("rssi", T0 + 28, -28.0)],
     }
-    assert len(statements) == 1
-    assert found["d0"] == [LatestValue("rssi", T0, 0.0)]
+    assert len(statements) == 3  # the sensor types, then one for each of the two
+    assert found["d0"] == [LatestValue("battery", T0, 0.0), LatestValue("rssi", T0, 0.0)]

@@ -6,7 +6,7 @@ so these few statements are the one read path for every current InfluxDB.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from operator import attrgetter
 from typing import Any
 
@@ -86,6 +86,37 @@ def latest_statement(device: str) -> str:
 LATEST_OF_ALL_STATEMENT = (
     f'SELECT "{FIELD}" FROM "{MEASUREMENT}" GROUP BY "device", "sensor" {_NEWEST}'
 )
+
+# The sensor types stored, from the index alone (milliseconds whatever the fleet).
+SENSORS_STATEMENT = f'SHOW TAG VALUES FROM "{MEASUREMENT}" WITH KEY = "sensor"'
+
+
+def latest_of_sensor_statement(sensor: str) -> str:
+    """The fleet's newest point of one sensor type, in the same shape as the fleet's."""
+    return (
+        f'SELECT "{FIELD}" FROM "{MEASUREMENT}" WHERE "sensor" = {quote(sensor)} '
+        f'GROUP BY "device", "sensor" {_NEWEST}'
+    )
+
+
+def tag_values(series: list[Row]) -> list[str]:
+    """The values of a SHOW TAG VALUES answer."""
+    return sorted({str(value) for row in series for _key, value in row["values"]})
+
+
+def merged(parts: Iterable[dict[str, list[LatestValue]]]) -> dict[str, list[LatestValue]]:
+    """Answers of `latest_by_device_answer` for disjoint sensors, as one answer."""
+    found: dict[str, list[LatestValue]] = {}
+    for part in parts:
+        for device, values in part.items():
+            have = found.get(device)
+            if have is None:
+                found[device] = values
+            else:
+                have.extend(values)
+    for values in found.values():
+        values.sort(key=_sensor)
+    return found
 
 
 def series_statement(device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int) -> str:
