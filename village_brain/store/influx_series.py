@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from village_brain.core.records import Reading, Rejection
 from village_brain.core.timefmt import now_ms
 from village_brain.store.base import Bucket, LatestValue
+from village_brain.store.influx_latest import LatestIndex
 from village_brain.store.influx_lines import line
 from village_brain.store.influx_query import (
     LATEST_OF_ALL_STATEMENT,
@@ -70,6 +71,7 @@ class InfluxSeriesStore:
         self.delete_points = delete_points
         self._write_lock = threading.Lock()
         self._fleet_readers = ThreadPoolExecutor(FLEET_READERS, thread_name_prefix="influx-read")
+        self._latest = LatestIndex(self._latest_of_all)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._drainer = threading.Thread(
@@ -88,6 +90,7 @@ class InfluxSeriesStore:
         with self._write_lock:
             if len(self.spool):
                 self._spool(readings)
+                self._latest.written(readings)
                 return len(readings)
             outcome = deliver(self.writer, readings, self.max_per_request)
             if outcome.unsent:
@@ -97,9 +100,13 @@ class InfluxSeriesStore:
                     len(outcome.unsent),
                 )
                 self._spool(outcome.unsent)
+            if outcome.rejected:
+                refused = {id(reading) for reading, _ in outcome.rejected}
+                readings = [r for r in readings if id(r) not in refused]
+            self._latest.written(readings)
         # Only once the rest is safe, so a full spool (and a retried batch) reports no twice.
         self._report(outcome)
-        return len(readings) - len(outcome.rejected)
+        return len(readings)
 
     def latest(self, device: str) -> list[LatestValue]:
         return latest_values(self.query.select(latest_statement(device)))
@@ -107,9 +114,9 @@ class InfluxSeriesStore:
     def latest_by_device(
         self, devices: Collection[str] | None = None
     ) -> dict[str, list[LatestValue]]:
-        # The whole fleet in one answer, then the chosen devices: a list of devices as an
-        # InfluxQL regex or OR chain would cost more to parse than the series it saves.
-        found = self._latest_of_all()
+        # The whole fleet, then the chosen devices: a list of devices as an InfluxQL regex or
+        # OR chain would cost more to parse than the series it saves.
+        found = self._latest.fleet()
         if devices is None:
             return found
         wanted = set(devices)
@@ -156,6 +163,7 @@ class InfluxSeriesStore:
         count = total_count(self.query.select(count_before_statement(cutoff_ms)))
         if count:
             self.query.execute(delete_before_statement(cutoff_ms))
+            self._latest.forget_before(cutoff_ms)
         return count
 
     def close(self) -> None:

@@ -1,0 +1,126 @@
+"""The fleet's latest values for the InfluxDB backend, kept in memory beside the writes.
+
+InfluxDB 1.x answers "the newest point of every series" series by series: with 10,000
+devices × 4 sensors that took 1.0–2.2 s on two cores whichever statement asked it
+(docs/benchmarks.md), and the device list and the overview ask it on every load. The store
+sees every point the service writes, so it keeps each series' newest point itself: read once
+from InfluxDB when first asked, then moved on by each write, and read again in the background
+every `REFRESH_S`, so points other writers put into the database appear too (and retention
+done by the server shows) within that time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from village_brain.core.records import Reading
+from village_brain.store.base import LatestValue
+
+log = logging.getLogger(__name__)
+
+REFRESH_S = 30.0
+
+Fleet = dict[str, list[LatestValue]]
+_Newest = dict[str, dict[str, LatestValue]]  # device -> sensor -> newest point
+
+
+class LatestIndex:
+    def __init__(
+        self,
+        read: Callable[[], Fleet],
+        refresh_s: float = REFRESH_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read
+        self._refresh_s = refresh_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._first_read = threading.Lock()
+        self._newest: _Newest | None = None
+        self._read_at = 0.0
+        # Written while a read of InfluxDB was under way: applied again on its answer,
+        # which may have been taken before they arrived.
+        self._meanwhile: list[Reading] | None = None
+
+    def fleet(self) -> Fleet:
+        """Every device's newest point of each sensor, sorted by sensor."""
+        if self._newest is None:
+            with self._first_read:  # concurrent first requests share one read
+                if self._newest is None:
+                    self._refresh()
+        elif self._clock() - self._read_at >= self._refresh_s:
+            self._refresh_soon()
+        with self._lock:
+            newest = self._newest or {}
+            return {
+                device: sorted(by_sensor.values(), key=_sensor)
+                for device, by_sensor in newest.items()
+            }
+
+    def written(self, readings: Sequence[Reading]) -> None:
+        """Points the store has written (or spooled, and will write)."""
+        with self._lock:
+            if self._meanwhile is not None:
+                self._meanwhile.extend(readings)
+            if self._newest is not None:
+                _apply(self._newest, readings)
+
+    def forget_before(self, cutoff_ms: int) -> None:
+        with self._lock:
+            if self._newest is None:
+                return
+            for device in list(self._newest):
+                kept = {s: v for s, v in self._newest[device].items() if v.ts_ms >= cutoff_ms}
+                if kept:
+                    self._newest[device] = kept
+                else:
+                    del self._newest[device]
+
+    def _refresh_soon(self) -> None:
+        with self._lock:
+            if self._meanwhile is not None:
+                return  # already under way
+            self._read_at = self._clock()  # a failed read is tried again a period later
+        threading.Thread(target=self._refresh_quietly, name="influx-latest", daemon=True).start()
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self._refresh()
+        except Exception:
+            log.warning("could not read the fleet's latest values from InfluxDB", exc_info=True)
+            with self._lock:
+                self._meanwhile = None
+
+    def _refresh(self) -> None:
+        with self._lock:
+            self._meanwhile = []
+        started = self._clock()
+        try:
+            answer = self._read()
+        except BaseException:
+            with self._lock:
+                self._meanwhile = None
+            raise
+        fresh: _Newest = {
+            device: {v.sensor: v for v in values} for device, values in answer.items()
+        }
+        with self._lock:
+            _apply(fresh, self._meanwhile or ())
+            self._newest, self._meanwhile, self._read_at = fresh, None, started
+
+
+def _apply(newest: _Newest, readings: Iterable[Reading]) -> None:
+    for r in readings:
+        by_sensor = newest.get(r.device)
+        if by_sensor is None:
+            by_sensor = newest[r.device] = {}
+        have = by_sensor.get(r.sensor)
+        if have is None or have.ts_ms <= r.ts_ms:
+            by_sensor[r.sensor] = LatestValue(r.sensor, r.ts_ms, float(r.value))
+
+
+def _sensor(value: LatestValue) -> str:
+    return value.sensor
