@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from village_brain.core.records import Reading, Rejection
 from village_brain.core.timefmt import now_ms
 from village_brain.store.base import Bucket, LatestValue
-from village_brain.store.influx_latest import LatestIndex
 from village_brain.store.influx_lines import line
 from village_brain.store.influx_query import (
     LATEST_OF_ALL_STATEMENT,
@@ -39,6 +38,7 @@ from village_brain.store.influx_query import (
 )
 from village_brain.store.influx_spool import Spool
 from village_brain.store.influx_write import Delivery, LineWriter, deliver
+from village_brain.store.latest_index import LatestIndex
 
 log = logging.getLogger(__name__)
 

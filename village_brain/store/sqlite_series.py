@@ -17,6 +17,7 @@ import msgspec
 
 from village_brain.core.records import Reading
 from village_brain.store.base import Bucket, LatestValue
+from village_brain.store.latest_index import LatestIndex
 from village_brain.store.sqlite_db import Database
 from village_brain.store.sqlite_fold import CHUNK_ROWS, Folder, fold_all
 from village_brain.store.sqlite_layout import SERIES_SCHEMA, upgrade
@@ -25,6 +26,10 @@ FOLD_EVERY_S = 300.0
 # A fold pays one history page per series it touches, so it waits for enough points per
 # series to share that page; and for at least a chunk, however small the fleet.
 FOLD_POINTS_PER_SERIES = 16
+# The service is the only writer of its data directory (it holds the directory's lock), so
+# the fleet's latest values kept beside the writes stay exact; the read again now and then
+# only guards against a change made some other way.
+LATEST_REFRESH_S = 300.0
 
 _ROWS = "FROM json_each(:rows) j"
 _SID, _TS, _VALUE = (f"json_extract(j.value, '$[{i}]')" for i in range(3))
@@ -136,6 +141,9 @@ class SqliteSeriesStore:
         }
         self._since_fold = self.staged_points()
         self._folder = Folder(self.fold, fold_every_s)
+        self._latest = LatestIndex(
+            self._latest_of_all, refresh_s=LATEST_REFRESH_S, last_write_wins=False
+        )
 
     def write(self, readings: Sequence[Reading]) -> int:
         if not readings:
@@ -154,6 +162,7 @@ class SqliteSeriesStore:
             added = conn.total_changes - before
         # Only remember new series ids once their rows are committed.
         self._series_ids.update(created)
+        self._latest.written(readings)
         self._since_fold += added
         if self._since_fold >= self.fold_threshold():
             self._folder.soon()
@@ -194,13 +203,13 @@ class SqliteSeriesStore:
     def latest_by_device(
         self, devices: Collection[str] | None = None
     ) -> dict[str, list[LatestValue]]:
+        found = self._latest.fleet()
         if devices is None:
-            rows = self.db.reader().execute(_LATEST_OF_ALL)
-        else:
-            rows = self.db.reader().execute(
-                _LATEST.format(where="device IN (SELECT value FROM json_each(:devices))"),
-                {"devices": msgspec.json.encode(list(devices))},
-            )
+            return found
+        return {device: found[device] for device in devices if device in found}
+
+    def _latest_of_all(self) -> dict[str, list[LatestValue]]:
+        rows = self.db.reader().execute(_LATEST_OF_ALL)
         found: dict[str, list[LatestValue]] = {}
         for device, group in groupby(rows, key=itemgetter(0)):
             found[device] = [LatestValue(sensor, ts, value) for _, sensor, ts, value in group]
@@ -248,7 +257,9 @@ class SqliteSeriesStore:
             recent = conn.execute("DELETE FROM points_recent WHERE ts < ?", (cutoff_ms,))
             # A series whose newest point went has no point left in the history.
             conn.execute("DELETE FROM series_latest WHERE ts < ?", (cutoff_ms,))
-            return history + recent.rowcount
+            deleted = history + recent.rowcount
+        self._latest.forget_before(cutoff_ms)
+        return deleted
 
     def close(self) -> None:
         self._folder.stop()

@@ -1,12 +1,12 @@
-"""The fleet's latest values for the InfluxDB backend, kept in memory beside the writes.
+"""The fleet's latest values kept in memory beside the writes, for either backend.
 
-InfluxDB 1.x answers "the newest point of every series" series by series: with 10,000
-devices × 4 sensors that took 1.0–2.2 s on two cores whichever statement asked it
-(docs/benchmarks.md), and the device list and the overview ask it on every load. The store
-sees every point the service writes, so it keeps each series' newest point itself: read once
-from InfluxDB when first asked, then moved on by each write, and read again in the background
-every `REFRESH_S`, so points other writers put into the database appear too (and retention
-done by the server shows) within that time.
+The device list, `/latest` and the overview each need the newest point of every series.
+InfluxDB 1.x answers that series by series: with 10,000 devices × 4 sensors it took
+1.0–2.2 s on two cores whichever statement asked it (docs/benchmarks.md); SQLite takes a
+pass over two tables, 70–180 ms. The store sees every point the service writes, so it keeps
+each series' newest point itself: read from the backend when first asked, then moved on by
+each write, and read again in the background every `refresh_s`, so points others put into
+the database appear too (and retention done by a server shows) within that time.
 """
 
 from __future__ import annotations
@@ -33,15 +33,20 @@ class LatestIndex:
         read: Callable[[], Fleet],
         refresh_s: float = REFRESH_S,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        last_write_wins: bool = True,
     ) -> None:
+        """`last_write_wins`: whether a second point at a series' newest time replaces the
+        value, as in InfluxDB; SQLite keeps the first."""
         self._read = read
+        self._last_wins = last_write_wins
         self._refresh_s = refresh_s
         self._clock = clock
         self._lock = threading.Lock()
         self._first_read = threading.Lock()
         self._newest: _Newest | None = None
         self._read_at = 0.0
-        # Written while a read of InfluxDB was under way: applied again on its answer,
+        # Written while a read of the backend was under way: applied again on its answer,
         # which may have been taken before they arrived.
         self._meanwhile: list[Reading] | None = None
 
@@ -66,7 +71,7 @@ class LatestIndex:
             if self._meanwhile is not None:
                 self._meanwhile.extend(readings)
             if self._newest is not None:
-                _apply(self._newest, readings)
+                _apply(self._newest, readings, self._last_wins)
 
     def forget_before(self, cutoff_ms: int) -> None:
         with self._lock:
@@ -90,7 +95,7 @@ class LatestIndex:
         try:
             self._refresh()
         except Exception:
-            log.warning("could not read the fleet's latest values from InfluxDB", exc_info=True)
+            log.warning("could not read the fleet's latest values", exc_info=True)
             with self._lock:
                 self._meanwhile = None
 
@@ -108,17 +113,17 @@ class LatestIndex:
             device: {v.sensor: v for v in values} for device, values in answer.items()
         }
         with self._lock:
-            _apply(fresh, self._meanwhile or ())
+            _apply(fresh, self._meanwhile or (), self._last_wins)
             self._newest, self._meanwhile, self._read_at = fresh, None, started
 
 
-def _apply(newest: _Newest, readings: Iterable[Reading]) -> None:
+def _apply(newest: _Newest, readings: Iterable[Reading], last_wins: bool) -> None:
     for r in readings:
         by_sensor = newest.get(r.device)
         if by_sensor is None:
             by_sensor = newest[r.device] = {}
         have = by_sensor.get(r.sensor)
-        if have is None or have.ts_ms <= r.ts_ms:
+        if have is None or have.ts_ms < r.ts_ms or (last_wins and have.ts_ms == r.ts_ms):
             by_sensor[r.sensor] = LatestValue(r.sensor, r.ts_ms, float(r.value))
 
 

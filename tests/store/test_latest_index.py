@@ -1,4 +1,4 @@
-"""The InfluxDB backend's in-memory latest values: read once, moved on by writes, refreshed."""
+"""The fleet's latest values kept in memory: read once, moved on by writes, refreshed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from village_brain.core.records import Reading
 from village_brain.store.base import LatestValue
-from village_brain.store.influx_latest import LatestIndex
+from village_brain.store.latest_index import LatestIndex
 
 from support.waiting import wait_until
 
@@ -22,7 +22,7 @@ class Clock:
 
 
 class Server:
-    """What InfluxDB would answer for the fleet, and how often it was asked."""
+    """What the backend would answer for the fleet, and how often it was asked."""
 
     def __init__(self, answer: dict[str, list[LatestValue]]) -> None:
         self.answer = answer
@@ -35,7 +35,7 @@ class Server:
         if self.hold is not None:
             self.hold.wait(10)
         if self.fail:
-            raise OSError("InfluxDB unreachable")
+            raise OSError("the backend is unreachable")
         return {d: list(v) for d, v in self.answer.items()}
 
 
@@ -46,7 +46,7 @@ def r(device: str, sensor: str, ts_ms: int, value: float) -> Reading:
 def test_the_fleet_is_read_once_then_moved_on_by_the_writes():
     server = Server({"g1": [LatestValue("rssi", 10, -70.0)]})
     index = LatestIndex(server, refresh_s=30, clock=Clock())
-    index.written([r("g1", "rssi", 5, -80.0)])  # before the first read: InfluxDB has it
+    index.written([r("g1", "rssi", 5, -80.0)])  # before the first read: the backend has it
     assert index.fleet() == {"g1": [LatestValue("rssi", 10, -70.0)]}
     index.written([r("g1", "rssi", 20, -60.0), r("g2", "battery", 20, 3.7)])
     index.written([r("g1", "water_level", 15, 1.5)])
@@ -74,7 +74,7 @@ def test_points_of_other_writers_appear_after_a_refresh_and_writes_meanwhile_sta
     clock.s = 31
     index.fleet()  # starts the refresh and answers at once from what it has
     wait_until(lambda: server.reads == 2)
-    index.written([r("g1", "rssi", 40, -50.0)])  # while InfluxDB is still answering
+    index.written([r("g1", "rssi", 40, -50.0)])  # while the backend is still answering
     server.hold.set()
     wait_until(lambda: "x9" in index.fleet())
     assert index.fleet()["g1"] == [LatestValue("rssi", 40, -50.0)]
@@ -117,3 +117,11 @@ def test_a_failed_refresh_keeps_the_values_and_is_tried_a_period_later():
     clock.s = 62
     index.fleet()
     wait_until(lambda: server.reads == 3)
+
+
+def test_a_second_point_at_the_newest_time_replaces_the_value_only_where_the_backend_does():
+    for last_wins, kept in ((True, 2.0), (False, 1.0)):
+        index = LatestIndex(Server({}), clock=Clock(), last_write_wins=last_wins)
+        index.fleet()
+        index.written([r("g1", "rssi", 10, 1.0), r("g1", "rssi", 10, 2.0)])
+        assert index.fleet() == {"g1": [LatestValue("rssi", 10, kept)]}
