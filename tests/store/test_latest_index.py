@@ -125,3 +125,11 @@ def test_a_second_point_at_the_newest_time_replaces_the_value_only_where_the_bac
         index.fleet()
         index.written([r("g1", "rssi", 10, 1.0), r("g1", "rssi", 10, 2.0)])
         assert index.fleet() == {"g1": [LatestValue("rssi", 10, kept)]}
+
+
+def test_an_answer_already_given_is_not_changed_by_later_writes():
+    index = LatestIndex(Server({"g1": [LatestValue("rssi", 10, 1.0)]}), clock=Clock())
+    before = index.fleet()
+    index.written([r("g1", "rssi", 20, 2.0), r("g1", "battery", 20, 3.0)])
+    assert before == {"g1": [LatestValue("rssi", 10, 1.0)]}
+    assert index.fleet() == {"g1": [LatestValue("battery", 20, 3.0), LatestValue("rssi", 20, 2.0)]}

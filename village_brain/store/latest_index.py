@@ -45,6 +45,9 @@ class LatestIndex:
         self._lock = threading.Lock()
         self._first_read = threading.Lock()
         self._newest: _Newest | None = None
+        # Each device's sorted answer, kept until its next write: a fleet request then
+        # sorts only the devices written since the last one.
+        self._sorted: Fleet = {}
         self._read_at = 0.0
         # Written while a read of the backend was under way: applied again on its answer,
         # which may have been taken before they arrived.
@@ -59,11 +62,13 @@ class LatestIndex:
         elif self._clock() - self._read_at >= self._refresh_s:
             self._refresh_soon()
         with self._lock:
-            newest = self._newest or {}
-            return {
-                device: sorted(by_sensor.values(), key=_sensor)
-                for device, by_sensor in newest.items()
-            }
+            newest, ready = self._newest or {}, self._sorted
+            if len(ready) != len(newest):
+                for device, by_sensor in newest.items():
+                    if device not in ready:
+                        ready[device] = sorted(by_sensor.values(), key=_sensor)
+            # The lists are replaced on a write, never changed: the copy is the caller's.
+            return dict(ready)
 
     def written(self, readings: Sequence[Reading]) -> None:
         """Points the store has written (or spooled, and will write)."""
@@ -72,11 +77,14 @@ class LatestIndex:
                 self._meanwhile.extend(readings)
             if self._newest is not None:
                 _apply(self._newest, readings, self._last_wins)
+                for r in readings:
+                    self._sorted.pop(r.device, None)
 
     def forget_before(self, cutoff_ms: int) -> None:
         with self._lock:
             if self._newest is None:
                 return
+            self._sorted = {}
             for device in list(self._newest):
                 kept = {s: v for s, v in self._newest[device].items() if v.ts_ms >= cutoff_ms}
                 if kept:
@@ -115,6 +123,7 @@ class LatestIndex:
         with self._lock:
             _apply(fresh, self._meanwhile or (), self._last_wins)
             self._newest, self._meanwhile, self._read_at = fresh, None, started
+            self._sorted = {}
 
 
 def _apply(newest: _Newest, readings: Iterable[Reading], last_wins: bool) -> None:
