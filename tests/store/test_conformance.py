@@ -152,3 +152,28 @@ def test_retention_with_nothing_old_deletes_nothing(store):
     store.write([reading(5000, 5.0)])
     assert store.delete_before(T0) == 0
     assert [b.count for b in everything(store)] == [1]
+
+
+def test_window_lasts_gives_each_device_what_series_gives_over_its_own_window(store):
+    store.write(
+        [
+            reading(s * 1000 + 250 * (s % 3), float(s), device=d)
+            for d in ("g1", "g2")
+            for s in range(12)
+        ]
+        + [reading(7750, 99.0), reading(5000, 9.0, sensor="rssi")]
+    )
+    windows = {"g1": (T0 + 2000, T0 + 7500), "g2": (T0 + 500, T0 + 4000), "g3": (T0, T0 + 9000)}
+    expected = {
+        device: [(b.start_ms, b.last) for b in store.series(device, "water_level", lo, hi, 1000)]
+        for device, (lo, hi) in windows.items()
+        if device != "g3"
+    }
+    assert store.window_lasts("water_level", windows, 1000) == expected
+    # Its second's point at 7,750 ms is past g1's end, the one at 7,250 ms is not.
+    assert expected["g1"][-1] == (T0 + 7000, 7.0)
+
+
+def test_window_lasts_of_no_devices_is_empty(store):
+    store.write([reading(1000, 1.0)])
+    assert store.window_lasts("water_level", {}, 1000) == {}

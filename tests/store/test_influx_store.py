@@ -126,21 +126,41 @@ def test_retention_left_to_the_server_deletes_nothing(own_influx_server, databas
     assert store.latest("g1") == [LatestValue("water_level", T0, 1.0)]
 
 
-def test_the_latest_of_a_whole_fleet_is_one_influxql_statement(
+def test_the_latest_of_a_whole_fleet_takes_one_statement_per_sensor_type_not_per_device(
     influx_server, fresh_database, open_influx, monkeypatch
 ):
     store = open_influx(url=influx_server.url, database=fresh_database)
     store.write([Reading("xiashan", f"d{i}", "rssi", T0 + i, -i) for i in range(30)])
+    store.write([Reading("xiashan", f"d{i}", "battery", T0 + i, i) for i in range(0, 30, 2)])
     statements: list[str] = []
     fetch = store.query.fetch  # every statement goes through it, whoever reads the answer
     monkeypatch.setattr(
         store.query, "fetch", lambda q, *method: statements.append(q) or fetch(q, *method)
     )
-    found = wait_until(lambda: len(store.latest_by_device()) == 30 and store.latest_by_device())
+    wait_until(lambda: len(store._latest_of_all()) == 30)
     statements.clear()
+    found = store._latest_of_all()
+    assert len(statements) == 3  # the sensor types, then one for each of the two
+    assert found["d0"] == [LatestValue("battery", T0, 0.0), LatestValue("rssi", T0, 0.0)]
+    assert found["d7"] == [LatestValue("rssi", T0 + 7, -7.0)]
+
+
+def test_the_fleets_latest_is_read_from_influxdb_once_then_follows_the_stores_writes(
+    influx_server, fresh_database, open_influx, monkeypatch
+):
+    store = open_influx(url=influx_server.url, database=fresh_database)
+    store.write([Reading("xiashan", f"d{i}", "rssi", T0 + i, -i) for i in range(30)])
+    wait_until(lambda: len(store._latest_of_all()) == 30)
+    statements: list[str] = []
+    fetch = store.query.fetch
+    monkeypatch.setattr(
+        store.query, "fetch", lambda q, *method: statements.append(q) or fetch(q, *method)
+    )
+    assert len(store.latest_by_device()) == 30
+    read = len(statements)
+    store.write([Reading("xiashan", "d7", "rssi", T0 + 100, -1.0)])
     assert store.latest_by_device(["d7", "d29"]) == {
-        "d7": [LatestValue("rssi", T0 + 7, -7.0)],
+        "d7": [LatestValue("rssi", T0 + 100, -1.0)],
         "d29": [LatestValue("rssi", T0 + 29, -29.0)],
     }
-    assert len(statements) == 1
-    assert found["d0"] == [LatestValue("rssi", T0, 0.0)]
+    assert len(statements) == read  # nothing asked of InfluxDB again

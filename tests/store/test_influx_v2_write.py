@@ -1,4 +1,4 @@
-"""The v2 write path (influxdb-client, gzip, /api/v2/write) against a real VictoriaMetrics.
+"""The v2 write path (gzip, /api/v2/write) against a real VictoriaMetrics.
 
 VictoriaMetrics takes InfluxDB line protocol on /api/v2/write and names each series
 `{measurement}_{field}`, so the points come back through its export API as `reading_value`.

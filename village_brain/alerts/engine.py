@@ -510,16 +510,17 @@ class AlertEngine:
         return device.kind if device else ""
 
     def _history(
-        self, device: str, sensor: str, start_ms: int, end_ms: int
-    ) -> list[tuple[int, float]]:
+        self, sensor: str, windows: dict[str, tuple[int, int]]
+    ) -> dict[str, list[tuple[int, float]]]:
         assert self.series is not None
         try:
             # By the second: exact enough for a window of minutes, and cheap for InfluxDB.
-            buckets = self.series.series(device, sensor, start_ms, end_ms, HISTORY_STEP_MS)
+            return self.series.window_lasts(sensor, windows, HISTORY_STEP_MS)
         except Exception:
-            log.warning("could not read %s/%s to rebuild a rate window", device, sensor)
-            return []
-        return [(b.start_ms, b.last) for b in buckets]
+            log.warning(
+                "could not read %d series of %s to rebuild rate windows", len(windows), sensor
+            )
+            return {}
 
     def _village_of(self, device_id: str) -> str:
         device = self._device(device_id)

@@ -52,8 +52,10 @@ class Clockwork(msgspec.Struct, frozen=True):
 DEFAULT_CLOCKWORK = Clockwork()
 
 
-# Stored readings of one device's sensor in [start, end): (reading time, value), by time.
-History = Callable[[str, str, int, int], list[tuple[int, float]]]
+# Stored readings of one sensor, for each device in [its start, its end): (reading time,
+# value) by time, devices without any left out. One call for many devices, so a rule that
+# meets a whole fleet after a start reads the store once, not once per device.
+History = Callable[[str, dict[str, tuple[int, int]]], dict[str, list[tuple[int, float]]]]
 
 
 class Evaluator:
@@ -99,6 +101,11 @@ class Evaluator:
             else:
                 self._device_rules.append(rule)
         self._gate_sensors = {r.while_on for r in self.rules.values() if r.while_on}
+        # Rules whose trackers start from stored readings, by the sensor they watch.
+        self._windowed: dict[str, list[Rule]] = defaultdict(list)
+        for rule in self.rules.values():
+            if rule.sensor is not None and KINDS[rule.kind].history(rule) > 0:
+                self._windowed[rule.sensor].append(rule)
         gone = [k for k in self._trackers if k[0] not in self.rules]
         orphans = [k for k in gone if self._trackers[k].firing]
         for key in gone:
@@ -197,6 +204,8 @@ class Evaluator:
     def readings(self, readings: Sequence[Reading]) -> list[Change]:
         if self._gate_sensors:
             self._note_gates(readings)
+        if self.history is not None:
+            self._rebuild_windows(readings)
         changes: list[Change] = []
         for reading in readings:
             self._sensors[reading.device].add(reading.sensor)
@@ -264,7 +273,39 @@ class Evaluator:
         span = KINDS[rule.kind].history(rule)
         if self.history is None or span <= 0:
             return
-        tracker.preload(rule, self.history(key[1], key[2], at_ms - span, at_ms))
+        device, sensor = key[1], key[2]
+        found = self.history(sensor, {device: (at_ms - span, at_ms)})
+        tracker.preload(rule, found.get(device, ()))
+
+    def _rebuild_windows(self, readings: Sequence[Reading]) -> None:
+        """Rebuild every window this batch meets for the first time, one store read for
+        each rule: the same windows `_rebuild` would give one device at a time, each from
+        the stored readings before the device's first reading in the batch."""
+        pending: dict[str, tuple[Rule, int, dict[str, tuple[int, int]]]] = {}
+        for reading in readings:
+            for rule in self._windowed.get(reading.sensor, ()):
+                key = (rule.id, reading.device, reading.sensor)
+                if key in self._trackers and key not in self._unloaded:
+                    continue
+                if not self._in_scope(rule, reading.village, reading.device):
+                    continue
+                entry = pending.get(rule.id)
+                if entry is None:
+                    entry = pending[rule.id] = (rule, KINDS[rule.kind].history(rule), {})
+                _, span, windows = entry
+                # The first reading of the key in the batch is the one `_tracker` meets.
+                windows.setdefault(reading.device, (reading.ts_ms - span, reading.ts_ms))
+        assert self.history is not None
+        for rule, _span, windows in pending.values():
+            sensor = rule.sensor or ""
+            found = self.history(sensor, windows)
+            for device, (_, at_ms) in windows.items():
+                key = (rule.id, device, sensor)
+                tracker = self._trackers.get(key)
+                if tracker is None:
+                    self._trackers[key] = tracker = KINDS[rule.kind].new(rule, at_ms)
+                self._unloaded.discard(key)
+                tracker.preload(rule, found.get(device, ()))
 
     def _presence(self, device: str, village: str, at_ms: int, offline: bool) -> list[Change]:
         self._village[device] = village

@@ -8,7 +8,7 @@ acknowledges MQTT messages right after it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 import msgspec
@@ -85,6 +85,17 @@ class SeriesStore(Protocol):
         self, device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int
     ) -> list[Bucket]:
         """Points in [start_ms, end_ms) grouped into buckets aligned to multiples of step_ms."""
+        ...
+
+    def window_lasts(
+        self, sensor: str, windows: Mapping[str, tuple[int, int]], step_ms: int
+    ) -> dict[str, list[tuple[int, float]]]:
+        """For each device of `windows` (device -> [start_ms, end_ms)), what `series` gives
+        over its window as (bucket start, last value), for every device in one query.
+
+        What a rate rule needs to rebuild the fleet's windows after a start without a round
+        trip per device. Devices with no point in their window are absent from the answer.
+        """
         ...
 
     def delete_before(self, cutoff_ms: int) -> int:

@@ -6,6 +6,7 @@ so these few statements are the one read path for every current InfluxDB.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from operator import attrgetter
 from typing import Any
 
@@ -86,6 +87,37 @@ LATEST_OF_ALL_STATEMENT = (
     f'SELECT "{FIELD}" FROM "{MEASUREMENT}" GROUP BY "device", "sensor" {_NEWEST}'
 )
 
+# The sensor types stored, from the index alone (milliseconds whatever the fleet).
+SENSORS_STATEMENT = f'SHOW TAG VALUES FROM "{MEASUREMENT}" WITH KEY = "sensor"'
+
+
+def latest_of_sensor_statement(sensor: str) -> str:
+    """The fleet's newest point of one sensor type, in the same shape as the fleet's."""
+    return (
+        f'SELECT "{FIELD}" FROM "{MEASUREMENT}" WHERE "sensor" = {quote(sensor)} '
+        f'GROUP BY "device", "sensor" {_NEWEST}'
+    )
+
+
+def tag_values(series: list[Row]) -> list[str]:
+    """The values of a SHOW TAG VALUES answer."""
+    return sorted({str(value) for row in series for _key, value in row["values"]})
+
+
+def merged(parts: Iterable[dict[str, list[LatestValue]]]) -> dict[str, list[LatestValue]]:
+    """Answers of `latest_by_device_answer` for disjoint sensors, as one answer."""
+    found: dict[str, list[LatestValue]] = {}
+    for part in parts:
+        for device, values in part.items():
+            have = found.get(device)
+            if have is None:
+                found[device] = values
+            else:
+                have.extend(values)
+    for values in found.values():
+        values.sort(key=_sensor)
+    return found
+
 
 def series_statement(device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int) -> str:
     # fill(none) drops empty buckets; GROUP BY time() aligns buckets to multiples of the
@@ -97,6 +129,38 @@ def series_statement(device: str, sensor: str, start_ms: int, end_ms: int, step_
         f"AND time >= {ns(start_ms)} AND time < {ns(end_ms)} "
         f"GROUP BY time({step_ms}ms) fill(none)"
     )
+
+
+def sensor_points_statement(sensor: str, start_ms: int, end_ms: int) -> str:
+    """Every device's raw points of one sensor in [start, end), one series per device."""
+    return (
+        f'SELECT "{FIELD}" FROM "{MEASUREMENT}" WHERE "sensor" = {quote(sensor)} '
+        f'AND time >= {ns(start_ms)} AND time < {ns(end_ms)} GROUP BY "device"'
+    )
+
+
+def window_lasts(
+    series: list[Row], windows: Mapping[str, tuple[int, int]], step_ms: int
+) -> dict[str, list[tuple[int, float]]]:
+    """Each device's points in its own window, bucketed as `series_statement` buckets them
+    (aligned to multiples of the step, the newest point of each): the bounds are each
+    device's, where the statement could only ask for the span of them all."""
+    found: dict[str, list[tuple[int, float]]] = {}
+    for row in series:
+        device = row["tags"]["device"]
+        if device not in windows:
+            continue
+        start, end = windows[device]
+        newest: dict[int, tuple[int, float]] = {}
+        for ts, value in row["values"]:
+            if value is None or not start <= ts < end:
+                continue
+            bucket = ts // step_ms * step_ms
+            if bucket not in newest or newest[bucket][0] < ts:
+                newest[bucket] = (int(ts), float(value))
+        if newest:
+            found[device] = [(bucket, newest[bucket][1]) for bucket in sorted(newest)]
+    return found
 
 
 def count_before_statement(cutoff_ms: int) -> str:

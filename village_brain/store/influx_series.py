@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from village_brain.core.records import Reading, Rejection
 from village_brain.core.timefmt import now_ms
@@ -19,20 +20,31 @@ from village_brain.store.base import Bucket, LatestValue
 from village_brain.store.influx_lines import line
 from village_brain.store.influx_query import (
     LATEST_OF_ALL_STATEMENT,
+    SENSORS_STATEMENT,
     InfluxQL,
     buckets,
     count_before_statement,
     delete_before_statement,
     latest_by_device_answer,
+    latest_of_sensor_statement,
     latest_statement,
     latest_values,
+    merged,
+    sensor_points_statement,
     series_statement,
+    tag_values,
     total_count,
+    window_lasts,
 )
 from village_brain.store.influx_spool import Spool
 from village_brain.store.influx_write import Delivery, LineWriter, deliver
+from village_brain.store.latest_index import LatestIndex
 
 log = logging.getLogger(__name__)
+
+# InfluxDB 1.x spends its time on the fleet's answer series by series (about 30 µs each on
+# one core): asked for a sensor type at a time, side by side, it uses every core it has.
+FLEET_READERS = 4
 
 DeadLetter = Callable[[list[Rejection]], None]
 STORE_REJECTED = "store_rejected"
@@ -58,6 +70,8 @@ class InfluxSeriesStore:
         self.retry_max_s = retry_max_s
         self.delete_points = delete_points
         self._write_lock = threading.Lock()
+        self._fleet_readers = ThreadPoolExecutor(FLEET_READERS, thread_name_prefix="influx-read")
+        self._latest = LatestIndex(self._latest_of_all)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._drainer = threading.Thread(
@@ -76,6 +90,7 @@ class InfluxSeriesStore:
         with self._write_lock:
             if len(self.spool):
                 self._spool(readings)
+                self._latest.written(readings)
                 return len(readings)
             outcome = deliver(self.writer, readings, self.max_per_request)
             if outcome.unsent:
@@ -85,9 +100,13 @@ class InfluxSeriesStore:
                     len(outcome.unsent),
                 )
                 self._spool(outcome.unsent)
+            if outcome.rejected:
+                refused = {id(reading) for reading, _ in outcome.rejected}
+                readings = [r for r in readings if id(r) not in refused]
+            self._latest.written(readings)
         # Only once the rest is safe, so a full spool (and a retried batch) reports no twice.
         self._report(outcome)
-        return len(readings) - len(outcome.rejected)
+        return len(readings)
 
     def latest(self, device: str) -> list[LatestValue]:
         return latest_values(self.query.select(latest_statement(device)))
@@ -95,13 +114,25 @@ class InfluxSeriesStore:
     def latest_by_device(
         self, devices: Collection[str] | None = None
     ) -> dict[str, list[LatestValue]]:
-        # The whole fleet in one answer, then the chosen devices: a list of devices as an
-        # InfluxQL regex or OR chain would cost more to parse than the series it saves.
-        found = latest_by_device_answer(self.query.fetch(LATEST_OF_ALL_STATEMENT))
+        # The whole fleet, then the chosen devices: a list of devices as an InfluxQL regex or
+        # OR chain would cost more to parse than the series it saves.
+        found = self._latest.fleet()
         if devices is None:
             return found
         wanted = set(devices)
         return {device: values for device, values in found.items() if device in wanted}
+
+    def _latest_of_all(self) -> dict[str, list[LatestValue]]:
+        """The fleet's latest values: one statement per sensor type, run side by side.
+
+        However many devices there are, the statements are as many as the sensor types.
+        """
+        sensors = tag_values(self.query.select(SENSORS_STATEMENT))
+        if len(sensors) <= 1:
+            return latest_by_device_answer(self.query.fetch(LATEST_OF_ALL_STATEMENT))
+        statements = [latest_of_sensor_statement(sensor) for sensor in sensors]
+        answers = self._fleet_readers.map(self.query.fetch, statements)
+        return merged(latest_by_device_answer(answer) for answer in answers)
 
     def series(
         self, device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int
@@ -109,6 +140,18 @@ class InfluxSeriesStore:
         return buckets(
             self.query.select(series_statement(device, sensor, start_ms, end_ms, step_ms))
         )
+
+    def window_lasts(
+        self, sensor: str, windows: Mapping[str, tuple[int, int]], step_ms: int
+    ) -> dict[str, list[tuple[int, float]]]:
+        # One statement over the span of every window: a statement per device would be an
+        # HTTP round trip each, and a list of devices costs more to parse than it saves.
+        if not windows:
+            return {}
+        start = min(lo for lo, _ in windows.values())
+        end = max(hi for _, hi in windows.values())
+        answer = self.query.select(sensor_points_statement(sensor, start, end))
+        return window_lasts(answer, windows, step_ms)
 
     def delete_before(self, cutoff_ms: int) -> int:
         """Delete old points and return how many there were just before.
@@ -120,12 +163,14 @@ class InfluxSeriesStore:
         count = total_count(self.query.select(count_before_statement(cutoff_ms)))
         if count:
             self.query.execute(delete_before_statement(cutoff_ms))
+            self._latest.forget_before(cutoff_ms)
         return count
 
     def close(self) -> None:
         self._stop.set()
         self._wake.set()
         self._drainer.join(timeout=30)
+        self._fleet_readers.shutdown(wait=True)
         self.writer.close()
         self.query.close()
         self.spool.close()

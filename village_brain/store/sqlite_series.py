@@ -8,7 +8,7 @@ sees one snapshot: a fold committing meanwhile can neither hide a point nor show
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -17,6 +17,7 @@ import msgspec
 
 from village_brain.core.records import Reading
 from village_brain.store.base import Bucket, LatestValue
+from village_brain.store.latest_index import LatestIndex
 from village_brain.store.sqlite_db import Database
 from village_brain.store.sqlite_fold import CHUNK_ROWS, Folder, fold_all
 from village_brain.store.sqlite_layout import SERIES_SCHEMA, upgrade
@@ -25,6 +26,10 @@ FOLD_EVERY_S = 300.0
 # A fold pays one history page per series it touches, so it waits for enough points per
 # series to share that page; and for at least a chunk, however small the fleet.
 FOLD_POINTS_PER_SERIES = 16
+# The service is the only writer of its data directory (it holds the directory's lock), so
+# the fleet's latest values kept beside the writes stay exact; the read again now and then
+# only guards against a change made some other way.
+LATEST_REFRESH_S = 300.0
 
 _ROWS = "FROM json_each(:rows) j"
 _SID, _TS, _VALUE = (f"json_extract(j.value, '$[{i}]')" for i in range(3))
@@ -88,6 +93,27 @@ SELECT agg.bucket, agg.lo, agg.hi, agg.mean, agg.n, coalesce(
 FROM agg ORDER BY agg.bucket
 """
 
+# Many devices' windows of one sensor at once (a rate rule rebuilding the fleet's windows):
+# each window's points from both tables, then each bucket's newest point. A bare column
+# beside max() comes from the row holding the max, and a key is in only one of the tables.
+_WINDOW_LASTS = """
+WITH w AS (
+    SELECT s.id AS sid, s.device AS device, json_extract(j.value, '$[1]') AS lo,
+           json_extract(j.value, '$[2]') AS hi
+    FROM json_each(:windows) j JOIN series s
+        ON s.device = json_extract(j.value, '$[0]') AND s.sensor = :sensor
+),
+pts AS (
+    SELECT w.device, h.ts, h.value FROM w JOIN points_history h
+        ON h.series_id = w.sid AND h.ts >= w.lo AND h.ts < w.hi
+    UNION ALL
+    SELECT w.device, r.ts, r.value FROM w JOIN points_recent r
+        ON r.series_id = w.sid AND r.ts >= w.lo AND r.ts < w.hi
+)
+SELECT device, (ts / :step) * :step AS bucket, max(ts), value FROM pts
+GROUP BY device, ts / :step ORDER BY device, bucket
+"""
+
 _key = itemgetter(1, 0)
 
 
@@ -115,6 +141,9 @@ class SqliteSeriesStore:
         }
         self._since_fold = self.staged_points()
         self._folder = Folder(self.fold, fold_every_s)
+        self._latest = LatestIndex(
+            self._latest_of_all, refresh_s=LATEST_REFRESH_S, last_write_wins=False
+        )
 
     def write(self, readings: Sequence[Reading]) -> int:
         if not readings:
@@ -133,6 +162,7 @@ class SqliteSeriesStore:
             added = conn.total_changes - before
         # Only remember new series ids once their rows are committed.
         self._series_ids.update(created)
+        self._latest.written(readings)
         self._since_fold += added
         if self._since_fold >= self.fold_threshold():
             self._folder.soon()
@@ -173,13 +203,13 @@ class SqliteSeriesStore:
     def latest_by_device(
         self, devices: Collection[str] | None = None
     ) -> dict[str, list[LatestValue]]:
+        found = self._latest.fleet()
         if devices is None:
-            rows = self.db.reader().execute(_LATEST_OF_ALL)
-        else:
-            rows = self.db.reader().execute(
-                _LATEST.format(where="device IN (SELECT value FROM json_each(:devices))"),
-                {"devices": msgspec.json.encode(list(devices))},
-            )
+            return found
+        return {device: found[device] for device in devices if device in found}
+
+    def _latest_of_all(self) -> dict[str, list[LatestValue]]:
+        rows = self.db.reader().execute(_LATEST_OF_ALL)
         found: dict[str, list[LatestValue]] = {}
         for device, group in groupby(rows, key=itemgetter(0)):
             found[device] = [LatestValue(sensor, ts, value) for _, sensor, ts, value in group]
@@ -193,6 +223,24 @@ class SqliteSeriesStore:
             {"device": device, "sensor": sensor, "step": step_ms, "start": start_ms, "end": end_ms},
         )
         return [Bucket(*row) for row in rows]
+
+    def window_lasts(
+        self, sensor: str, windows: Mapping[str, tuple[int, int]], step_ms: int
+    ) -> dict[str, list[tuple[int, float]]]:
+        if not windows:
+            return {}
+        rows = self.db.reader().execute(
+            _WINDOW_LASTS,
+            {
+                "sensor": sensor,
+                "step": step_ms,
+                "windows": msgspec.json.encode([(d, lo, hi) for d, (lo, hi) in windows.items()]),
+            },
+        )
+        found: dict[str, list[tuple[int, float]]] = {}
+        for device, group in groupby(rows, key=itemgetter(0)):
+            found[device] = [(bucket, value) for _, bucket, _, value in group]
+        return found
 
     def delete_before(self, cutoff_ms: int) -> int:
         # One range delete per series rides the history's key; an index on time alone would
@@ -209,7 +257,9 @@ class SqliteSeriesStore:
             recent = conn.execute("DELETE FROM points_recent WHERE ts < ?", (cutoff_ms,))
             # A series whose newest point went has no point left in the history.
             conn.execute("DELETE FROM series_latest WHERE ts < ?", (cutoff_ms,))
-            return history + recent.rowcount
+            deleted = history + recent.rowcount
+        self._latest.forget_before(cutoff_ms)
+        return deleted
 
     def close(self) -> None:
         self._folder.stop()
