@@ -38,13 +38,15 @@ def _line_writer(settings: InfluxSettings, client: httpx.Client, timeout_s: floa
         return V1LineWriter(client, settings.database)
     # 1.8 reads the v2 token as "user:password" and ignores the organisation.
     token = settings.token.get_secret_value() if settings.token else _user_password(settings)
-    v2_client = httpx.Client(
-        base_url=settings.url,
-        headers={"Authorization": f"Token {token}"} if token else {},
-        timeout=timeout_s,
-        verify=_verify(settings),
+    return V2LineWriter(
+        settings.url,
+        settings.bucket or settings.database,
+        settings.org or "-",
+        token,
+        timeout_s,
+        ca_file=str(settings.ca_file) if settings.ca_file else None,
+        verify_tls=settings.verify_tls,
     )
-    return V2LineWriter(v2_client, settings.bucket or settings.database, settings.org or "-")
 
 
 def _http_client(settings: InfluxSettings, timeout_s: float) -> httpx.Client:
