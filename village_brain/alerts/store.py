@@ -23,86 +23,8 @@ from village_brain.alerts.records import (
     TimelineEntry,
     Webhook,
 )
+from village_brain.store.migrate import Migration, Schema, sql_steps
 from village_brain.store.sqlite_db import Database
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    rule_id TEXT NOT NULL,
-    rule_name TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    village TEXT NOT NULL,
-    device TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    state TEXT NOT NULL,
-    message TEXT NOT NULL,
-    started_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL,
-    value REAL,
-    acked_ms INTEGER,
-    acked_by TEXT,
-    ack_comment TEXT,
-    resolved_ms INTEGER,
-    notified_ms INTEGER,
-    reminders INTEGER NOT NULL DEFAULT 0
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_open_alert_per_subject
-    ON alerts (rule_id, device, subject) WHERE state != 'resolved';
-CREATE INDEX IF NOT EXISTS alerts_by_start ON alerts (started_ms);
-CREATE TABLE IF NOT EXISTS timeline (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    alert_id INTEGER NOT NULL REFERENCES alerts (id),
-    kind TEXT NOT NULL,
-    at_ms INTEGER NOT NULL,
-    value REAL,
-    by TEXT,
-    comment TEXT
-);
-CREATE INDEX IF NOT EXISTS timeline_by_alert ON timeline (alert_id);
-CREATE TABLE IF NOT EXISTS rules (
-    id TEXT PRIMARY KEY,
-    body TEXT NOT NULL,
-    updated_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS webhooks (
-    id TEXT PRIMARY KEY,
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    webhook_id TEXT NOT NULL,
-    alert_id INTEGER NOT NULL,
-    msg_id TEXT NOT NULL,
-    event_type TEXT NOT NULL,
-    body TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_ms INTEGER NOT NULL,
-    next_attempt_ms INTEGER,
-    last_attempt_ms INTEGER,
-    delivered_ms INTEGER,
-    last_status INTEGER,
-    last_error TEXT,
-    delivery_key TEXT,
-    group_key TEXT NOT NULL DEFAULT '',
-    batch INTEGER
-);
--- What each rule's tracker must not forget across a restart (a pending `for`, hysteresis,
--- an event's clear deadline, a device's registration time), as JSON.
-CREATE TABLE IF NOT EXISTS rule_state (
-    rule_id TEXT NOT NULL,
-    device TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    village TEXT NOT NULL,
-    state TEXT NOT NULL,
-    updated_ms INTEGER NOT NULL,
-    PRIMARY KEY (rule_id, device, subject)
-);
-DROP INDEX IF EXISTS outbox_due;
-CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (state, webhook_id, next_attempt_ms, id);
-"""
 
 # Columns added to the outbox since its first release: (name, definition) for older files.
 _OUTBOX_ADDED = (
@@ -112,6 +34,25 @@ _OUTBOX_ADDED = (
 )
 # One row per (alert, transition, channel), whatever retries a transaction.
 _OUTBOX_UNIQUE = "CREATE UNIQUE INDEX IF NOT EXISTS one_delivery_per_key ON outbox (delivery_key)"
+
+
+def _add_outbox_columns(conn: sqlite3.Connection) -> None:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+    for name, definition in _OUTBOX_ADDED:
+        if name not in have:
+            conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
+    # Rows from before the key: one of their own (their row id keeps them distinct).
+    conn.execute(
+        "UPDATE outbox SET delivery_key = msg_id || '.' || webhook_id || '#' || id "
+        "WHERE delivery_key IS NULL"
+    )
+    conn.execute(_OUTBOX_UNIQUE)
+
+
+SQLITE_SCHEMA = Schema(
+    "alerts",
+    [*sql_steps("alerts", "sqlite"), Migration(2, "outbox_delivery_keys", _add_outbox_columns)],
+)
 _ALERT_COLUMNS = ", ".join(Alert.__struct_fields__)
 _DELIVERY_COLUMNS = ", ".join(Delivery.__struct_fields__)
 _ENTRY_COLUMNS = ", ".join(TimelineEntry.__struct_fields__)
@@ -135,21 +76,7 @@ class AlertConflict(Exception):
 
 class AlertStore:
     def __init__(self, path: Path, synchronous: str = "full") -> None:
-        self.db = Database(path, SCHEMA, synchronous)
-        self._add_outbox_columns()
-
-    def _add_outbox_columns(self) -> None:
-        with self.db.transaction() as conn:
-            have = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
-            for name, definition in _OUTBOX_ADDED:
-                if name not in have:
-                    conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
-            # Rows from before the key: one of their own (their row id keeps them distinct).
-            conn.execute(
-                "UPDATE outbox SET delivery_key = msg_id || '.' || webhook_id || '#' || id "
-                "WHERE delivery_key IS NULL"
-            )
-            conn.execute(_OUTBOX_UNIQUE)
+        self.db = Database(path, SQLITE_SCHEMA, synchronous)
 
     # --- alert changes -------------------------------------------------------------------
 
