@@ -24,6 +24,7 @@ from village_brain.alerts.records import (
     Webhook,
 )
 from village_brain.store.migrate import Migration, Schema, sql_steps
+from village_brain.store.pg_db import PostgresDatabase
 from village_brain.store.sqlite_db import Database
 
 # Columns added to the outbox since its first release: (name, definition) for older files.
@@ -53,6 +54,7 @@ SQLITE_SCHEMA = Schema(
     "alerts",
     [*sql_steps("alerts", "sqlite"), Migration(2, "outbox_delivery_keys", _add_outbox_columns)],
 )
+POSTGRES_SCHEMA = Schema("alerts", sql_steps("alerts", "postgres"))
 _ALERT_COLUMNS = ", ".join(Alert.__struct_fields__)
 _DELIVERY_COLUMNS = ", ".join(Delivery.__struct_fields__)
 _ENTRY_COLUMNS = ", ".join(TimelineEntry.__struct_fields__)
@@ -75,8 +77,23 @@ class AlertConflict(Exception):
 
 
 class AlertStore:
-    def __init__(self, path: Path, synchronous: str = "full") -> None:
-        self.db = Database(path, SQLITE_SCHEMA, synchronous)
+    def __init__(
+        self,
+        path: Path | None,
+        synchronous: str = "full",
+        postgres_dsn: str | None = None,
+        guard: Callable[[Any], None] | None = None,
+    ) -> None:
+        """In SQLite at `path`, or with `postgres_dsn` in that shared PostgreSQL database,
+        where `guard` runs first in every write (a partition's fence)."""
+        if postgres_dsn is not None:
+            self.db: Database | PostgresDatabase = PostgresDatabase(
+                postgres_dsn, POSTGRES_SCHEMA, guard
+            )
+        elif path is not None:
+            self.db = Database(path, SQLITE_SCHEMA, synchronous)
+        else:
+            raise ValueError("the alert store needs a file or a PostgreSQL database")
 
     # --- alert changes -------------------------------------------------------------------
 
@@ -88,7 +105,7 @@ class AlertStore:
             cursor = conn.execute(
                 "INSERT INTO alerts (rule_id, rule_name, severity, kind, village, device, "
                 "subject, state, message, started_ms, updated_ms, value, notified_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'firing', ?, ?, ?, ?, ?) RETURNING id",
                 (
                     new.rule_id,
                     new.rule_name,
@@ -104,7 +121,7 @@ class AlertStore:
                     new.at_ms,
                 ),
             )
-            alert_id = int(cursor.lastrowid or 0)
+            alert_id = int(cursor.fetchone()[0])
             return self._after(conn, alert_id, "fired", new.at_ms, deliveries, value=new.value)
 
     def acknowledge(
@@ -162,17 +179,17 @@ class AlertStore:
     ) -> Alert:
         cursor = conn.execute(
             "INSERT INTO timeline (alert_id, kind, at_ms, value, by, comment) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (alert_id, kind, at_ms, value, by, comment),
         )
-        entry_id = int(cursor.lastrowid or 0)
+        entry_id = int(cursor.fetchone()[0])
         entry = TimelineEntry(entry_id, alert_id, kind, at_ms, value, by, comment)  # type: ignore[arg-type]
         alert = self._alert(conn, alert_id)
-        # OR IGNORE: a delivery key already in the outbox is that very delivery.
+        # DO NOTHING: a delivery key already in the outbox is that very delivery.
         conn.executemany(
-            "INSERT OR IGNORE INTO outbox (webhook_id, alert_id, msg_id, event_type, body, "
+            "INSERT INTO outbox (webhook_id, alert_id, msg_id, event_type, body, "
             "state, created_ms, next_attempt_ms, delivery_key, group_key) "
-            "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
                 (
                     o.webhook_id,
@@ -254,12 +271,13 @@ class AlertStore:
 
     def forget_states(self, keep_rules: Iterable[str]) -> int:
         """Drop the states of rules that no longer exist."""
-        keep = json.dumps(sorted(set(keep_rules)))
+        keep = set(keep_rules)
         with self.db.transaction() as conn:
-            return conn.execute(
-                "DELETE FROM rule_state WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
-                (keep,),
-            ).rowcount
+            held = [r for (r,) in conn.execute("SELECT DISTINCT rule_id FROM rule_state")]
+            gone = [(r,) for r in held if r not in keep]
+            if not gone:
+                return 0
+            return conn.executemany("DELETE FROM rule_state WHERE rule_id = ?", gone).rowcount
 
     # --- rules made through the API ------------------------------------------------------
 

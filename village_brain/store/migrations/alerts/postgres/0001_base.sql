@@ -74,3 +74,26 @@ CREATE TABLE rule_state (
     updated_ms BIGINT NOT NULL,
     PRIMARY KEY (rule_id, device, subject)
 );
+CREATE INDEX outbox_by_attempt ON outbox (webhook_id, last_attempt_ms);
+-- Made by their own stores on SQLite; here with the rest, in 64-bit times.
+CREATE TABLE alert_assignments (
+    alert_id BIGINT PRIMARY KEY REFERENCES alerts (id),
+    assignee TEXT NOT NULL,
+    by TEXT NOT NULL,
+    at_ms BIGINT NOT NULL
+);
+CREATE TABLE silences (
+    id TEXT PRIMARY KEY,
+    matchers TEXT NOT NULL,
+    starts_ms BIGINT NOT NULL,
+    ends_ms BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    expired_by TEXT
+);
+CREATE TABLE alert_mutes (
+    alert_id BIGINT PRIMARY KEY,
+    silences TEXT NOT NULL,
+    since_ms BIGINT NOT NULL
+);
