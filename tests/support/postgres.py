@@ -6,7 +6,7 @@ unix socket inside that directory; a PostgreSQL already running on the machine i
 used. `initdb` refuses to run as root, so under root both run as the package's `postgres`
 user. Durability is switched off (fsync, synchronous commit): these clusters hold nothing
 worth keeping, and each test gets a database of its own made from a template, which takes
-a few tens of milliseconds.
+a fraction of a second.
 """
 
 from __future__ import annotations
@@ -133,7 +133,8 @@ class PostgresServer:
     def fresh_database(self) -> str:
         """A new empty database's DSN, copied from the template."""
         name = f"test_{next(self._names)}"
-        self.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        # A file copy: with fsync off, twice as fast as logging the template's pages.
+        self.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
         return self.dsn(name)
 
     def drop_database(self, dsn: str) -> None:
