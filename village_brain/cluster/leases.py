@@ -144,6 +144,29 @@ class LeaseTable:
             ).fetchone()
         return None if row is None else Lease(*row)
 
+    def heartbeat(self, owner: str) -> None:
+        """Say this worker is alive for another lease's length, partitions or not."""
+        with self._lock:
+            self.conn.execute(
+                "INSERT INTO cluster_workers (owner, expires_at) "
+                "VALUES (%s, now() + make_interval(secs => %s)) "
+                "ON CONFLICT (owner) DO UPDATE SET expires_at = excluded.expires_at",
+                (owner, self.lease_seconds),
+            )
+
+    def leave(self, owner: str) -> None:
+        """This worker stops: it no longer counts in the others' fair share."""
+        with self._lock:
+            self.conn.execute("DELETE FROM cluster_workers WHERE owner = %s", (owner,))
+
+    def live_owners(self) -> set[str]:
+        """The workers alive now, by the database's clock."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT owner FROM cluster_workers WHERE expires_at > now()"
+            ).fetchall()
+        return {owner for (owner,) in rows}
+
     def acquire_free(self, owner: str, most: int) -> list[Lease]:
         """Take up to `most` partitions nobody holds (a worker's share of the free ones)."""
         taken = []
