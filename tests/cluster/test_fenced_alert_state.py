@@ -1,5 +1,5 @@
 """The alert state of a partition in PostgreSQL, written under its lease's epoch: a former
-owner's late write changes nothing, and a successor replaying a transition notifies once."""
+owner's late writes change nothing, and a successor replaying a transition notifies once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry
 from village_brain.alerts.store import AlertStore
-from village_brain.cluster.leases import FenceCounts, Lease, LeaseTable, StaleEpoch, fence
+from village_brain.cluster.leases import LeaseTable, StaleEpoch
+from village_brain.cluster.ownership import NotOwned, Ownership
 
 from support.waiting import wait_until
 
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 T0 = 1_800_000_000_000
 SHORT = 1.0
+STATE = {("warn", "g1", "water_level"): ("threshold", "xs", {"pending_since": T0})}
 
 
 def outgoing(alert: Alert, entry: TimelineEntry) -> list[Outgoing]:
@@ -26,26 +28,23 @@ def outgoing(alert: Alert, entry: TimelineEntry) -> list[Outgoing]:
 
 
 class Worker:
-    """One worker's alert store and lease handle, its writes fenced by the lease it holds."""
+    """One worker: its partitions (one here, so every device is in it) and its alert store,
+    whose evaluation writes are fenced by them."""
 
     def __init__(self, dsn: str, name: str) -> None:
-        self.name = name
-        self.leases = LeaseTable(psycopg.connect(dsn, autocommit=True), 1, SHORT)
-        self.counts = FenceCounts()
-        self.lease: Lease | None = None
-        self.store = AlertStore(None, postgres_dsn=dsn, guard=self._fence)
+        leases = LeaseTable(psycopg.connect(dsn, autocommit=True), 1, SHORT)
+        self.ownership = Ownership(leases, name)
+        self.store = AlertStore(None, postgres_dsn=dsn, fence=self.ownership.fence_devices)
 
-    def _fence(self, conn) -> None:
-        assert self.lease is not None
-        fence(conn.raw, self.lease.partition, self.lease.epoch, self.counts)
-
-    def take(self) -> Lease | None:
-        self.lease = self.leases.acquire(0, self.name) or self.lease
-        return self.lease
+    def expired(self) -> bool:
+        conn = self.ownership.leases.conn
+        (now,) = conn.execute("SELECT now()").fetchone()
+        (lease,) = conn.execute("SELECT expires_at FROM partition_leases").fetchone()
+        return now >= lease
 
     def close(self) -> None:
         self.store.close()
-        self.leases.conn.close()
+        self.ownership.leases.conn.close()
 
 
 @pytest.fixture
@@ -56,12 +55,10 @@ def workers(postgres_dsn) -> Iterator[tuple[Worker, Worker]]:
         worker.close()
 
 
-def wait_for_expiry(worker: Worker) -> None:
-    def expired() -> bool:
-        (now,) = worker.leases.conn.execute("SELECT now()").fetchone()
-        return now >= worker.lease.expires_at
-
-    wait_until(expired, timeout=10 * SHORT, what="the lease to run out")
+def take_over(stalled: Worker, successor: Worker) -> None:
+    """The first worker stops renewing (paused); the second takes its partition."""
+    wait_until(stalled.expired, timeout=10 * SHORT, what="the lease to run out")
+    assert successor.ownership.step().gained == [0]
 
 
 def new_alert(at_ms: int) -> NewAlert:
@@ -72,26 +69,44 @@ def new_alert(at_ms: int) -> NewAlert:
 
 def test_a_former_owner_s_resolution_is_refused_and_the_successor_s_stands(workers):
     first, second = workers
-    first.take()
+    first.ownership.step()
     fired = first.store.fire(new_alert(T0), outgoing)
-    wait_for_expiry(first)
-    assert second.take().epoch == 2
+    take_over(first, second)
     with pytest.raises(StaleEpoch):
         first.store.resolve(fired.id, T0 + 60_000, 2.3, "", outgoing)
     assert second.store.alert(fired.id).state == "firing"
     second.store.resolve(fired.id, T0 + 90_000, 2.3, "", outgoing)
     assert [e.kind for e in second.store.timeline(fired.id)] == ["fired", "resolved"]
     assert [d.event_type for d in second.store.deliveries()] == ["alert.resolved", "alert.fired"]
-    assert first.counts.refused == {0: 1}
+    assert first.ownership.counts.refused == {0: 1}
+
+
+def test_a_former_owner_s_tracker_state_and_reminder_are_refused(workers):
+    first, second = workers
+    first.ownership.step()
+    fired = first.store.fire(new_alert(T0), outgoing)
+    take_over(first, second)
+    with pytest.raises(StaleEpoch):
+        first.store.save_states(STATE, T0 + 1)
+    with pytest.raises(StaleEpoch):
+        first.store.remind(fired.id, T0 + 2, outgoing)
+    assert second.store.rule_states() == []
+    assert second.store.alert(fired.id).reminders == 0
+
+
+def test_a_write_for_a_device_outside_the_worker_s_partitions_is_refused(workers):
+    idle, _ = workers
+    with pytest.raises(NotOwned):
+        idle.store.fire(new_alert(T0), outgoing)
+    assert idle.store.alerts() == []
 
 
 def test_a_successor_replaying_a_transition_queues_its_notification_once(workers):
     first, second = workers
-    first.take()
+    first.ownership.step()
     fired = first.store.fire(new_alert(T0), outgoing)
     first.store.resolve(fired.id, T0 + 60_000, 2.3, "", outgoing)
-    wait_for_expiry(first)
-    second.take()
+    take_over(first, second)
     # The successor could not know whether the resolution's notification was queued.
     second.store.resolve(fired.id, T0 + 60_000, 2.3, "", outgoing)
     resolved = [d for d in second.store.deliveries() if d.event_type == "alert.resolved"]

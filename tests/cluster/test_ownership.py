@@ -86,7 +86,7 @@ def test_a_write_for_a_device_of_a_lost_partition_is_refused(workers):
     wait_until(taken, timeout=15 * SHORT, what="the takeover")
     conn = stalled.leases.conn
     with pytest.raises(StaleEpoch), conn.transaction():
-        stalled.fence_device(conn, device)
+        stalled.fence_devices(conn, [device])
     assert stalled.counts.refused == {lease.partition: 1}
 
 

@@ -1,5 +1,4 @@
-"""The PostgreSQL database the stores open: their SQLite placeholders work unchanged, and a
-guard refuses a whole write transaction."""
+"""The PostgreSQL database the stores open: their SQLite placeholders work unchanged."""
 
 from __future__ import annotations
 
@@ -32,10 +31,6 @@ def _schema() -> Schema:
     return Schema("t", [Migration(1, "t", lambda conn: conn.execute(create))])
 
 
-class Refused(Exception):
-    pass
-
-
 @pytest.mark.integration
 def test_a_store_s_sqlite_style_statements_run_on_postgres(postgres_dsn):
     db = PostgresDatabase(postgres_dsn, _schema())
@@ -47,23 +42,5 @@ def test_a_store_s_sqlite_style_statements_run_on_postgres(postgres_dsn):
             "SELECT v FROM t WHERE (:v IS NULL OR v = :v) ORDER BY id", {"v": None}
         )
         assert (new, [v for (v,) in rows]) == ((1,), ["a", "b", "c"])
-    finally:
-        db.close()
-
-
-@pytest.mark.integration
-def test_a_guard_that_refuses_leaves_nothing_of_the_transaction(postgres_dsn):
-    db = PostgresDatabase(postgres_dsn, _schema())
-
-    def refuse(_conn) -> None:
-        raise Refused
-
-    try:
-        with db.transaction() as conn:
-            conn.execute("INSERT INTO t (v) VALUES ('kept')")
-        db.guard = refuse
-        with pytest.raises(Refused), db.transaction() as conn:
-            conn.execute("INSERT INTO t (v) VALUES ('refused')")
-        assert db.reader().execute("SELECT v FROM t").fetchall() == [("kept",)]
     finally:
         db.close()

@@ -61,6 +61,8 @@ _ENTRY_COLUMNS = ", ".join(TimelineEntry.__struct_fields__)
 
 Deliveries = Callable[[Alert, TimelineEntry], list[Outgoing]]
 Key = tuple[str, str, str]  # rule id, device, subject
+# The devices a write is for, checked against the writer's partitions inside its transaction.
+Fence = Callable[[Any, list[str]], None]
 # Tracker states to write: key -> (kind, village, state).
 States = Mapping[Key, tuple[str, str, dict[str, Any]]]
 
@@ -82,14 +84,17 @@ class AlertStore:
         path: Path | None,
         synchronous: str = "full",
         postgres_dsn: str | None = None,
-        guard: Callable[[Any], None] | None = None,
+        fence: Fence | None = None,
     ) -> None:
-        """In SQLite at `path`, or with `postgres_dsn` in that shared PostgreSQL database,
-        where `guard` runs first in every write (a partition's fence)."""
+        """In SQLite at `path`, or with `postgres_dsn` in that shared PostgreSQL database.
+        `fence` runs first in every write the evaluation makes (a firing, a resolution, a
+        reminder, tracker states) with the devices it writes for, and may refuse it: a
+        worker's partitions (cluster/ownership.py)."""
+        if fence is not None and postgres_dsn is None:
+            raise ValueError("fencing needs the shared PostgreSQL database")
+        self._fence = fence
         if postgres_dsn is not None:
-            self.db: Database | PostgresDatabase = PostgresDatabase(
-                postgres_dsn, POSTGRES_SCHEMA, guard
-            )
+            self.db: Database | PostgresDatabase = PostgresDatabase(postgres_dsn, POSTGRES_SCHEMA)
         elif path is not None:
             self.db = Database(path, SQLITE_SCHEMA, synchronous)
         else:
@@ -101,6 +106,7 @@ class AlertStore:
         """`deliveries` must not touch the engine or any database: it runs inside the
         transaction (the engine reads what it needs beforehand)."""
         with self.db.transaction() as conn:
+            self._fenced(conn, [new.device, *_devices(states)])
             _put_states(conn, states, new.at_ms)
             cursor = conn.execute(
                 "INSERT INTO alerts (rule_id, rule_name, severity, kind, village, device, "
@@ -148,6 +154,7 @@ class AlertStore:
         states: States | None = None,
     ) -> Alert:
         with self.db.transaction() as conn:
+            self._fenced(conn, self._devices_of(conn, alert_id, states))
             _put_states(conn, states, at_ms)
             conn.execute(
                 "UPDATE alerts SET state = 'resolved', resolved_ms = ?, updated_ms = ?, "
@@ -160,11 +167,21 @@ class AlertStore:
 
     def remind(self, alert_id: int, at_ms: int, deliveries: Deliveries) -> Alert:
         with self.db.transaction() as conn:
+            self._fenced(conn, self._devices_of(conn, alert_id, None))
             conn.execute(
                 "UPDATE alerts SET notified_ms = ?, reminders = reminders + 1 WHERE id = ?",
                 (at_ms, alert_id),
             )
             return self._after(conn, alert_id, "reminded", at_ms, deliveries)
+
+    def _fenced(self, conn: Any, devices: list[str]) -> None:
+        if self._fence is not None:
+            self._fence(conn.raw, devices)
+
+    def _devices_of(self, conn: Any, alert_id: int, states: States | None) -> list[str]:
+        if self._fence is None:
+            return []
+        return [self._alert(conn, alert_id).device, *_devices(states)]
 
     def _after(
         self,
@@ -261,6 +278,7 @@ class AlertStore:
 
     def save_states(self, states: States, at_ms: int) -> None:
         with self.db.transaction() as conn:
+            self._fenced(conn, _devices(states))
             _put_states(conn, states, at_ms)
 
     def rule_states(self) -> list[tuple[Key, str, str, dict[str, Any]]]:
@@ -545,6 +563,10 @@ class AlertStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _devices(states: States | None) -> list[str]:
+    return [device for _rule, device, _subject in states or {}]
 
 
 def _put_states(conn: sqlite3.Connection, states: States | None, at_ms: int) -> None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable
 
 import msgspec
+import psycopg
 
 from village_brain.cluster.leases import FenceCounts, Lease, LeaseTable, fence
 from village_brain.cluster.partitions import partition_of
@@ -52,11 +54,12 @@ class Ownership:
             raise NotOwned(f"{self.owner} does not hold the partition of device {device!r}")
         return lease
 
-    def fence_device(self, conn, device: str) -> None:
-        """Inside a write's transaction: refuse it unless this worker still holds the
-        device's partition under the epoch it took it with."""
-        lease = self.lease_of(device)
-        fence(conn, lease.partition, lease.epoch, self.counts)
+    def fence_devices(self, conn: psycopg.Connection, devices: Iterable[str]) -> None:
+        """Inside a write's transaction: refuse it unless this worker still holds each
+        device's partition under the epoch it took it with (AlertStore's `fence`)."""
+        leases = {lease.partition: lease for lease in map(self.lease_of, set(devices))}
+        for partition in sorted(leases):  # one order everywhere: no lock cycles
+            fence(conn, partition, leases[partition].epoch, self.counts)
 
     def step(self) -> Changes:
         self.leases.heartbeat(self.owner)

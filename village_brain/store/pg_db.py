@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -66,14 +66,10 @@ def connect(dsn: str) -> Connection:
 
 
 class PostgresDatabase:
-    """The stores' database on PostgreSQL. `guard`, when set, runs first in every write
-    transaction and may refuse it (partition fencing: cluster/leases.py)."""
+    """The stores' database on PostgreSQL, shaped like sqlite_db.Database."""
 
-    def __init__(
-        self, dsn: str, schema: Schema, guard: Callable[[Connection], None] | None = None
-    ) -> None:
+    def __init__(self, dsn: str, schema: Schema) -> None:
         self.dsn = dsn
-        self.guard = guard
         self._writer = connect(dsn)
         migrate_postgres(self._writer.raw, schema.component, schema.steps)
         self._write_lock = threading.Lock()
@@ -84,8 +80,6 @@ class PostgresDatabase:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         with self._write_lock, self._writer.raw.transaction():
-            if self.guard is not None:
-                self.guard(self._writer)
             yield self._writer
 
     def reader(self) -> Connection:
