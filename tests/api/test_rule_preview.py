@@ -45,11 +45,12 @@ def river(start_ms: int, end_ms: int) -> list[Reading]:
     ]
 
 
-def client_for(tmp_path: Path, role: Role) -> Iterator[TestClient]:
+def client_for(tmp_path: Path, role: Role, gauges: int = 1) -> Iterator[TestClient]:
     catalog = default_catalog()
     series = SqliteSeriesStore(tmp_path / "series.sqlite3")
     registry = RegistryStore(tmp_path / "registry.sqlite3")
-    registry.upsert_devices([Device("g1", "xiashan", sensors=("water_level",))])
+    others = [Device(f"g{n}", "xiashan", sensors=("water_level",)) for n in range(2, gauges + 1)]
+    registry.upsert_devices([Device("g1", "xiashan", sensors=("water_level",)), *others])
     series.write(river(NOW - 3 * 24 * HOUR, NOW))
     engine = AlertEngine(
         AlertSettings(), catalog, registry, Bus(), tmp_path / "a.db", clock=lambda: NOW
@@ -68,6 +69,11 @@ def client_for(tmp_path: Path, role: Role) -> Iterator[TestClient]:
 @pytest.fixture
 def operator(tmp_path: Path) -> Iterator[TestClient]:
     yield from client_for(tmp_path, Role.OPERATOR)
+
+
+@pytest.fixture
+def operator_of_many(tmp_path: Path) -> Iterator[TestClient]:
+    yield from client_for(tmp_path, Role.OPERATOR, gauges=50)
 
 
 @pytest.fixture
@@ -118,3 +124,12 @@ def test_a_rule_naming_an_unknown_device_is_refused(operator):
 
 def test_a_viewer_may_not_preview(viewer):
     assert viewer.post("/api/v1/rules/preview", json=RULE).status_code == 403
+
+
+def test_a_preview_too_wide_for_its_days_is_refused_with_how_to_narrow_it(operator_of_many):
+    month = operator_of_many.post("/api/v1/rules/preview?days=31", json=RULE)
+    assert month.status_code == 422
+    assert "50 devices" in month.json()["error"] and "fewer days" in month.json()["error"]
+    assert operator_of_many.post("/api/v1/rules/preview?days=7", json=RULE).status_code == 200
+    one = operator_of_many.post("/api/v1/rules/preview?days=31", json={**RULE, "device": "g1"})
+    assert one.status_code == 200 and one.json()["devices"] == ["g1"]

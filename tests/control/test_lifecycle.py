@@ -3,8 +3,12 @@
 import pytest
 from control_kit import OPERATOR, T0, Clock, Wire, answer, make_stage
 
+from village_brain.control.downlinks import Downlinks
 from village_brain.control.records import CommandRequest, Refused
 from village_brain.control.store import CommandStore
+from village_brain.core.catalog import default_catalog
+from village_brain.core.devices import Device
+from village_brain.ingest.sources.router import build_sources
 
 
 @pytest.fixture
@@ -203,3 +207,27 @@ def test_sending_again_waits_for_the_broker_connection(tmp_path, clock, wire):
     again.sweep()
     assert [c.correlation for c in wire.sent] == [command.id.encode()] * 2
     again.store.close()
+
+
+def test_a_command_its_family_cannot_address_yet_waits_quietly_and_its_expiry_says_why(
+    tmp_path, clock, wire, caplog
+):
+    # A ChirpStack device before its first uplink: no application to address the downlink to.
+    options = {"adapter": "chirpstack", "village": "xiashan"}
+    options["downlinks"] = {"*": {"f_port": 10, "payloads": {"lamp_state": {"on": "0101"}}}}
+    lamp = Device("lamp-1", "xiashan", sensors=("lamp_state",), foreign_id="a84041000181af4f")
+    stage = make_stage(tmp_path, clock, wire)
+    stage.find_device = {"lamp-1": lamp}.get
+    stage.downlinks = Downlinks.of(build_sources([options], default_catalog()), default_catalog())
+    command, _ = stage.send(lamp_on(expires_in_ms=10_000), OPERATOR)
+    for _ in range(3):
+        stage.sweep()
+        clock.ms += 1_000
+    said = [r for r in caplog.records if command.id in r.getMessage()]
+    assert len(said) == 1 and said[0].exc_info is None
+    assert stage.get(command.id).state == "queued" and not wire.sent
+    clock.ms += 10_000
+    stage.sweep()
+    expired = stage.get(command.id)
+    assert expired.state == "expired" and "named its application" in expired.detail
+    stage.store.close()

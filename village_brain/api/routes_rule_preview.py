@@ -28,6 +28,9 @@ DAY_MS = 86_400_000
 REPLAY_STEP_MS = 1_000
 CHART_POINTS = 240
 CHART_SERIES = 6
+# A replay reads every stored reading in its scope: a village-wide rule over a month on a big
+# fleet would hold the API for minutes. 200 devices for a week, or 45 for a month.
+DEVICE_DAYS_BUDGET = 1_400
 
 
 class PreviewChange(BaseModel):
@@ -76,7 +79,15 @@ def preview_rule(
         raise HTTPException(422, str(exc)) from None
     end_ms = alerts.clock()
     start_ms = end_ms - days * DAY_MS
-    devices = [_with_sensors(ctx, r.device) for r in ctx.registry.devices()]
+    scoped = [r.device for r in ctx.registry.devices() if in_scope(rule, r.device)]
+    if len(scoped) * days > DEVICE_DAYS_BUDGET:
+        raise HTTPException(
+            422,
+            f"the rule's scope holds {len(scoped)} devices: a preview replays at most "
+            f"{DEVICE_DAYS_BUDGET} device-days ({DEVICE_DAYS_BUDGET // days} devices over "
+            f"{days} days); narrow its village, place, kind or devices, or preview fewer days",
+        )
+    devices = [_with_sensors(ctx, d) for d in scoped]
     settings = alerts.settings
     try:
         found = replay(
@@ -112,7 +123,7 @@ def preview_rule(
             for c in found.changes
         ],
         firing_at_end=[f"{d}/{s}" if s else d for d, s in found.firing_at_end],
-        series=_chart(ctx, rule, [d for d in devices if in_scope(rule, d)], start_ms, end_ms),
+        series=_chart(ctx, rule, devices, start_ms, end_ms),
     )
 
 

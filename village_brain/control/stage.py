@@ -77,6 +77,8 @@ class ControlStage:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._resend_all = False
+        # Commands a downlink cannot address yet, and why: told once, not every sweep.
+        self._unaddressable: dict[str, str] = {}
 
     # -- the way in ---------------------------------------------------------------------
 
@@ -246,6 +248,8 @@ class ControlStage:
                 if command.state == "sent"
                 else "it could not be sent before its expiry"
             )
+            if why := self._unaddressable.pop(command.id, None):
+                detail = f"{detail}: {why}"
             moved = self.store.move(command.id, "expired", now, detail)
         elif command.state == "accepted":
             accepted_ms = next(s.at_ms for s in command.steps if s.state == "accepted")
@@ -264,11 +268,19 @@ class ControlStage:
         """Whether the broker connection took it."""
         try:
             taken = all(self.publish(out) for out in self._encode(command, now))
+        except LookupError as exc:
+            # The device's dialect cannot address it yet (ChirpStack before the device's
+            # first uplink names its application): wait for that, or for the expiry.
+            if self._unaddressable.get(command.id) != str(exc):
+                log.warning("command %s cannot be sent yet: %s", command.id, exc)
+                self._unaddressable[command.id] = str(exc)
+            return False
         except Exception:
             log.exception("could not publish command %s", command.id)
             taken = False
         if not taken:
             return False  # stays as it is; the next sweep tries again, until its expiry
+        self._unaddressable.pop(command.id, None)
         if command.state == "queued":
             moved = self.store.move(command.id, "sent", self.clock())
             if moved is not None:
