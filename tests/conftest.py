@@ -12,6 +12,9 @@ from village_brain.broker.mosquitto import MosquittoProcess
 
 from support.mosquitto import MosquittoUnavailable, start_private_mosquitto
 
+# A private PostgreSQL (postgres_server, postgres_dsn) for the tests that ask for one.
+pytest_plugins = ["support.postgres"]
+
 
 def _start_or_fail(state_dir: Path) -> MosquittoProcess:
     try:

@@ -1,4 +1,4 @@
-"""A small world for restart tests: the real engine, real SQLite stores, a simulated clock.
+"""A small world for restart tests: the real engine, real stores, a simulated clock.
 
 A script is a list of (time, step); the world runs it second by second with the timer
 ticking every few seconds, and can stop the engine and open a new one in the middle, as a
@@ -39,7 +39,15 @@ class Clock:
 
 
 class World:
-    def __init__(self, path: Path, rules: str, devices: Sequence[Device]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        rules: str,
+        devices: Sequence[Device],
+        postgres_dsn: str | None = None,
+    ) -> None:
+        """The alert state in SQLite under `path`, or in PostgreSQL at `postgres_dsn`."""
+        self.postgres_dsn = postgres_dsn
         path.mkdir(parents=True, exist_ok=True)
         self.path = path
         (path / "rules.toml").write_text(rules, "utf-8")
@@ -61,6 +69,7 @@ class World:
             self.path / "alerts.sqlite3",
             clock=self.clock,
             series=self.series,
+            postgres_dsn=self.postgres_dsn,
         )
 
     def restart(self) -> None:

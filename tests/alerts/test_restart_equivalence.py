@@ -111,8 +111,10 @@ SCENARIOS = {
 }
 
 
-def outcome(tmp_path, scenario: Scenario, restart_at: int | None) -> tuple[list, list]:
-    world = World(tmp_path, scenario.rules, scenario.devices)
+def outcome(
+    tmp_path, scenario: Scenario, restart_at: int | None, postgres_dsn: str | None = None
+) -> tuple[list, list]:
+    world = World(tmp_path, scenario.rules, scenario.devices, postgres_dsn)
     try:
         world.run(scenario.script, scenario.until, restart_at)
         return world.transitions(), world.notifications()
@@ -127,3 +129,20 @@ def test_a_restart_in_the_middle_changes_no_outcome(tmp_path, name):
     restarted = outcome(tmp_path / "restarted", scenario, scenario.restart_at)
     assert [(r, what, at) for r, _, _, what, at in straight[0]] == scenario.expected
     assert restarted == straight
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_alert_state_in_postgres_gives_the_outcomes_of_sqlite(tmp_path, postgres_server, name):
+    """The same scenarios with the alert state in PostgreSQL: a restart there changes no
+    outcome either, and the outcome is the one the embedded store gives."""
+    scenario = SCENARIOS[name]
+    embedded = outcome(tmp_path / "sqlite", scenario, scenario.restart_at)
+    runs = []
+    for run, restart_at in (("straight", None), ("restarted", scenario.restart_at)):
+        dsn = postgres_server.fresh_database()
+        try:
+            runs.append(outcome(tmp_path / run, scenario, restart_at, dsn))
+        finally:
+            postgres_server.drop_database(dsn)
+    assert runs[0] == runs[1] == embedded

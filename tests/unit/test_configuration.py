@@ -46,6 +46,22 @@ def test_secrets_do_not_show_in_the_settings_repr():
     assert "hunter2" not in repr(settings)
 
 
+def test_a_cluster_section_names_the_shared_postgres_and_hides_its_password(tmp_path):
+    config = tmp_path / "village.toml"
+    config.write_text(
+        '[cluster]\npostgres_dsn = "host=db user=vb password=s3cret"\n'
+        "lease_seconds = 5\npartitions = 8\n"
+    )
+    cluster = load_settings(config).cluster
+    assert (cluster.lease_seconds, cluster.partitions) == (5.0, 8)
+    assert "s3cret" not in repr(cluster)
+
+
+def test_a_lease_of_no_length_is_refused():
+    with pytest.raises(ConfigError, match=r"cluster\.lease_seconds"):
+        load_settings(cluster={"lease_seconds": 0})
+
+
 def test_the_documented_reference_matches_the_settings():
     from pathlib import Path
 

@@ -63,6 +63,7 @@ class AlertEngine:
         clock: Callable[[], int] = now_ms,
         series: SeriesStore | None = None,
         default_actions: bool = False,
+        postgres_dsn: str | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -76,7 +77,7 @@ class AlertEngine:
             # Said to the user as a configuration problem (exit code 2), not a traceback.
             raise ConfigError(str(exc)) from None
         self.file_rules = {r.id: r for r in file_rules}
-        self.store = AlertStore(path, synchronous)
+        self.store = AlertStore(path, synchronous, postgres_dsn)
         self._lock = threading.RLock()
         self._devices: dict[str, Device | None] = {}
         self._webhooks = {w.id: w for w in self.store.webhooks()}

@@ -63,8 +63,9 @@ class LifecycleStore:
                 conn.execute("DELETE FROM alert_assignments WHERE alert_id = ?", (alert_id,))
             else:
                 conn.execute(
-                    "INSERT OR REPLACE INTO alert_assignments (alert_id, assignee, by, at_ms) "
-                    "VALUES (?, ?, ?, ?)",
+                    "INSERT INTO alert_assignments (alert_id, assignee, by, at_ms) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET "
+                    "assignee = excluded.assignee, by = excluded.by, at_ms = excluded.at_ms",
                     (alert_id, assignee, by, at_ms),
                 )
             kind = "unassigned" if assignee is None else "assigned"

@@ -48,7 +48,11 @@ class SilenceStore:
     def put(self, silence: Silence) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                f"INSERT OR REPLACE INTO silences ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO silences ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, "
+                "starts_ms = excluded.starts_ms, ends_ms = excluded.ends_ms, "
+                "reason = excluded.reason, created_by = excluded.created_by, "
+                "created_ms = excluded.created_ms, expired_by = excluded.expired_by",
                 (
                     silence.id,
                     msgspec.json.encode(silence.matchers).decode(),
@@ -72,8 +76,9 @@ class SilenceStore:
     def mute(self, alert_id: int, silence_ids: list[str], at_ms: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO alert_mutes (alert_id, silences, since_ms) "
-                "VALUES (?, ?, ?)",
+                "INSERT INTO alert_mutes (alert_id, silences, since_ms) VALUES (?, ?, ?) "
+                "ON CONFLICT (alert_id) DO UPDATE SET silences = excluded.silences, "
+                "since_ms = excluded.since_ms",
                 (alert_id, ",".join(silence_ids), at_ms),
             )
             _note(conn, alert_id, "silenced", at_ms, ", ".join(silence_ids))

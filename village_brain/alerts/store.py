@@ -23,86 +23,9 @@ from village_brain.alerts.records import (
     TimelineEntry,
     Webhook,
 )
+from village_brain.store.migrate import Migration, Schema, sql_steps
+from village_brain.store.pg_db import PostgresDatabase
 from village_brain.store.sqlite_db import Database
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    rule_id TEXT NOT NULL,
-    rule_name TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    village TEXT NOT NULL,
-    device TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    state TEXT NOT NULL,
-    message TEXT NOT NULL,
-    started_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL,
-    value REAL,
-    acked_ms INTEGER,
-    acked_by TEXT,
-    ack_comment TEXT,
-    resolved_ms INTEGER,
-    notified_ms INTEGER,
-    reminders INTEGER NOT NULL DEFAULT 0
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_open_alert_per_subject
-    ON alerts (rule_id, device, subject) WHERE state != 'resolved';
-CREATE INDEX IF NOT EXISTS alerts_by_start ON alerts (started_ms);
-CREATE TABLE IF NOT EXISTS timeline (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    alert_id INTEGER NOT NULL REFERENCES alerts (id),
-    kind TEXT NOT NULL,
-    at_ms INTEGER NOT NULL,
-    value REAL,
-    by TEXT,
-    comment TEXT
-);
-CREATE INDEX IF NOT EXISTS timeline_by_alert ON timeline (alert_id);
-CREATE TABLE IF NOT EXISTS rules (
-    id TEXT PRIMARY KEY,
-    body TEXT NOT NULL,
-    updated_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS webhooks (
-    id TEXT PRIMARY KEY,
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    webhook_id TEXT NOT NULL,
-    alert_id INTEGER NOT NULL,
-    msg_id TEXT NOT NULL,
-    event_type TEXT NOT NULL,
-    body TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_ms INTEGER NOT NULL,
-    next_attempt_ms INTEGER,
-    last_attempt_ms INTEGER,
-    delivered_ms INTEGER,
-    last_status INTEGER,
-    last_error TEXT,
-    delivery_key TEXT,
-    group_key TEXT NOT NULL DEFAULT '',
-    batch INTEGER
-);
--- What each rule's tracker must not forget across a restart (a pending `for`, hysteresis,
--- an event's clear deadline, a device's registration time), as JSON.
-CREATE TABLE IF NOT EXISTS rule_state (
-    rule_id TEXT NOT NULL,
-    device TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    village TEXT NOT NULL,
-    state TEXT NOT NULL,
-    updated_ms INTEGER NOT NULL,
-    PRIMARY KEY (rule_id, device, subject)
-);
-DROP INDEX IF EXISTS outbox_due;
-CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (state, webhook_id, next_attempt_ms, id);
-"""
 
 # Columns added to the outbox since its first release: (name, definition) for older files.
 _OUTBOX_ADDED = (
@@ -112,12 +35,34 @@ _OUTBOX_ADDED = (
 )
 # One row per (alert, transition, channel), whatever retries a transaction.
 _OUTBOX_UNIQUE = "CREATE UNIQUE INDEX IF NOT EXISTS one_delivery_per_key ON outbox (delivery_key)"
+
+
+def _add_outbox_columns(conn: sqlite3.Connection) -> None:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+    for name, definition in _OUTBOX_ADDED:
+        if name not in have:
+            conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
+    # Rows from before the key: one of their own (their row id keeps them distinct).
+    conn.execute(
+        "UPDATE outbox SET delivery_key = msg_id || '.' || webhook_id || '#' || id "
+        "WHERE delivery_key IS NULL"
+    )
+    conn.execute(_OUTBOX_UNIQUE)
+
+
+SQLITE_SCHEMA = Schema(
+    "alerts",
+    [*sql_steps("alerts", "sqlite"), Migration(2, "outbox_delivery_keys", _add_outbox_columns)],
+)
+POSTGRES_SCHEMA = Schema("alerts", sql_steps("alerts", "postgres"))
 _ALERT_COLUMNS = ", ".join(Alert.__struct_fields__)
 _DELIVERY_COLUMNS = ", ".join(Delivery.__struct_fields__)
 _ENTRY_COLUMNS = ", ".join(TimelineEntry.__struct_fields__)
 
 Deliveries = Callable[[Alert, TimelineEntry], list[Outgoing]]
 Key = tuple[str, str, str]  # rule id, device, subject
+# The devices a write is for, checked against the writer's partitions inside its transaction.
+Fence = Callable[[Any, list[str]], None]
 # Tracker states to write: key -> (kind, village, state).
 States = Mapping[Key, tuple[str, str, dict[str, Any]]]
 
@@ -134,22 +79,26 @@ class AlertConflict(Exception):
 
 
 class AlertStore:
-    def __init__(self, path: Path, synchronous: str = "full") -> None:
-        self.db = Database(path, SCHEMA, synchronous)
-        self._add_outbox_columns()
-
-    def _add_outbox_columns(self) -> None:
-        with self.db.transaction() as conn:
-            have = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
-            for name, definition in _OUTBOX_ADDED:
-                if name not in have:
-                    conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
-            # Rows from before the key: one of their own (their row id keeps them distinct).
-            conn.execute(
-                "UPDATE outbox SET delivery_key = msg_id || '.' || webhook_id || '#' || id "
-                "WHERE delivery_key IS NULL"
-            )
-            conn.execute(_OUTBOX_UNIQUE)
+    def __init__(
+        self,
+        path: Path | None,
+        synchronous: str = "full",
+        postgres_dsn: str | None = None,
+        fence: Fence | None = None,
+    ) -> None:
+        """In SQLite at `path`, or with `postgres_dsn` in that shared PostgreSQL database.
+        `fence` runs first in every write the evaluation makes (a firing, a resolution, a
+        reminder, tracker states) with the devices it writes for, and may refuse it: a
+        worker's partitions (cluster/ownership.py)."""
+        if fence is not None and postgres_dsn is None:
+            raise ValueError("fencing needs the shared PostgreSQL database")
+        self._fence = fence
+        if postgres_dsn is not None:
+            self.db: Database | PostgresDatabase = PostgresDatabase(postgres_dsn, POSTGRES_SCHEMA)
+        elif path is not None:
+            self.db = Database(path, SQLITE_SCHEMA, synchronous)
+        else:
+            raise ValueError("the alert store needs a file or a PostgreSQL database")
 
     # --- alert changes -------------------------------------------------------------------
 
@@ -157,11 +106,12 @@ class AlertStore:
         """`deliveries` must not touch the engine or any database: it runs inside the
         transaction (the engine reads what it needs beforehand)."""
         with self.db.transaction() as conn:
+            self._fenced(conn, [new.device, *_devices(states)])
             _put_states(conn, states, new.at_ms)
             cursor = conn.execute(
                 "INSERT INTO alerts (rule_id, rule_name, severity, kind, village, device, "
                 "subject, state, message, started_ms, updated_ms, value, notified_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'firing', ?, ?, ?, ?, ?) RETURNING id",
                 (
                     new.rule_id,
                     new.rule_name,
@@ -177,7 +127,7 @@ class AlertStore:
                     new.at_ms,
                 ),
             )
-            alert_id = int(cursor.lastrowid or 0)
+            alert_id = int(cursor.fetchone()[0])
             return self._after(conn, alert_id, "fired", new.at_ms, deliveries, value=new.value)
 
     def acknowledge(
@@ -204,6 +154,7 @@ class AlertStore:
         states: States | None = None,
     ) -> Alert:
         with self.db.transaction() as conn:
+            self._fenced(conn, self._devices_of(conn, alert_id, states))
             _put_states(conn, states, at_ms)
             conn.execute(
                 "UPDATE alerts SET state = 'resolved', resolved_ms = ?, updated_ms = ?, "
@@ -216,11 +167,21 @@ class AlertStore:
 
     def remind(self, alert_id: int, at_ms: int, deliveries: Deliveries) -> Alert:
         with self.db.transaction() as conn:
+            self._fenced(conn, self._devices_of(conn, alert_id, None))
             conn.execute(
                 "UPDATE alerts SET notified_ms = ?, reminders = reminders + 1 WHERE id = ?",
                 (at_ms, alert_id),
             )
             return self._after(conn, alert_id, "reminded", at_ms, deliveries)
+
+    def _fenced(self, conn: Any, devices: list[str]) -> None:
+        if self._fence is not None:
+            self._fence(conn.raw, devices)
+
+    def _devices_of(self, conn: Any, alert_id: int, states: States | None) -> list[str]:
+        if self._fence is None:
+            return []
+        return [self._alert(conn, alert_id).device, *_devices(states)]
 
     def _after(
         self,
@@ -235,17 +196,17 @@ class AlertStore:
     ) -> Alert:
         cursor = conn.execute(
             "INSERT INTO timeline (alert_id, kind, at_ms, value, by, comment) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (alert_id, kind, at_ms, value, by, comment),
         )
-        entry_id = int(cursor.lastrowid or 0)
+        entry_id = int(cursor.fetchone()[0])
         entry = TimelineEntry(entry_id, alert_id, kind, at_ms, value, by, comment)  # type: ignore[arg-type]
         alert = self._alert(conn, alert_id)
-        # OR IGNORE: a delivery key already in the outbox is that very delivery.
+        # DO NOTHING: a delivery key already in the outbox is that very delivery.
         conn.executemany(
-            "INSERT OR IGNORE INTO outbox (webhook_id, alert_id, msg_id, event_type, body, "
+            "INSERT INTO outbox (webhook_id, alert_id, msg_id, event_type, body, "
             "state, created_ms, next_attempt_ms, delivery_key, group_key) "
-            "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
                 (
                     o.webhook_id,
@@ -317,6 +278,7 @@ class AlertStore:
 
     def save_states(self, states: States, at_ms: int) -> None:
         with self.db.transaction() as conn:
+            self._fenced(conn, _devices(states))
             _put_states(conn, states, at_ms)
 
     def rule_states(self) -> list[tuple[Key, str, str, dict[str, Any]]]:
@@ -327,12 +289,13 @@ class AlertStore:
 
     def forget_states(self, keep_rules: Iterable[str]) -> int:
         """Drop the states of rules that no longer exist."""
-        keep = json.dumps(sorted(set(keep_rules)))
+        keep = set(keep_rules)
         with self.db.transaction() as conn:
-            return conn.execute(
-                "DELETE FROM rule_state WHERE rule_id NOT IN (SELECT value FROM json_each(?))",
-                (keep,),
-            ).rowcount
+            held = [r for (r,) in conn.execute("SELECT DISTINCT rule_id FROM rule_state")]
+            gone = [(r,) for r in held if r not in keep]
+            if not gone:
+                return 0
+            return conn.executemany("DELETE FROM rule_state WHERE rule_id = ?", gone).rowcount
 
     # --- rules made through the API ------------------------------------------------------
 
@@ -600,6 +563,10 @@ class AlertStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _devices(states: States | None) -> list[str]:
+    return [device for _rule, device, _subject in states or {}]
 
 
 def _put_states(conn: sqlite3.Connection, states: States | None, at_ms: int) -> None:

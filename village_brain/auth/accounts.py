@@ -8,27 +8,11 @@ from pathlib import Path
 
 from village_brain.auth.hashing import digest, hash_password, new_secret
 from village_brain.auth.roles import Role
+from village_brain.store.migrate import Schema, sql_steps
 from village_brain.store.sqlite_db import Database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY,
-    role TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    made_by TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    digest TEXT PRIMARY KEY,
-    user TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    digest TEXT PRIMARY KEY,
-    user TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
-    expires_ms INTEGER NOT NULL
-);
-"""
+SQLITE_SCHEMA = Schema("accounts", sql_steps("accounts", "sqlite"))
+
 
 NAME_PATTERN = r"[\w.@-]{1,64}"
 MIN_PASSWORD = 8
@@ -50,7 +34,7 @@ class Account:
 
 class AccountStore:
     def __init__(self, path: Path, synchronous: str = "full") -> None:
-        self.db = Database(path, SCHEMA, synchronous)
+        self.db = Database(path, SQLITE_SCHEMA, synchronous)
 
     def add(self, name: str, role: Role, password: str, now_ms: int, made_by: str = "cli") -> None:
         check_name(name)

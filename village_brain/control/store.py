@@ -15,43 +15,13 @@ import msgspec
 
 from village_brain.control.records import Command, Origin, Step, may_follow
 from village_brain.core.timefmt import now_ms
+from village_brain.store.migrate import Schema, sql_steps
 from village_brain.store.sqlite_db import Database
+
+SQLITE_SCHEMA = Schema("control", sql_steps("control", "sqlite"))
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS commands (
-    id TEXT PRIMARY KEY,
-    village TEXT NOT NULL,
-    device TEXT NOT NULL,
-    target TEXT NOT NULL,
-    value TEXT NOT NULL,           -- JSON
-    args TEXT NOT NULL,            -- JSON
-    state TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    expires_ms INTEGER NOT NULL,
-    by_whom TEXT NOT NULL,
-    from_where TEXT NOT NULL,
-    why TEXT NOT NULL,
-    new_state TEXT NOT NULL DEFAULT '{}',
-    detail TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS commands_by_device ON commands (device, created_ms);
-CREATE INDEX IF NOT EXISTS commands_open ON commands (state)
-    WHERE state IN ('queued', 'sent', 'accepted');
-CREATE TABLE IF NOT EXISTS command_steps (
-    command_id TEXT NOT NULL REFERENCES commands (id) ON DELETE CASCADE,
-    state TEXT NOT NULL,
-    at_ms INTEGER NOT NULL,
-    detail TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS command_steps_by_command ON command_steps (command_id, at_ms);
-CREATE TABLE IF NOT EXISTS schedule_versions (
-    name TEXT NOT NULL,
-    spec TEXT NOT NULL,            -- the schedule's settings, as JSON
-    at_ms INTEGER NOT NULL
-);
-"""
 
 _COLUMNS = (
     "id, village, device, target, value, args, state, created_ms, expires_ms, "
@@ -62,7 +32,7 @@ OPEN_STATES = ("queued", "sent", "accepted")
 
 class CommandStore:
     def __init__(self, path: Path, synchronous: str = "full") -> None:
-        self.db = Database(path, SCHEMA, synchronous)
+        self.db = Database(path, SQLITE_SCHEMA, synchronous)
 
     def add(self, command: Command) -> tuple[Command, bool]:
         """Keep a new command (queued); (the stored one, whether it is new). A command whose

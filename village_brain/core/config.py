@@ -483,6 +483,30 @@ class ControlSettings(Section):
     _check_durations = field_validator("default_expiry", "max_expiry", "done_timeout")(_duration)
 
 
+class ClusterSettings(Section):
+    """Several workers sharing one village's state: needed only when more than one runs."""
+
+    postgres_dsn: SecretStr | None = Field(
+        None,
+        description="PostgreSQL for the shared state (libpq form: `host=… dbname=… user=…` "
+        "or postgresql://…); unset: one process, its state in SQLite. Never logged.",
+    )
+    lease_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="How long a worker owns a partition without renewing it; a stalled "
+        "worker's partitions pass to another after this.",
+    )
+    partitions: int = Field(
+        16,
+        ge=1,
+        le=4096,
+        description="Partitions the devices are split into, each evaluated by one worker; "
+        "fixed for the life of a deployment (the input's partition queues match it).",
+    )
+
+
 class ReportChoice(Section):
     """One answer of a list question."""
 
@@ -626,6 +650,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     auth: AuthSettings = AuthSettings()
     control: ControlSettings = ControlSettings()
+    cluster: ClusterSettings = ClusterSettings()
     reports: ReportSettings = ReportSettings()
     demo: bool = Field(False, description="Also run a simulated village.")
 

@@ -15,56 +15,8 @@ import msgspec
 
 from village_brain.core.devices import Device, Presence
 from village_brain.core.records import Rejection
+from village_brain.store.migrate import Migration, Schema, sql_steps
 from village_brain.store.sqlite_db import Database
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS devices (
-    id TEXT PRIMARY KEY,
-    village TEXT NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'unknown',
-    name TEXT NOT NULL DEFAULT '',
-    place TEXT NOT NULL DEFAULT '',
-    lat REAL,
-    lon REAL,
-    sensors TEXT NOT NULL DEFAULT '[]',
-    source TEXT NOT NULL DEFAULT 'file',
-    foreign_id TEXT NOT NULL DEFAULT '',
-    last_seen_ms INTEGER,
-    status TEXT,
-    status_ms INTEGER,
-    last_stored_ms INTEGER,
-    last_refused_ms INTEGER,
-    last_refused_reason TEXT
-);
-CREATE TABLE IF NOT EXISTS rejections (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at_ms INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    topic TEXT NOT NULL,
-    village TEXT,
-    device TEXT,
-    sensor TEXT,
-    excerpt TEXT NOT NULL,
-    retained_key TEXT
-);
-CREATE INDEX IF NOT EXISTS rejections_by_time ON rejections (at_ms);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    village TEXT NOT NULL,
-    device TEXT NOT NULL,
-    ts_ms INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    data TEXT NOT NULL DEFAULT '{}',
-    UNIQUE (device, ts_ms, type)
-);
-CREATE TABLE IF NOT EXISTS refused_devices (
-    device TEXT PRIMARY KEY,
-    village TEXT NOT NULL,
-    refused_ms INTEGER NOT NULL
-);
-"""
-
 
 # Columns added since the first release: a registry made before them gains them when opened.
 _ADDED_COLUMNS = (
@@ -140,9 +92,7 @@ class PendingDevice(msgspec.Struct, frozen=True):
 
 class RegistryStore:
     def __init__(self, path: Path, synchronous: str = "full") -> None:
-        self.db = Database(path, SCHEMA, synchronous)
-        with self.db.transaction() as conn:
-            _add_missing_columns(conn)
+        self.db = Database(path, SQLITE_SCHEMA, synchronous)
 
     def upsert_devices(self, devices: Iterable[Device]) -> None:
         with self.db.transaction() as conn:
@@ -334,6 +284,12 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
         if column not in present:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     conn.execute(_RETAINED_INDEX)
+
+
+SQLITE_SCHEMA = Schema(
+    "registry",
+    [*sql_steps("registry", "sqlite"), Migration(2, "added_columns", _add_missing_columns)],
+)
 
 
 def _latest_refusals(rejections: Iterable[Rejection]) -> list[tuple[str, str, int, str]]:

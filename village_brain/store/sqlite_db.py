@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from village_brain.store.migrate import Schema, migrate_sqlite
+
 
 def connect(path: Path, synchronous: str = "full") -> sqlite3.Connection:
     """A connection in WAL mode: readers never block the single writer, and vice versa."""
@@ -51,12 +53,15 @@ class Database:
     """One writer connection (the ingest writer's thread) and a reader connection per live
     thread, reused by later threads once that thread has ended."""
 
-    def __init__(self, path: Path, schema: str, synchronous: str = "full") -> None:
+    def __init__(self, path: Path, schema: str | Schema, synchronous: str = "full") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._synchronous = synchronous
         self._writer = connect(path, synchronous)
-        self._writer.executescript(schema)
+        if isinstance(schema, Schema):
+            migrate_sqlite(self._writer, schema.component, schema.steps)
+        else:
+            self._writer.executescript(schema)
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._pool_lock = threading.Lock()

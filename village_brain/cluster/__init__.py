@@ -1,0 +1,1 @@
+"""Running several ingest workers on shared PostgreSQL state: partition leases and fencing."""
