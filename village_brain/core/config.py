@@ -483,6 +483,119 @@ class ControlSettings(Section):
     _check_durations = field_validator("default_expiry", "max_expiry", "done_timeout")(_duration)
 
 
+class Department(Section):
+    """One [[reports.directory.departments]] table: whom work can be routed to."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="Short code, e.g. water.")
+    zh: str = Field(min_length=1, description="Its name in Chinese, e.g. 水利组.")
+    en: str = Field("", description="Its name in English; unset shows the Chinese.")
+
+
+class Person(Section):
+    """One [[reports.directory.people]] table: someone work can be assigned to."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,31}$", description="Short code, e.g. wang.")
+    name: str = Field(min_length=1, description="As staff call them, e.g. 王师傅.")
+    department: str = Field(description="The id of their department.")
+    account: str = Field(
+        "", description="Their login account, so that what they claim (认领) is theirs."
+    )
+
+
+def _default_departments() -> list[Department]:
+    names = (
+        ("committee", "村委会", "Village committee"),
+        ("roads", "道路组", "Roads"),
+        ("water", "水利组", "Water"),
+        ("power", "电力组", "Power and lighting"),
+        ("sanitation", "环卫组", "Sanitation"),
+        ("safety", "治安组", "Safety"),
+        ("welfare", "民政组", "Welfare"),
+    )
+    return [Department(id=i, zh=zh, en=en) for i, zh, en in names]
+
+
+class DirectorySettings(Section):
+    """Departments and people the duty staff route work to (see docs/reports.md)."""
+
+    departments: list[Department] = Field(
+        default_factory=_default_departments,
+        description="[[reports.directory.departments]] tables; default: committee, roads, "
+        "water, power, sanitation, safety, welfare.",
+    )
+    people: list[Person] = Field([], description="[[reports.directory.people]] tables.")
+
+    @field_validator("departments")
+    @classmethod
+    def _unique_departments(cls, value: list[Department]) -> list[Department]:
+        _no_repeats("department", [d.id for d in value])
+        return value
+
+    @field_validator("people")
+    @classmethod
+    def _unique_people(cls, value: list[Person]) -> list[Person]:
+        _no_repeats("person", [p.id for p in value])
+        return value
+
+    def model_post_init(self, _context: Any) -> None:
+        known = {d.id for d in self.departments}
+        for person in self.people:
+            if person.department not in known:
+                raise ValueError(
+                    f"person {person.id!r} is in department {person.department!r}, which the "
+                    f"directory does not have ({', '.join(sorted(known))})"
+                )
+
+
+def _no_repeats(what: str, ids: list[str]) -> None:
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"{what} ids must be unique; repeated: {', '.join(repeated)}")
+
+
+class QueueSettings(Section):
+    """How the work queue links reports to devices and checks what is overdue."""
+
+    link_within_m: float = Field(
+        150.0,
+        ge=0,
+        description="A report this close to a device of a related kind is linked to it "
+        "(a dark street beside a lamp); 0: never.",
+    )
+    related_kinds: dict[str, list[str]] = Field(
+        {
+            "lighting": ["street_lamp"],
+            "water": ["river_gauge", "water_quality_buoy", "sluice_gate"],
+            "road": ["manhole_cover"],
+            "safety": ["smoke_detector", "siren", "manhole_cover"],
+        },
+        description="Per report category, the device kinds a report of it may be about.",
+    )
+    alert_categories: dict[str, str] = Field(
+        {
+            "street_lamp": "lighting",
+            "river_gauge": "water",
+            "water_quality_buoy": "water",
+            "sluice_gate": "water",
+            "manhole_cover": "road",
+            "smoke_detector": "safety",
+            "siren": "safety",
+        },
+        description="Per device kind, the category of a work order opened from its alert; "
+        "other kinds get `other`.",
+    )
+    check_every: float = Field(
+        1.0, gt=0, le=60, description="Seconds between looks for new and overdue work."
+    )
+
+
+class ReportSettings(Section):
+    """Villagers' reports and the duty staff's work queue (see docs/reports.md)."""
+
+    directory: DirectorySettings = DirectorySettings()
+    queue: QueueSettings = QueueSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VILLAGE_BRAIN_", env_nested_delimiter="__", extra="forbid"
@@ -496,6 +609,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     auth: AuthSettings = AuthSettings()
     control: ControlSettings = ControlSettings()
+    reports: ReportSettings = ReportSettings()
     demo: bool = Field(False, description="Also run a simulated village.")
 
     @classmethod
