@@ -9,6 +9,7 @@ to have had it. A closed item can be reopened, back to new, with a reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
+
 from village_brain.reports.records import CLOSED, Priority, WorkItem
 
 HOUR_MS = 3_600_000
@@ -99,4 +100,3 @@ def status_word(status: str, language: str) -> str:
 
 def is_status(value: str) -> bool:
     return value in NEXT
-
