@@ -37,6 +37,8 @@ from village_brain.ingest.topics import SUBSCRIPTIONS
 from village_brain.ingest.validate import TimeWindow
 from village_brain.ingest.writer import BatchWriter
 from village_brain.preflight import load_devices
+from village_brain.reports.intake import open_desk
+from village_brain.reports.work_stage import WorkStage
 from village_brain.store.base import SeriesStore
 from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
@@ -128,6 +130,12 @@ class Service:
                 self.alerts.use_control(self.control)  # rule actions (docs/alerts.md)
         if self.alerts is not None:
             self.writer.listeners.append(self.alerts.on_batch)
+        self.reports = open_desk(settings)
+        self.work = (
+            None
+            if self.reports is None
+            else WorkStage(settings, self.reports.store, self.registry, self.bus, self.alerts)
+        )
         self.writer.every(3600, self._apply_retention)
         self.writer.every(60, self._log_rates)
         self._stop = threading.Event()
@@ -142,6 +150,8 @@ class Service:
         self.receiver.start()
         if self.control is not None:
             self.control.start()
+        if self.work is not None:
+            self.work.start()
 
     def stop(self) -> None:
         if self._stop.is_set():
@@ -158,6 +168,8 @@ class Service:
             )
         else:
             log.info("ingest drained: %d readings stored since start", self.stats.stored)
+        if self.work is not None:
+            self.work.stop()
         if self.alerts is not None:
             self.alerts.stop()
         if self.control is not None:
@@ -169,6 +181,8 @@ class Service:
         self.accounts.close()
         if self.control is not None:
             self.control.store.close()
+        if self.reports is not None:
+            self.reports.store.close()
         log.info("stores closed")
 
     def register_devices(self, devices: Iterable[Device]) -> None:
@@ -203,6 +217,8 @@ class Service:
             register_devices=self.register_devices,
             remove_device=self.remove_device,
             control=self.control,
+            reports=self.reports,
+            work=self.work,
         )
 
     def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:

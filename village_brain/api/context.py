@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from village_brain.alerts.engine import AlertEngine
     from village_brain.control.stage import ControlStage
     from village_brain.ingest.http_post import HttpIngest
+    from village_brain.reports.intake import ReportDesk
+    from village_brain.reports.work_stage import WorkStage
 
 
 @dataclass
@@ -37,6 +39,8 @@ class ApiContext:
     register_devices: Callable[[Iterable[Device]], None] | None = None
     remove_device: Callable[[str], object] | None = None
     control: ControlStage | None = None  # commands to devices, when enabled
+    reports: ReportDesk | None = None  # villagers' reports and the work queue, when enabled
+    work: WorkStage | None = None  # the duty staff's queue, with reports
 
 
 def context(request: Request) -> ApiContext:
