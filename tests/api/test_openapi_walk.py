@@ -46,13 +46,16 @@ from village_brain.control.stage import ControlStage, Timing
 from village_brain.control.store import CommandStore
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import default_catalog
-from village_brain.core.config import AlertSettings, AuthSettings
+from village_brain.core.config import AlertSettings, AuthSettings, load_settings
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms
 from village_brain.ingest.http_post import HttpIngest
 from village_brain.ingest.pipeline import InboundMessage, Outcome
 from village_brain.ingest.stats import IngestStats
+from village_brain.reports.intake import ReportDesk, open_desk
+from village_brain.reports.records import NewReport, Position
+from village_brain.reports.work_stage import WorkStage
 from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
@@ -99,6 +102,8 @@ REAL: dict[str, Any] = {
     "silence_id": "",
     "token_id": 1,
     "command": "c-walk",
+    # Item 1 is a villager's report, made by the fixture; item 2 comes from alert 1.
+    "item_id": 1,
 }
 RULE = {
     "name": "walked",
@@ -142,6 +147,14 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/auth/login"): {"name": VIEWER_NAME, "password": "wrong-password"},
     ("POST", "/api/v1/users"): {"name": "swept", "role": "viewer", "password": "river-bank-7"},
+    ("POST", "/api/v1/work/{item_id}/triage"): {"category": "road", "priority": "high"},
+    ("POST", "/api/v1/work/{item_id}/assign"): {"department": "村建"},
+    ("POST", "/api/v1/work/{item_id}/close"): {"status": "resolved", "reason": "swept"},
+    ("POST", "/api/v1/work/{item_id}/reopen"): {"reason": "swept"},
+    ("POST", "/api/v1/work/{item_id}/notes"): {"text": "swept"},
+    ("POST", "/api/v1/work/{item_id}/replies"): {"text": "swept"},
+    ("POST", "/api/v1/work/{item_id}/duplicate"): {"of": 2},
+    ("POST", "/api/v1/work/{item_id}/link"): {"parent": 2},
     ("POST", "/api/v1/devices/{device}/commands"): {
         "target": "identify",
         "args": {"seconds": 30},
@@ -279,7 +292,9 @@ def api(tmp_path) -> Iterator[tuple[FastAPI, str]]:
     tokens.issue("gateway", "xiashan", None, 0)
     ctx.http_ingest = HttpIngest(_committed_at_once, tokens, 65_536, 5.0, ["lora"])
     ctx.control = _control(tmp_path, catalog, registry)
+    ctx.reports, ctx.work = _work(tmp_path, registry, bus, alerts)
     yield create_app(ctx), token
+    ctx.reports.store.close()
     ctx.control.store.close()
     tokens.close()
     alerts.stop()
@@ -299,6 +314,21 @@ def _control(tmp_path, catalog, registry: RegistryStore) -> ControlStage:
     )
     stage.send(CommandRequest(device="g1", target="identify", id="c-walk"), Origin(by="walker"))
     return stage
+
+
+def _work(
+    tmp_path, registry: RegistryStore, bus: Bus, alerts: AlertEngine
+) -> tuple[ReportDesk, WorkStage]:
+    """The report desk and the work queue, with a report (item 1) and an alert's order (2)."""
+    desk = open_desk(load_settings(store={"data_dir": tmp_path}))
+    assert desk is not None
+    work = WorkStage(load_settings(store={"data_dir": tmp_path}), desk.store, registry, bus, alerts)
+    report = NewReport(category="road", description="walked", position=Position(lat=30, lon=120))
+    desk.store.submit(report, now_ms())
+    alert = alerts.store.alert(1)
+    assert alert is not None
+    work.queue.from_alert(alert, None, "walker")
+    return desk, work
 
 
 def _committed_at_once(msg: InboundMessage) -> None:
