@@ -31,7 +31,7 @@ Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 MAX_ROW_ID = 2**63 - 1
 ItemId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The work item's id.")]
 StatusFilter = Literal[
-    "open", "closed", "new", "assigned", "in_progress", "resolved", "rejected", "duplicate"
+    "open", "closed", "all", "new", "assigned", "in_progress", "resolved", "rejected", "duplicate"
 ]
 T = TypeVar("T")
 
@@ -345,7 +345,7 @@ def link(ctx: Ctx, who: Operator, item_id: ItemId, body: LinkIn) -> WorkItemOut:
 
 
 def _statuses(status: str | None) -> list[str] | None:
-    if status is None:
+    if status is None or status == "all":
         return None
     if status == "open":
         return ["new", "assigned", "in_progress"]
