@@ -104,6 +104,11 @@ REAL: dict[str, Any] = {
     "command": "c-walk",
     # Item 1 is a villager's report, made by the fixture; item 2 comes from alert 1.
     "item_id": 1,
+    # The public report routes and Open311: a photo id that names none, a real category.
+    "photo_id": "0" * 24,
+    "fmt": "json",
+    "service_code": "road",
+    "service_request_id": "1",
 }
 RULE = {
     "name": "walked",
