@@ -49,7 +49,7 @@ from village_brain.control.stage import ControlStage, Timing
 from village_brain.control.store import CommandStore
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import default_catalog
-from village_brain.core.config import AlertSettings, AuthSettings, ReportSettings
+from village_brain.core.config import AlertSettings, AuthSettings, ReportSettings, load_settings
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms
@@ -58,6 +58,7 @@ from village_brain.ingest.pipeline import InboundMessage, Outcome
 from village_brain.ingest.stats import IngestStats
 from village_brain.reports.intake import ReportDesk, ReportForm
 from village_brain.reports.store import ReportStore
+from village_brain.reports.work_stage import WorkStage
 from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
@@ -106,6 +107,8 @@ REAL: dict[str, Any] = {
     "silence_id": "",
     "token_id": 1,
     "command": "c-walk",
+    # Item 1 is a villager's report, made by the fixture; item 2 comes from alert 1.
+    "item_id": 1,
     # Set by the fixture: photo ids and report numbers are made when the report is.
     "photo_id": "",
     "service_request_id": "",
@@ -154,6 +157,14 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/auth/login"): {"name": VIEWER_NAME, "password": "wrong-password"},
     ("POST", "/api/v1/users"): {"name": "swept", "role": "viewer", "password": "river-bank-7"},
+    ("POST", "/api/v1/work/{item_id}/triage"): {"category": "road", "priority": "high"},
+    ("POST", "/api/v1/work/{item_id}/assign"): {"department": "村建"},
+    ("POST", "/api/v1/work/{item_id}/close"): {"status": "resolved", "reason": "swept"},
+    ("POST", "/api/v1/work/{item_id}/reopen"): {"reason": "swept"},
+    ("POST", "/api/v1/work/{item_id}/notes"): {"text": "swept"},
+    ("POST", "/api/v1/work/{item_id}/replies"): {"text": "swept"},
+    ("POST", "/api/v1/work/{item_id}/duplicate"): {"of": 2},
+    ("POST", "/api/v1/work/{item_id}/link"): {"parent": 2},
     ("POST", "/api/v1/devices/{device}/commands"): {
         "target": "identify",
         "args": {"seconds": 30},
@@ -298,7 +309,7 @@ def api(tmp_path) -> Iterator[tuple[FastAPI, str]]:
     tokens.issue("gateway", "xiashan", None, 0)
     ctx.http_ingest = HttpIngest(_committed_at_once, tokens, 65_536, 5.0, ["lora"])
     ctx.control = _control(tmp_path, catalog, registry)
-    ctx.reports = _reports(tmp_path)
+    ctx.reports, ctx.work = _work(tmp_path, registry, bus, alerts)
     yield create_app(ctx), token
     ctx.reports.store.close()
     ctx.control.store.close()
@@ -322,8 +333,11 @@ def _control(tmp_path, catalog, registry: RegistryStore) -> ControlStage:
     return stage
 
 
-def _reports(tmp_path) -> ReportDesk:
-    """A report desk with one report and its photo in it."""
+def _work(
+    tmp_path, registry: RegistryStore, bus: Bus, alerts: AlertEngine
+) -> tuple[ReportDesk, WorkStage]:
+    """The report desk with a report and its photo (item 1), and the work queue with an
+    alert's order (item 2)."""
     desk = ReportDesk(ReportStore(tmp_path / "reports.sqlite3"), ReportSettings())
     photo = io.BytesIO()
     Image.new("RGB", (8, 8)).save(photo, "JPEG")
@@ -331,7 +345,11 @@ def _reports(tmp_path) -> ReportDesk:
     taken = desk.take(form, [photo.getvalue()], "127.0.0.1")
     REAL["photo_id"] = taken.report.photos[0]
     REAL["service_request_id"] = taken.report.number
-    return desk
+    work = WorkStage(load_settings(store={"data_dir": tmp_path}), desk.store, registry, bus, alerts)
+    alert = alerts.store.alert(1)
+    assert alert is not None
+    work.queue.from_alert(alert, None, "walker")
+    return desk, work
 
 
 def _committed_at_once(msg: InboundMessage) -> None:

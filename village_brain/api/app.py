@@ -25,6 +25,7 @@ from village_brain.api import (
     routes_silences,
     routes_users,
     routes_webhooks,
+    routes_work,
 )
 from village_brain.api.auth import caller
 from village_brain.api.context import ApiContext
@@ -65,6 +66,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_commands.router)
     app.include_router(routes_reports_public.router)
     app.include_router(routes_open311.router)
+    app.include_router(routes_work.router)
     routes_open311.install(app)
     install_error_handlers(app)
 
