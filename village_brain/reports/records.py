@@ -36,6 +36,8 @@ class Report(msgspec.Struct, frozen=True):
     name: str = ""
     phone: str = ""
     via: str = "page"  # page (the phone page) or open311
+    # The category's extra questions answered (Open311 attributes), code → answer.
+    attributes: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class WorkItem(msgspec.Struct, frozen=True):
@@ -71,3 +73,36 @@ class Entry(msgspec.Struct, frozen=True):
     by: str  # the account, or "villager", or "system"
     at_ms: int
     public: bool = False
+
+
+class NewPhoto(msgspec.Struct, frozen=True):
+    """A photo already decoded and re-encoded (see photos.py): only these bytes are kept."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+
+
+class Photo(msgspec.Struct, frozen=True):
+    id: str
+    report_id: int
+    data: bytes
+    mime: str
+    width: int
+    height: int
+    created_ms: int
+
+
+class NewReport(msgspec.Struct, frozen=True):
+    """What a villager sends, from the phone page or an Open311 client."""
+
+    category: str
+    description: str
+    position: Position | None = None
+    place: str = ""
+    photos: tuple[NewPhoto, ...] = ()
+    name: str = ""
+    phone: str = ""
+    via: str = "page"
+    attributes: dict[str, str] = msgspec.field(default_factory=dict)
