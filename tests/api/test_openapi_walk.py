@@ -53,6 +53,8 @@ from village_brain.core.timefmt import now_ms
 from village_brain.ingest.http_post import HttpIngest
 from village_brain.ingest.pipeline import InboundMessage, Outcome
 from village_brain.ingest.stats import IngestStats
+from village_brain.reports.records import NewReport, Position
+from village_brain.reports.store import ReportStore
 from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
@@ -99,6 +101,7 @@ REAL: dict[str, Any] = {
     "silence_id": "",
     "token_id": 1,
     "command": "c-walk",
+    "item_id": 1,
 }
 RULE = {
     "name": "walked",
@@ -142,6 +145,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/auth/login"): {"name": VIEWER_NAME, "password": "wrong-password"},
     ("POST", "/api/v1/users"): {"name": "swept", "role": "viewer", "password": "river-bank-7"},
+    ("POST", "/api/v1/work/{item_id}/merge"): {"item_ids": [2]},
+    ("POST", "/api/v1/similar/work-order"): {
+        "item_ids": [1, 3],
+        "title": "swept",
+        "category": "road",
+    },
     ("POST", "/api/v1/devices/{device}/commands"): {
         "target": "identify",
         "args": {"seconds": 30},
@@ -279,7 +288,9 @@ def api(tmp_path) -> Iterator[tuple[FastAPI, str]]:
     tokens.issue("gateway", "xiashan", None, 0)
     ctx.http_ingest = HttpIngest(_committed_at_once, tokens, 65_536, 5.0, ["lora"])
     ctx.control = _control(tmp_path, catalog, registry)
+    ctx.reports = _reports(tmp_path)
     yield create_app(ctx), token
+    ctx.reports.close()
     ctx.control.store.close()
     tokens.close()
     alerts.stop()
@@ -299,6 +310,15 @@ def _control(tmp_path, catalog, registry: RegistryStore) -> ControlStage:
     )
     stage.send(CommandRequest(device="g1", target="identify", id="c-walk"), Origin(by="walker"))
     return stage
+
+
+def _reports(tmp_path) -> ReportStore:
+    """Three reports of one pothole, so similarity, merging and hotspots have work."""
+    store = ReportStore(tmp_path / "reports.sqlite3")
+    for n in range(3):
+        where = Position(30.1 + n * 0.0001, 120.2)
+        store.submit(NewReport("road", f"pothole {n}", where), now_ms() - n * 60_000)
+    return store
 
 
 def _committed_at_once(msg: InboundMessage) -> None:

@@ -20,6 +20,8 @@ PUBLIC = {
     # Guarded by the one-time setup token instead (tests/auth/test_first_admin_setup.py).
     ("GET", "/api/v1/auth/setup"),
     ("POST", "/api/v1/auth/setup"),
+    # For villagers before they report: numbers, categories and statuses, nothing personal.
+    ("GET", "/api/v1/public/reports/nearby"),
 }
 # Devices post with a device token, never a person's role (tests/integration/test_http_ingest).
 BY_DEVICE_TOKEN = {
@@ -92,6 +94,12 @@ NEEDS = {
     ("GET", "/api/v1/devices/{device}/commands"): VIEW,
     ("GET", "/api/v1/devices/{device}/controls"): VIEW,
     ("GET", "/api/v1/commands/{command}"): VIEW,
+    ("GET", "/api/v1/work/{item_id}/similar"): VIEW,
+    ("GET", "/api/v1/similar/groups"): VIEW,
+    ("POST", "/api/v1/work/{item_id}/merge"): ACT,
+    ("POST", "/api/v1/similar/work-order"): ACT,
+    ("GET", "/api/v1/hotspots"): VIEW,
+    ("GET", "/api/v1/hotspots/csv"): VIEW,
 }
 ROLES = [VIEW, ACT, ADMIN]
 GUARDED = sorted(NEEDS, key=lambda route: (route[1], route[0]))

@@ -23,6 +23,7 @@ from village_brain.api import (
     routes_silences,
     routes_users,
     routes_webhooks,
+    routes_work_analysis,
 )
 from village_brain.api.auth import caller
 from village_brain.api.context import ApiContext
@@ -61,6 +62,8 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_account.router)
     app.include_router(routes_exports.router)
     app.include_router(routes_commands.router)
+    app.include_router(routes_work_analysis.router)
+    app.include_router(routes_work_analysis.public)
     install_error_handlers(app)
 
     @app.get(

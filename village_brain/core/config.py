@@ -483,6 +483,54 @@ class ControlSettings(Section):
     _check_durations = field_validator("default_expiry", "max_expiry", "done_timeout")(_duration)
 
 
+# What a report category is like among the sensors: the alerts of these sensor types, or of
+# devices of these kinds, count as related when staff look for the same problem nearby.
+DEFAULT_RELATED = {
+    "lighting": ["lamp_state", "lamp_power", "illuminance", "street_lamp"],
+    "water": ["water_level", "rainfall", "water_leak", "sluice_position", "river_gauge"],
+    "safety": ["smoke", "combustible_gas"],
+    "road": ["cover_tilt"],
+}
+
+
+class SimilaritySettings(Section):
+    """Finding the same problem in several places (see docs/reports-method.md)."""
+
+    distance_m: float = Field(250, gt=0, description="Items this close on the plan may be alike.")
+    window_hours: float = Field(
+        72, gt=0, description="Items made this close in time, either way, may be alike."
+    )
+    related: dict[str, list[str]] = Field(
+        DEFAULT_RELATED,
+        description="Categories, sensor types and device kinds that count as the same problem, "
+        'both ways, such as {lighting = ["lamp_state", "street_lamp"]}.',
+    )
+    limit: int = Field(20, ge=1, le=500, description="Similar items shown for one item at most.")
+    hotspot_cell_m: float = Field(
+        250, ge=10, description="Side of the hotspot grid's cells, for items without a named place."
+    )
+    hotspot_named_places: bool = Field(
+        True, description="Count items at a place named on the plan by that name, not by cell."
+    )
+    hotspot_weeks: int = Field(
+        8, ge=1, le=104, description="Weeks the hotspot view shows at first."
+    )
+    nearby_distance_m: float = Field(
+        150, gt=0, description="What the public page lists as already reported nearby."
+    )
+    nearby_days: float = Field(30, gt=0, description="How far back the nearby list looks.")
+    nearby_limit: int = Field(10, ge=1, le=100, description="Nearby reports listed at most.")
+    nearby_per_minute: int = Field(
+        30, ge=0, description="Nearby look-ups one network address may make a minute; 0: any."
+    )
+
+
+class ReportSettings(Section):
+    """Villagers' reports and the work queue (see docs/reports.md)."""
+
+    similarity: SimilaritySettings = SimilaritySettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VILLAGE_BRAIN_", env_nested_delimiter="__", extra="forbid"
@@ -496,6 +544,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     auth: AuthSettings = AuthSettings()
     control: ControlSettings = ControlSettings()
+    reports: ReportSettings = ReportSettings()
     demo: bool = Field(False, description="Also run a simulated village.")
 
     @classmethod
