@@ -11,24 +11,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from seeded_reports import DAY_MS, T0, seed
+from seeded_api import seeded_context
+from seeded_reports import DAY_MS, T0
 
-from village_brain.alerts.engine import AlertEngine
-from village_brain.alerts.records import NewAlert
 from village_brain.api.app import create_app
-from village_brain.api.context import ApiContext
 from village_brain.auth.gate import Gate
-from village_brain.auth.roles import Role
-from village_brain.core.bus import Bus
-from village_brain.core.catalog import default_catalog
-from village_brain.core.config import AlertSettings, SimilaritySettings
 from village_brain.core.timefmt import format_ms, now_ms
-from village_brain.ingest.stats import IngestStats
 from village_brain.reports.geo import offset
 from village_brain.reports.records import NewReport, Position
 from village_brain.reports.store import ReportStore
-from village_brain.store.registry import RegistryStore
-from village_brain.store.sqlite_series import SqliteSeriesStore
 
 END = format_ms(T0 + 3 * DAY_MS)
 
@@ -43,32 +34,8 @@ class Village:
 
 @pytest.fixture
 def village(tmp_path: Path) -> Iterator[Village]:
-    s = seed()
-    catalog = default_catalog()
-    series = SqliteSeriesStore(tmp_path / "series.sqlite3")
-    registry = RegistryStore(tmp_path / "registry.sqlite3")
-    registry.upsert_devices(s.devices)
-    alerts = AlertEngine(AlertSettings(), catalog, registry, Bus(), tmp_path / "alerts.sqlite3")
-    store = ReportStore(tmp_path / "reports.sqlite3")
-    ids = {}
-    for r in s.reports:
-        _, item, _ = store.submit(NewReport(r.category, r.label, r.position, r.place), r.at_ms)
-        ids[r.label] = item.id
-    for a in s.alerts:
-        new = NewAlert("lamp-off", "lamp off", "major", "threshold", "xiashan", a.device,
-                       a.subject, "lamp is off", a.at_ms)  # fmt: skip
-        alerts.store.fire(new, lambda _alert, _entry: [])
-    stats = IngestStats()
-    ctx = ApiContext(catalog, series, registry, lambda: stats.snapshot(0, True), alerts=alerts)
-    ctx.auth = Gate.closed().letting_anyone(Role.OPERATOR)
-    ctx.reports = store
-    ctx.similarity = SimilaritySettings(nearby_per_minute=5)
-    with TestClient(create_app(ctx)) as client:
-        yield Village(client, store, ids)
-    alerts.stop()
-    store.close()
-    series.close()
-    registry.close()
+    with seeded_context(tmp_path) as seeded, TestClient(create_app(seeded.ctx)) as client:
+        yield Village(client, seeded.store, seeded.ids)
 
 
 def similar_labels(v: Village, label: str, **query: object) -> list[str]:

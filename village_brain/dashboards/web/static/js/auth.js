@@ -6,6 +6,7 @@ import { h } from "./dom.js";
 import { onLanguageChange, t } from "./i18n.js";
 import "./words_manage.js";
 import "./words_more.js";
+import "./words_hotspots.js";
 
 const RANK = { viewer: 1, operator: 2, admin: 3 };
 let me = null;
@@ -22,6 +23,7 @@ export function currentAccount() {
 const NAV = [
   { href: "/", key: "nav.overview", role: "viewer" },
   { href: "/alerts/history", key: "nav.history", role: "viewer" },
+  { href: "/hotspots", key: "nav.hotspots", role: "viewer" },
   { href: "/manage/rules", key: "nav.rules", role: "viewer" },
   { href: "/manage/devices", key: "nav.devices", role: "admin" },
   { href: "/manage/channels", key: "nav.channels", role: "admin" },
