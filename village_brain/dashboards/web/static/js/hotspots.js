@@ -20,7 +20,8 @@ function query(extra = {}) {
 }
 
 function placeName(cell) {
-  return cell.place === "none" ? t("hs.place.none") : cell.label;
+  if (cell.place === "none") return t("hs.place.none");
+  return cell.place.startsWith("cell:") ? t("hs.place.cell", { at: cell.label }) : cell.label;
 }
 
 // One row per place and category, one column per week.
@@ -62,6 +63,8 @@ function renderTable(answer) {
     }),
     h("td", { class: "total", text: row.total })));
   table.replaceChildren(h("thead", {}, head), h("tbody", {}, body));
+  // On a phone the latest weeks are off to the right: start there, older ones a swipe away.
+  table.parentElement.scrollLeft = table.parentElement.scrollWidth;
 }
 
 // Each place once on the plan, its dot as large as its count over the weeks shown.
