@@ -37,6 +37,7 @@ from village_brain.ingest.topics import SUBSCRIPTIONS
 from village_brain.ingest.validate import TimeWindow
 from village_brain.ingest.writer import BatchWriter
 from village_brain.preflight import load_devices
+from village_brain.reports.intake import open_desk
 from village_brain.store.base import SeriesStore
 from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
@@ -128,6 +129,7 @@ class Service:
                 self.alerts.use_control(self.control)  # rule actions (docs/alerts.md)
         if self.alerts is not None:
             self.writer.listeners.append(self.alerts.on_batch)
+        self.reports = open_desk(settings)
         self.writer.every(3600, self._apply_retention)
         self.writer.every(60, self._log_rates)
         self._stop = threading.Event()
@@ -169,6 +171,8 @@ class Service:
         self.accounts.close()
         if self.control is not None:
             self.control.store.close()
+        if self.reports is not None:
+            self.reports.store.close()
         log.info("stores closed")
 
     def register_devices(self, devices: Iterable[Device]) -> None:
@@ -203,6 +207,7 @@ class Service:
             register_devices=self.register_devices,
             remove_device=self.remove_device,
             control=self.control,
+            reports=self.reports,
         )
 
     def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:

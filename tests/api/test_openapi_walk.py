@@ -46,13 +46,14 @@ from village_brain.control.stage import ControlStage, Timing
 from village_brain.control.store import CommandStore
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import default_catalog
-from village_brain.core.config import AlertSettings, AuthSettings
+from village_brain.core.config import AlertSettings, AuthSettings, ReportSettings
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms
 from village_brain.ingest.http_post import HttpIngest
 from village_brain.ingest.pipeline import InboundMessage, Outcome
 from village_brain.ingest.stats import IngestStats
+from village_brain.reports.intake import ReportDesk
 from village_brain.reports.records import NewReport, Position
 from village_brain.reports.store import ReportStore
 from village_brain.store.device_tokens import DeviceTokenStore
@@ -290,7 +291,7 @@ def api(tmp_path) -> Iterator[tuple[FastAPI, str]]:
     ctx.control = _control(tmp_path, catalog, registry)
     ctx.reports = _reports(tmp_path)
     yield create_app(ctx), token
-    ctx.reports.close()
+    ctx.reports.store.close()
     ctx.control.store.close()
     tokens.close()
     alerts.stop()
@@ -312,13 +313,13 @@ def _control(tmp_path, catalog, registry: RegistryStore) -> ControlStage:
     return stage
 
 
-def _reports(tmp_path) -> ReportStore:
+def _reports(tmp_path) -> ReportDesk:
     """Three reports of one pothole, so similarity, merging and hotspots have work."""
     store = ReportStore(tmp_path / "reports.sqlite3")
     for n in range(3):
         where = Position(30.1 + n * 0.0001, 120.2)
         store.submit(NewReport("road", f"pothole {n}", where), now_ms() - n * 60_000)
-    return store
+    return ReportDesk(store, ReportSettings())
 
 
 def _committed_at_once(msg: InboundMessage) -> None:

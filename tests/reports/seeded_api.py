@@ -16,8 +16,9 @@ from village_brain.auth.gate import Gate
 from village_brain.auth.roles import Role
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import default_catalog
-from village_brain.core.config import AlertSettings, SimilaritySettings
+from village_brain.core.config import AlertSettings, ReportSettings, SimilaritySettings
 from village_brain.ingest.stats import IngestStats
+from village_brain.reports.intake import ReportDesk
 from village_brain.reports.records import NewReport
 from village_brain.reports.store import ReportStore
 from village_brain.store.registry import RegistryStore
@@ -55,8 +56,9 @@ def seeded_context(
     stats = IngestStats()
     ctx = ApiContext(catalog, series, registry, lambda: stats.snapshot(0, True), alerts=alerts)
     ctx.auth = Gate.closed().letting_anyone(role)
-    ctx.reports = store
-    ctx.similarity = SimilaritySettings(nearby_per_minute=5)
+    ctx.reports = ReportDesk(
+        store, ReportSettings(similarity=SimilaritySettings(nearby_per_minute=5))
+    )
     try:
         yield Seeded(ctx, store, ids)
     finally:

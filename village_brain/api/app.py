@@ -18,6 +18,8 @@ from village_brain.api import (
     routes_devices,
     routes_exports,
     routes_ingest,
+    routes_open311,
+    routes_reports_public,
     routes_rule_preview,
     routes_setup,
     routes_silences,
@@ -62,6 +64,9 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_account.router)
     app.include_router(routes_exports.router)
     app.include_router(routes_commands.router)
+    app.include_router(routes_reports_public.router)
+    app.include_router(routes_open311.router)
+    routes_open311.install(app)
     app.include_router(routes_work_analysis.router)
     app.include_router(routes_work_analysis.public)
     install_error_handlers(app)

@@ -11,7 +11,6 @@ from fastapi import Request
 from village_brain.auth.gate import Gate
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog
-from village_brain.core.config import SimilaritySettings
 from village_brain.core.devices import Device
 from village_brain.ingest.stats import StatsSnapshot
 from village_brain.store.base import SeriesStore
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from village_brain.alerts.engine import AlertEngine
     from village_brain.control.stage import ControlStage
     from village_brain.ingest.http_post import HttpIngest
-    from village_brain.reports.store import ReportStore
+    from village_brain.reports.intake import ReportDesk
 
 
 @dataclass
@@ -39,8 +38,7 @@ class ApiContext:
     register_devices: Callable[[Iterable[Device]], None] | None = None
     remove_device: Callable[[str], object] | None = None
     control: ControlStage | None = None  # commands to devices, when enabled
-    reports: ReportStore | None = None  # villagers' reports and the work queue, when taken
-    similarity: SimilaritySettings = field(default_factory=SimilaritySettings)
+    reports: ReportDesk | None = None  # villagers' reports and the work queue, when enabled
 
 
 def context(request: Request) -> ApiContext:

@@ -39,9 +39,11 @@ from village_brain.core.timefmt import MAX_TIME_MS, now_ms
 from village_brain.reports import hotspots as hot
 from village_brain.reports import merging
 from village_brain.reports.geo import haversine_m
-from village_brain.reports.public_limit import PerMinute
+from village_brain.reports.intake import ReportDesk
+from village_brain.reports.limits import WindowLimit
 from village_brain.reports.records import Position
 from village_brain.reports.sighting_reads import SightingReads
+from village_brain.reports.sightings import Sighting
 from village_brain.reports.similar import Rules, groups, relation, similar
 from village_brain.reports.store import NoSuchItem, ReportStore
 
@@ -49,6 +51,7 @@ router = APIRouter(prefix="/api/v1", tags=["work analysis"])
 public = APIRouter(prefix="/api/v1/public", tags=["public reports"])
 Ctx = Annotated[ApiContext, Depends(context)]
 HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
 WEEK_MS = 7 * 24 * HOUR_MS
 BOM = "\ufeff"
 ItemId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The work item's id.")]
@@ -77,11 +80,11 @@ def similar_items(
     item = store.item(item_id)
     if item is None:
         raise HTTPException(404, f"no work item {item_id}")
-    rules = _rules(ctx.similarity, distance_m, window_hours)
+    rules = _rules(_settings(ctx), distance_m, window_hours)
     reads = _reads(ctx, store)
     me = reads.of_item(item)
     around = reads.between(me.at_ms - rules.window_ms, me.at_ms + rules.window_ms)
-    found = similar(me, around, rules, ctx.similarity.limit)
+    found = similar(me, around, rules, _settings(ctx).limit)
     return SimilarOut(
         item=sighting_out(me),
         distance_m=rules.distance_m,
@@ -110,7 +113,7 @@ def similar_groups(
 ) -> GroupsOut:
     """Groups of open items that are one problem by the same test as /similar, chained."""
     store = _store(ctx)
-    rules = _rules(ctx.similarity, distance_m, window_hours)
+    rules = _rules(_settings(ctx), distance_m, window_hours)
     until = time_param("end", end, now_ms())
     seen = [
         s
@@ -209,38 +212,47 @@ def nearby_reports(
     """For a villager about to report: the reports near here of the last weeks, nearest
     first, with their status, so one pothole is not reported ten times. Only the number,
     category, status, distance and age: never who made a report or what it says."""
-    settings = ctx.similarity
+    desk = _desk(ctx)
+    settings = desk.settings.similarity
     limit = _public_limit(request, settings)
     address = request.client.host if request.client else "unknown"
     now = now_ms()
-    if not limit.take(address, now):
+    if limit.full(address, now):
+        # Counted with the desk's other refusals, so a flood from one address shows.
+        desk.refusals["nearby_rate_limited"] += 1
         raise HTTPException(
             429, "too many look-ups from this address; wait a minute", {"Retry-After": "60"}
         )
-    store = _store(ctx)
+    limit.mark(address, now)
     here = Position(lat, lon)
     since = now - round(settings.nearby_days * 24 * HOUR_MS)
-    found = []
-    for s in _reads(ctx, store).between(since, now, with_alerts=False):
-        if s.source != "report" or s.status == "duplicate" or s.position is None:
-            continue
-        if category is not None and s.category != category:
-            continue
-        distance = haversine_m(here, s.position)
-        if distance <= settings.nearby_distance_m:
-            age = (now - s.at_ms) // HOUR_MS
-            found.append(NearbyOut(
-                number=s.number, category=s.category, status=s.status,
-                distance_m=round(distance), age_hours=max(age, 0),
-            ))  # fmt: skip
+    found = [
+        _nearby(s, haversine_m(here, s.position), now)
+        for s in _reads(ctx, desk.store).between(since, now, with_alerts=False)
+        if s.source == "report"
+        and s.status != "duplicate"
+        and s.position is not None
+        and (category is None or s.category == category)
+        and haversine_m(here, s.position) <= settings.nearby_distance_m
+    ]
     found.sort(key=lambda n: (n.distance_m, n.age_hours))
     return found[: settings.nearby_limit]
+
+
+def _nearby(s: Sighting, distance_m: float, now: int) -> NearbyOut:
+    return NearbyOut(
+        number=s.number,
+        category=s.category,
+        status=s.status,
+        distance_m=round(distance_m),
+        age_hours=max((now - s.at_ms) // HOUR_MS, 0),
+    )
 
 
 def _hotspots(
     request: Request, ctx: Ctx, weeks: int | None, category: str | None, end: str | None
 ) -> HotspotsOut:
-    settings = ctx.similarity
+    settings = _settings(ctx)
     zone = ZoneInfo(_zone(request))
     until = time_param("end", end, now_ms())
     if not 2 * WEEK_MS * 104 < until < MAX_TIME_MS - 2 * WEEK_MS:
@@ -284,6 +296,14 @@ def _rules(settings: SimilaritySettings, distance_m: float | None, hours: float 
 
 
 def _store(ctx: ApiContext) -> ReportStore:
+    return _desk(ctx).store
+
+
+def _settings(ctx: ApiContext) -> SimilaritySettings:
+    return _desk(ctx).settings.similarity
+
+
+def _desk(ctx: ApiContext) -> ReportDesk:
     if ctx.reports is None:
         raise HTTPException(503, "reports are not taken on this server")
     return ctx.reports
@@ -302,11 +322,12 @@ def _acting(change: Callable[[], T]) -> T:
         raise HTTPException(409, str(exc)) from None
 
 
-def _public_limit(request: Request, settings: SimilaritySettings) -> PerMinute:
+def _public_limit(request: Request, settings: SimilaritySettings) -> WindowLimit:
     # One per app, made on first use: the counts are per running server.
     limit = getattr(request.app.state, "nearby_limit", None)
     if limit is None:
-        limit = request.app.state.nearby_limit = PerMinute(settings.nearby_per_minute)
+        limit = WindowLimit(settings.nearby_per_minute, MINUTE_MS)
+        request.app.state.nearby_limit = limit
     return limit
 
 

@@ -525,10 +525,130 @@ class SimilaritySettings(Section):
     )
 
 
+class ReportChoice(Section):
+    """One answer of a list question."""
+
+    key: str = Field(min_length=1, max_length=40, description="Sent by Open311 clients.")
+    name_zh: str = Field(min_length=1, description="Shown on the phone page in Chinese.")
+    name_en: str = Field("", description="Shown in English; unset: the Chinese name.")
+
+
+class ReportQuestion(Section):
+    """An extra question of a category: an attribute in its Open311 service definition."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="The attribute's code.")
+    datatype: Literal["string", "number", "text", "singlevaluelist", "multivaluelist"] = Field(
+        "string", description="What the answer is (Open311 datatypes)."
+    )
+    required: bool = Field(False, description="A report of this category must answer it.")
+    description_zh: str = Field(min_length=1, description="The question, in Chinese.")
+    description_en: str = Field("", description="The question in English; unset: the Chinese.")
+    values: list[ReportChoice] = Field([], description="The answers of a list question.")
+
+
+class ReportCategory(Section):
+    """One kind of problem a villager can report (an Open311 service)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="The Open311 service_code.")
+    name_zh: str = Field(min_length=1, description="The category's name in Chinese.")
+    name_en: str = Field(min_length=1, description="The category's name in English.")
+    due_hours: float | None = Field(
+        None, gt=0, description="Hours from a report to its due time; unset: never due."
+    )
+    department: str = Field("", description="Who answers for it: Open311 agency_responsible.")
+    questions: list[ReportQuestion] = Field([], description="Extra questions (attributes).")
+
+
+def _category(
+    code: str, zh: str, en: str, due_hours: float, department: str, *questions: ReportQuestion
+) -> ReportCategory:
+    return ReportCategory(
+        code=code,
+        name_zh=zh,
+        name_en=en,
+        due_hours=due_hours,
+        department=department,
+        questions=list(questions),
+    )
+
+
+_PASSABLE = ReportQuestion(
+    code="passable",
+    datatype="singlevaluelist",
+    description_zh="还能通行吗？",
+    description_en="Can people still get through?",
+    values=[
+        ReportChoice(key="yes", name_zh="能通行", name_en="Yes"),
+        ReportChoice(key="hard", name_zh="勉强通行", name_en="With difficulty"),
+        ReportChoice(key="no", name_zh="不能通行", name_en="No"),
+    ],
+)
+
+
+DEFAULT_CATEGORIES = [
+    _category("road", "道路桥梁", "Roads and bridges", 72, "村建", _PASSABLE),
+    _category("water", "供水排水", "Water and drains", 24, "水务"),
+    _category("lighting", "路灯照明", "Street lighting", 48, "村建"),
+    _category("waste", "垃圾环境", "Waste and litter", 48, "环卫"),
+    _category("safety", "安全隐患", "Safety hazard", 4, "综治"),
+    _category("help", "求助", "Help request", 24, "村委"),
+    _category("other", "其他", "Other", 72, "村委"),
+]
+
+
 class ReportSettings(Section):
-    """Villagers' reports and the work queue (see docs/reports.md)."""
+    """Villagers' reports from the phone page and Open311 (see docs/reports.md)."""
 
     similarity: SimilaritySettings = SimilaritySettings()
+    enabled: bool = Field(True, description="Take reports on /report and /open311/v2.")
+    categories: list[ReportCategory] = Field(
+        DEFAULT_CATEGORIES, min_length=1, description="What villagers can report, in order."
+    )
+    max_photos: int = Field(3, ge=0, le=10, description="Photos one report may carry.")
+    max_photo_bytes: int = Field(
+        8_000_000, ge=10_000, description="The largest photo file taken, in bytes."
+    )
+    max_photo_pixels: int = Field(
+        40_000_000,
+        ge=10_000,
+        description="Photos with more pixels are refused undecoded (decompression bombs).",
+    )
+    photo_edge: int = Field(
+        1600, ge=200, le=8000, description="Kept photos are shrunk to this longest edge, px."
+    )
+    max_description_chars: int = Field(2000, ge=10, description="The longest description.")
+    per_address: int = Field(
+        10, ge=0, description="Reports one network address may make per address_window; 0: any."
+    )
+    address_window: str = Field("1h", description="The window of per_address.")
+    per_phone: int = Field(
+        5, ge=0, description="Reports one phone number may make per phone_window; 0: any."
+    )
+    phone_window: str = Field("1d", description="The window of per_phone.")
+    open311_api_keys: list[SecretStr] = Field(
+        [], description="Keys an Open311 client must send to POST; none: POST is open."
+    )
+    jurisdiction_id: str = Field("", description="Open311 jurisdiction_id; unset: any.")
+    public_plan: bool = Field(
+        True, description="Show device positions on the public page's plan, to pick a place on."
+    )
+
+    _check_windows = field_validator("address_window", "phone_window")(_duration)
+
+    @field_validator("categories")
+    @classmethod
+    def _unique_codes(cls, value: list[ReportCategory]) -> list[ReportCategory]:
+        codes = [category.code for category in value]
+        twice = sorted({code for code in codes if codes.count(code) > 1})
+        if twice:
+            raise ValueError(f"category codes must differ: {', '.join(twice)} given twice")
+        return value
+
+    def category(self, code: str) -> ReportCategory | None:
+        return next((c for c in self.categories if c.code == code), None)
+
+    def window_ms(self, which: Literal["address", "phone"]) -> int:
+        return parse_duration_ms(self.address_window if which == "address" else self.phone_window)
 
 
 class Settings(BaseSettings):
