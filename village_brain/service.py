@@ -38,6 +38,7 @@ from village_brain.ingest.validate import TimeWindow
 from village_brain.ingest.writer import BatchWriter
 from village_brain.preflight import load_devices
 from village_brain.reports.intake import open_desk
+from village_brain.reports.work_stage import WorkStage
 from village_brain.store.base import SeriesStore
 from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
@@ -130,6 +131,11 @@ class Service:
         if self.alerts is not None:
             self.writer.listeners.append(self.alerts.on_batch)
         self.reports = open_desk(settings)
+        self.work = (
+            None
+            if self.reports is None
+            else WorkStage(settings, self.reports.store, self.registry, self.bus, self.alerts)
+        )
         self.writer.every(3600, self._apply_retention)
         self.writer.every(60, self._log_rates)
         self._stop = threading.Event()
@@ -144,6 +150,8 @@ class Service:
         self.receiver.start()
         if self.control is not None:
             self.control.start()
+        if self.work is not None:
+            self.work.start()
 
     def stop(self) -> None:
         if self._stop.is_set():
@@ -160,6 +168,8 @@ class Service:
             )
         else:
             log.info("ingest drained: %d readings stored since start", self.stats.stored)
+        if self.work is not None:
+            self.work.stop()
         if self.alerts is not None:
             self.alerts.stop()
         if self.control is not None:
@@ -208,6 +218,7 @@ class Service:
             remove_device=self.remove_device,
             control=self.control,
             reports=self.reports,
+            work=self.work,
         )
 
     def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:

@@ -41,10 +41,13 @@ class Route(msgspec.Struct, frozen=True):
     escalate_to: tuple[str, ...] = ()
 
     def matches(self, alert: Alert) -> bool:
+        return self.covers(alert.rule_id, alert.severity, alert.village)
+
+    def covers(self, rule_id: str, severity: str, village: str) -> bool:
         return (
-            (not self.rules or alert.rule_id in self.rules)
-            and (not self.severities or alert.severity in self.severities)
-            and (not self.villages or alert.village in self.villages)
+            (not self.rules or rule_id in self.rules)
+            and (not self.severities or severity in self.severities)
+            and (not self.villages or village in self.villages)
         )
 
 
@@ -122,12 +125,25 @@ class Policy(msgspec.Struct, frozen=True):
         return out
 
     def _channels(self, alert: Alert, hooks: list[Webhook]) -> list[Webhook]:
+        return self.channels_for(alert.rule_id, alert.severity, alert.village, hooks)
+
+    def channels_for(
+        self,
+        rule_id: str,
+        severity: str,
+        village: str,
+        hooks: list[Webhook],
+        escalating: bool = False,
+    ) -> list[Webhook]:
+        """The channels the routes send this to (every one, without routes); `escalating`
+        adds each matching route's escalate_to channels."""
         if not self.routes:
             return hooks
         names: list[str] = []
         for route in self.routes:
-            if route.matches(alert):
+            if route.covers(rule_id, severity, village):
                 names += route.channels
+                names += route.escalate_to if escalating else ()
                 if not route.more:
                     break
         return _named(hooks, names)

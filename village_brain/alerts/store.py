@@ -241,26 +241,7 @@ class AlertStore:
         entry_id = int(cursor.lastrowid or 0)
         entry = TimelineEntry(entry_id, alert_id, kind, at_ms, value, by, comment)  # type: ignore[arg-type]
         alert = self._alert(conn, alert_id)
-        # OR IGNORE: a delivery key already in the outbox is that very delivery.
-        conn.executemany(
-            "INSERT OR IGNORE INTO outbox (webhook_id, alert_id, msg_id, event_type, body, "
-            "state, created_ms, next_attempt_ms, delivery_key, group_key) "
-            "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-            [
-                (
-                    o.webhook_id,
-                    alert_id,
-                    o.msg_id,
-                    o.event_type,
-                    o.body,
-                    at_ms,
-                    at_ms if o.due_ms is None else o.due_ms,
-                    o.key(),
-                    o.group_key,
-                )
-                for o in deliveries(alert, entry)
-            ],
-        )
+        put_outgoing(conn, alert_id, at_ms, deliveries(alert, entry))
         return alert
 
     @staticmethod
@@ -615,6 +596,33 @@ def _put_states(conn: sqlite3.Connection, states: States | None, at_ms: int) -> 
             for key, (kind, village, state) in states.items()
         ],
     )
+
+
+def put_outgoing(
+    conn: sqlite3.Connection, alert_id: int, at_ms: int, rows: Iterable[Outgoing]
+) -> int:
+    """Outbox rows, in the caller's transaction; how many were new. Rows that are about no
+    alert (work in the queue) carry alert id 0."""
+    # OR IGNORE: a delivery key already in the outbox is that very delivery.
+    return conn.executemany(
+        "INSERT OR IGNORE INTO outbox (webhook_id, alert_id, msg_id, event_type, body, "
+        "state, created_ms, next_attempt_ms, delivery_key, group_key) "
+        "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+        [
+            (
+                o.webhook_id,
+                alert_id,
+                o.msg_id,
+                o.event_type,
+                o.body,
+                at_ms,
+                at_ms if o.due_ms is None else o.due_ms,
+                o.key(),
+                o.group_key,
+            )
+            for o in rows
+        ],
+    ).rowcount
 
 
 def alerts_by_key(alerts: Iterable[Alert]) -> dict[tuple[str, str, str], Alert]:

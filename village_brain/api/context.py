@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from village_brain.control.stage import ControlStage
     from village_brain.ingest.http_post import HttpIngest
     from village_brain.reports.intake import ReportDesk
+    from village_brain.reports.work_stage import WorkStage
 
 
 @dataclass
@@ -39,6 +40,7 @@ class ApiContext:
     remove_device: Callable[[str], object] | None = None
     control: ControlStage | None = None  # commands to devices, when enabled
     reports: ReportDesk | None = None  # villagers' reports and the work queue, when enabled
+    work: WorkStage | None = None  # the duty staff's queue, with reports
 
 
 def context(request: Request) -> ApiContext:

@@ -525,6 +525,115 @@ class SimilaritySettings(Section):
     )
 
 
+class Department(Section):
+    """One [[reports.directory.departments]] table: whom work can be routed to."""
+
+    id: str = Field(
+        min_length=1,
+        max_length=40,
+        description="What categories and people name it by (a category's `department`).",
+    )
+    zh: str = Field(min_length=1, description="Its name in Chinese, e.g. 水务组.")
+    en: str = Field("", description="Its name in English; unset shows the Chinese.")
+
+
+class Person(Section):
+    """One [[reports.directory.people]] table: someone work can be assigned to."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,31}$", description="Short code, e.g. wang.")
+    name: str = Field(min_length=1, description="As staff call them, e.g. 王师傅.")
+    department: str = Field(description="The id of their department.")
+    account: str = Field(
+        "", description="Their login account, so that what they claim (认领) is theirs."
+    )
+
+
+def _default_departments() -> list[Department]:
+    # The departments the default report categories name.
+    names = (
+        ("村委", "村委会", "Village committee"),
+        ("村建", "村建组", "Village works"),
+        ("水务", "水务组", "Water"),
+        ("环卫", "环卫组", "Sanitation"),
+        ("综治", "综治组", "Public safety"),
+    )
+    return [Department(id=i, zh=zh, en=en) for i, zh, en in names]
+
+
+class DirectorySettings(Section):
+    """Departments and people the duty staff route work to (see docs/reports.md)."""
+
+    departments: list[Department] = Field(
+        default_factory=_default_departments,
+        description="[[reports.directory.departments]] tables; default: those the default "
+        "categories name (村委, 村建, 水务, 环卫, 综治).",
+    )
+    people: list[Person] = Field([], description="[[reports.directory.people]] tables.")
+
+    @field_validator("departments")
+    @classmethod
+    def _unique_departments(cls, value: list[Department]) -> list[Department]:
+        _no_repeats("department", [d.id for d in value])
+        return value
+
+    @field_validator("people")
+    @classmethod
+    def _unique_people(cls, value: list[Person]) -> list[Person]:
+        _no_repeats("person", [p.id for p in value])
+        return value
+
+    def model_post_init(self, _context: Any) -> None:
+        known = {d.id for d in self.departments}
+        for person in self.people:
+            if person.department not in known:
+                raise ValueError(
+                    f"person {person.id!r} is in department {person.department!r}, which the "
+                    f"directory does not have ({', '.join(sorted(known))})"
+                )
+
+
+def _no_repeats(what: str, ids: list[str]) -> None:
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"{what} ids must be unique; repeated: {', '.join(repeated)}")
+
+
+class QueueSettings(Section):
+    """How the work queue links reports to devices and checks what is overdue."""
+
+    link_within_m: float = Field(
+        150.0,
+        ge=0,
+        description="A report this close to a device of a related kind is linked to it "
+        "(a dark street beside a lamp); 0: never.",
+    )
+    related_kinds: dict[str, list[str]] = Field(
+        {
+            "lighting": ["street_lamp"],
+            "water": ["river_gauge", "water_quality_buoy", "sluice_gate"],
+            "road": ["manhole_cover"],
+            "safety": ["smoke_detector", "siren", "manhole_cover"],
+        },
+        description="Per report category, the device kinds a report of it may be about.",
+    )
+    alert_categories: dict[str, str] = Field(
+        {
+            "street_lamp": "lighting",
+            "river_gauge": "water",
+            "water_quality_buoy": "water",
+            "sluice_gate": "water",
+            "manhole_cover": "road",
+            "smoke_detector": "safety",
+            "siren": "safety",
+        },
+        description="Per device kind, the category of a work order opened from its alert; "
+        "other kinds get `other`.",
+    )
+    check_every: float = Field(
+        1.0, gt=0, le=60, description="Seconds between looks for new and overdue work."
+    )
+
+
 class ReportChoice(Section):
     """One answer of a list question."""
 
@@ -632,6 +741,8 @@ class ReportSettings(Section):
     public_plan: bool = Field(
         True, description="Show device positions on the public page's plan, to pick a place on."
     )
+    directory: DirectorySettings = DirectorySettings()
+    queue: QueueSettings = QueueSettings()
 
     _check_windows = field_validator("address_window", "phone_window")(_duration)
 

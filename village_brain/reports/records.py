@@ -14,7 +14,9 @@ Priority = Literal["low", "normal", "high", "urgent"]
 # Where a work item came from: a villager's report, or a sensor alert someone opened it for.
 Source = Literal["report", "alert"]
 # note: staff only; reply: the villager sees it; the rest record who changed what.
-EntryKind = Literal["note", "reply", "status", "assigned", "claimed", "triaged", "merged", "linked"]
+EntryKind = Literal[
+    "note", "reply", "status", "assigned", "claimed", "triaged", "merged", "linked", "escalated"
+]
 
 
 class Position(msgspec.Struct, frozen=True):
