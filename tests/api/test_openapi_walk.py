@@ -46,7 +46,7 @@ from village_brain.control.stage import ControlStage, Timing
 from village_brain.control.store import CommandStore
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import default_catalog
-from village_brain.core.config import AlertSettings, AuthSettings, ReportSettings
+from village_brain.core.config import AlertSettings, AuthSettings, ReportSettings, Settings
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms
@@ -56,6 +56,7 @@ from village_brain.ingest.stats import IngestStats
 from village_brain.reports.intake import ReportDesk
 from village_brain.reports.records import NewReport, Position
 from village_brain.reports.store import ReportStore
+from village_brain.reports.work_stage import WorkStage
 from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
@@ -290,6 +291,7 @@ def api(tmp_path) -> Iterator[tuple[FastAPI, str]]:
     ctx.http_ingest = HttpIngest(_committed_at_once, tokens, 65_536, 5.0, ["lora"])
     ctx.control = _control(tmp_path, catalog, registry)
     ctx.reports = _reports(tmp_path)
+    ctx.work = WorkStage(Settings(), ctx.reports.store, registry, bus, alerts)
     yield create_app(ctx), token
     ctx.reports.store.close()
     ctx.control.store.close()

@@ -16,11 +16,12 @@ from village_brain.auth.gate import Gate
 from village_brain.auth.roles import Role
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import default_catalog
-from village_brain.core.config import AlertSettings, ReportSettings, SimilaritySettings
+from village_brain.core.config import AlertSettings, ReportSettings, Settings, SimilaritySettings
 from village_brain.ingest.stats import IngestStats
 from village_brain.reports.intake import ReportDesk
 from village_brain.reports.records import NewReport
 from village_brain.reports.store import ReportStore
+from village_brain.reports.work_stage import WorkStage
 from village_brain.store.registry import RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
@@ -42,7 +43,8 @@ def seeded_context(
     series = SqliteSeriesStore(data_dir / "series.sqlite3")
     registry = RegistryStore(data_dir / "registry.sqlite3")
     registry.upsert_devices(s.devices)
-    alerts = AlertEngine(AlertSettings(), catalog, registry, Bus(), data_dir / "alerts.sqlite3")
+    bus = Bus()
+    alerts = AlertEngine(AlertSettings(), catalog, registry, bus, data_dir / "alerts.sqlite3")
     store = ReportStore(data_dir / "reports.sqlite3")
     ids = {}
     for r in s.reports:
@@ -54,11 +56,14 @@ def seeded_context(
                              a.subject, "lamp is off", a.at_ms + shift_ms)  # fmt: skip
         alerts.store.fire(new_alert, lambda _alert, _entry: [])
     stats = IngestStats()
-    ctx = ApiContext(catalog, series, registry, lambda: stats.snapshot(0, True), alerts=alerts)
-    ctx.auth = Gate.closed().letting_anyone(role)
-    ctx.reports = ReportDesk(
-        store, ReportSettings(similarity=SimilaritySettings(nearby_per_minute=5))
+    ctx = ApiContext(
+        catalog, series, registry, lambda: stats.snapshot(0, True), bus=bus, alerts=alerts
     )
+    ctx.auth = Gate.closed().letting_anyone(role)
+    settings = Settings(reports=ReportSettings(similarity=SimilaritySettings(nearby_per_minute=5)))
+    ctx.reports = ReportDesk(store, settings.reports)
+    # Not started: its watch (new and overdue work) is not what these tests are about.
+    ctx.work = WorkStage(settings, store, registry, bus, alerts)
     try:
         yield Seeded(ctx, store, ids)
     finally:

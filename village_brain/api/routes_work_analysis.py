@@ -41,11 +41,13 @@ from village_brain.reports import merging
 from village_brain.reports.geo import haversine_m
 from village_brain.reports.intake import ReportDesk
 from village_brain.reports.limits import WindowLimit
+from village_brain.reports.queue import WorkQueue
 from village_brain.reports.records import Position
 from village_brain.reports.sighting_reads import SightingReads
 from village_brain.reports.sightings import Sighting
 from village_brain.reports.similar import Rules, groups, relation, similar
 from village_brain.reports.store import NoSuchItem, ReportStore
+from village_brain.reports.workflow import Refused
 
 router = APIRouter(prefix="/api/v1", tags=["work analysis"])
 public = APIRouter(prefix="/api/v1/public", tags=["public reports"])
@@ -133,11 +135,9 @@ def similar_groups(
     summary="Close the items named as duplicates of this one",
 )
 def merge_items(ctx: Ctx, who: Operator, item_id: ItemId, body: MergeIn) -> MergeOut:
-    store = _store(ctx)
-    merged = _acting(lambda: merging.merge(store, item_id, body.item_ids, account(who), now_ms()))
-    into = store.item(item_id)
-    assert into is not None
-    return MergeOut(into=work_ref(into), merged=[work_ref(i) for i in merged])
+    queue = _queue(ctx)
+    merged = _acting(lambda: merging.merge(queue, item_id, body.item_ids, account(who)))
+    return MergeOut(into=work_ref(queue.get(item_id)), merged=[work_ref(i) for i in merged])
 
 
 @router.post(
@@ -147,10 +147,10 @@ def merge_items(ctx: Ctx, who: Operator, item_id: ItemId, body: MergeIn) -> Merg
     summary="Open one work order with the items named linked under it",
 )
 def open_work_order(ctx: Ctx, who: Operator, body: WorkOrderIn) -> WorkOrderOut:
-    store = _store(ctx)
+    queue = _queue(ctx)
     order, linked = _acting(
         lambda: merging.open_order(
-            store, body.item_ids, body.title.strip(), body.category, account(who), now_ms()
+            queue, body.item_ids, body.title.strip(), body.category, account(who)
         )
     )
     return WorkOrderOut(order=work_ref(order), linked=[work_ref(i) for i in linked])
@@ -299,6 +299,12 @@ def _store(ctx: ApiContext) -> ReportStore:
     return _desk(ctx).store
 
 
+def _queue(ctx: ApiContext) -> WorkQueue:
+    if ctx.work is None:
+        raise HTTPException(503, "the work queue is not running on this server")
+    return ctx.work.queue
+
+
 def _settings(ctx: ApiContext) -> SimilaritySettings:
     return _desk(ctx).settings.similarity
 
@@ -318,7 +324,7 @@ def _acting(change: Callable[[], T]) -> T:
         return change()
     except NoSuchItem as exc:
         raise HTTPException(404, str(exc)) from None
-    except merging.Refused as exc:
+    except Refused as exc:
         raise HTTPException(409, str(exc)) from None
 
 

@@ -1,89 +1,62 @@
-"""Acting on a group of similar items: merge them as duplicates of one, or open one work
-order that the others are linked under ("also at 18 exits"). Each change is written with its
-timeline entry, on both sides, so either item's timeline tells what happened."""
+"""Acting on a group of similar items through the work queue: merge them as duplicates of
+one, or open one work order that the others are linked under ("also at 18 exits"). The
+queue writes each change with its timeline entries and announces it to the live page."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from village_brain.reports.geo import haversine_m
-from village_brain.reports.records import CLOSED, Position, WorkItem
-from village_brain.reports.store import NoSuchItem, ReportStore
+from village_brain.reports.queue import WorkQueue
+from village_brain.reports.records import Position, WorkItem
+from village_brain.reports.workflow import Refused, check_move, check_open
 
 MAX_GROUP = 200
 
 
-class Refused(Exception):
-    """The change cannot be made as asked; the message says why."""
-
-
-def merge(
-    store: ReportStore, into_id: int, ids: Sequence[int], by: str, at_ms: int
-) -> list[WorkItem]:
-    """Close each of `ids` as a duplicate of `into_id`; the villagers are told where it went."""
-    into = _get(store, into_id)
-    if into.status in CLOSED:
-        raise Refused(f"item {into_id} is {into.status}: merge into an open item")
-    items = _others(store, into_id, ids)
-    merged = []
-    said = f"与工单 #{into.id} 是同一问题，合并处理。(Merged into #{into.id}.)"
-    for item in items:
-        if item.status in CLOSED:
-            raise Refused(f"item {item.id} is already {item.status}")
-    for item in items:
-        changed = store.update_item(
-            item.id, at_ms, status="duplicate", status_reason=said, parent_id=into.id
-        )
-        store.add_entry(item.id, "merged", f"#{into.id}", by, at_ms)
-        store.add_entry(item.id, "status", "duplicate", by, at_ms, public=True)
-        store.add_entry(item.id, "reply", said, by, at_ms, public=True)
-        store.add_entry(into.id, "merged", f"#{item.id}", by, at_ms)
-        merged.append(changed)
-    return merged
+def merge(queue: WorkQueue, into_id: int, ids: Sequence[int], by: str) -> list[WorkItem]:
+    """Close each of `ids` as a duplicate of `into_id`; their villagers are told where it went."""
+    others = _others(queue, into_id, ids)
+    # All or none: each is checked before the first is merged.
+    check_open(queue.get(into_id), f"merge work into item {into_id}")
+    for item in others:
+        check_move(item, "duplicate", f"#{into_id}")
+    return [queue.merge(item.id, into_id, by) for item in others]
 
 
 def open_order(
-    store: ReportStore, ids: Sequence[int], title: str, category: str, by: str, at_ms: int
+    queue: WorkQueue, ids: Sequence[int], title: str, category: str, by: str
 ) -> tuple[WorkItem, list[WorkItem]]:
-    """One new work order, at the middle of the items, with each of `ids` linked under it."""
-    items = _others(store, None, ids)
+    """One new work order, at the item nearest the middle of them, each of `ids` under it."""
+    items = _others(queue, None, ids)
     if len(items) < 2:
         raise Refused("a work order for several items needs two items or more")
-    order = store.insert_item(
+    if queue.categories and category not in queue.categories:
+        raise Refused(f"no category {category!r}; the categories are {sorted(queue.categories)}")
+    order = queue.store.insert_item(
         source="report" if any(i.source == "report" for i in items) else "alert",
         title=title,
         category=category,
-        at_ms=at_ms,
+        at_ms=queue.clock(),
         position=_middle([i.position for i in items if i.position is not None]),
+        department=queue.departments_of.get(category, ""),
         by=by,
     )
-    listed = ", ".join(f"#{i.id}" for i in items)
-    store.add_entry(order.id, "linked", listed, by, at_ms)
-    linked = []
-    for item in items:
-        linked.append(store.update_item(item.id, at_ms, parent_id=order.id))
-        store.add_entry(item.id, "linked", f"#{order.id}", by, at_ms)
-    return order, linked
+    queue.announce("opened", order)
+    return order, [queue.link(item.id, order.id, by) for item in items]
 
 
-def _others(store: ReportStore, skip: int | None, ids: Sequence[int]) -> list[WorkItem]:
+def _others(queue: WorkQueue, skip: int | None, ids: Sequence[int]) -> list[WorkItem]:
     wanted = list(dict.fromkeys(i for i in ids if i != skip))
     if not wanted:
         raise Refused("name the other items in item_ids")
     if len(wanted) > MAX_GROUP:
         raise Refused(f"at most {MAX_GROUP} items at once")
-    return [_get(store, i) for i in wanted]
-
-
-def _get(store: ReportStore, item_id: int) -> WorkItem:
-    item = store.item(item_id)
-    if item is None:
-        raise NoSuchItem(f"no work item {item_id}")
-    return item
+    return [queue.get(i) for i in wanted]
 
 
 def _middle(positions: list[Position]) -> Position | None:
-    """The item nearest the others' mean position: a real place, not a point between."""
+    """The position nearest the others' mean: a real place, not a point between them."""
     if not positions:
         return None
     mean = Position(
