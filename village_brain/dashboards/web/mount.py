@@ -9,7 +9,13 @@ from fastapi.staticfiles import StaticFiles
 
 from village_brain.api.context import ApiContext
 from village_brain.core.config import DashboardSettings
-from village_brain.dashboards.web import pages, routes_live, routes_overview, routes_setup
+from village_brain.dashboards.web import (
+    pages,
+    routes_live,
+    routes_overview,
+    routes_report_pages,
+    routes_setup,
+)
 from village_brain.dashboards.web.live import LiveHub
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -24,5 +30,6 @@ def mount_dashboard(app: FastAPI, ctx: ApiContext, settings: DashboardSettings) 
     app.include_router(routes_overview.router)
     app.include_router(pages.router)
     app.include_router(routes_setup.router)
+    app.include_router(routes_report_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     return hub
