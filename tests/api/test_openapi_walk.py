@@ -46,16 +46,15 @@ from village_brain.control.stage import ControlStage, Timing
 from village_brain.control.store import CommandStore
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import default_catalog
-from village_brain.core.config import AlertSettings, AuthSettings, ReportSettings, Settings
+from village_brain.core.config import AlertSettings, AuthSettings, load_settings
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms
 from village_brain.ingest.http_post import HttpIngest
 from village_brain.ingest.pipeline import InboundMessage, Outcome
 from village_brain.ingest.stats import IngestStats
-from village_brain.reports.intake import ReportDesk
+from village_brain.reports.intake import ReportDesk, open_desk
 from village_brain.reports.records import NewReport, Position
-from village_brain.reports.store import ReportStore
 from village_brain.reports.work_stage import WorkStage
 from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
@@ -103,7 +102,13 @@ REAL: dict[str, Any] = {
     "silence_id": "",
     "token_id": 1,
     "command": "c-walk",
+    # Item 1 is a villager's report, made by the fixture; item 2 comes from alert 1.
     "item_id": 1,
+    # The public report routes and Open311: a photo id that names none, a real category.
+    "photo_id": "0" * 24,
+    "fmt": "json",
+    "service_code": "road",
+    "service_request_id": "1",
 }
 RULE = {
     "name": "walked",
@@ -147,9 +152,17 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/auth/login"): {"name": VIEWER_NAME, "password": "wrong-password"},
     ("POST", "/api/v1/users"): {"name": "swept", "role": "viewer", "password": "river-bank-7"},
+    ("POST", "/api/v1/work/{item_id}/triage"): {"category": "road", "priority": "high"},
+    ("POST", "/api/v1/work/{item_id}/assign"): {"department": "村建"},
+    ("POST", "/api/v1/work/{item_id}/close"): {"status": "resolved", "reason": "swept"},
+    ("POST", "/api/v1/work/{item_id}/reopen"): {"reason": "swept"},
+    ("POST", "/api/v1/work/{item_id}/notes"): {"text": "swept"},
+    ("POST", "/api/v1/work/{item_id}/replies"): {"text": "swept"},
+    ("POST", "/api/v1/work/{item_id}/duplicate"): {"of": 2},
+    ("POST", "/api/v1/work/{item_id}/link"): {"parent": 2},
     ("POST", "/api/v1/work/{item_id}/merge"): {"item_ids": [2]},
     ("POST", "/api/v1/similar/work-order"): {
-        "item_ids": [1, 3],
+        "item_ids": [1, 2],
         "title": "swept",
         "category": "road",
     },
@@ -290,8 +303,7 @@ def api(tmp_path) -> Iterator[tuple[FastAPI, str]]:
     tokens.issue("gateway", "xiashan", None, 0)
     ctx.http_ingest = HttpIngest(_committed_at_once, tokens, 65_536, 5.0, ["lora"])
     ctx.control = _control(tmp_path, catalog, registry)
-    ctx.reports = _reports(tmp_path)
-    ctx.work = WorkStage(Settings(), ctx.reports.store, registry, bus, alerts)
+    ctx.reports, ctx.work = _work(tmp_path, registry, bus, alerts)
     yield create_app(ctx), token
     ctx.reports.store.close()
     ctx.control.store.close()
@@ -315,13 +327,19 @@ def _control(tmp_path, catalog, registry: RegistryStore) -> ControlStage:
     return stage
 
 
-def _reports(tmp_path) -> ReportDesk:
-    """Three reports of one pothole, so similarity, merging and hotspots have work."""
-    store = ReportStore(tmp_path / "reports.sqlite3")
-    for n in range(3):
-        where = Position(30.1 + n * 0.0001, 120.2)
-        store.submit(NewReport("road", f"pothole {n}", where), now_ms() - n * 60_000)
-    return ReportDesk(store, ReportSettings())
+def _work(
+    tmp_path, registry: RegistryStore, bus: Bus, alerts: AlertEngine
+) -> tuple[ReportDesk, WorkStage]:
+    """The report desk and the work queue, with a report (item 1) and an alert's order (2)."""
+    desk = open_desk(load_settings(store={"data_dir": tmp_path}))
+    assert desk is not None
+    work = WorkStage(load_settings(store={"data_dir": tmp_path}), desk.store, registry, bus, alerts)
+    report = NewReport(category="road", description="walked", position=Position(lat=30, lon=120))
+    desk.store.submit(report, now_ms())
+    alert = alerts.store.alert(1)
+    assert alert is not None
+    work.queue.from_alert(alert, None, "walker")
+    return desk, work
 
 
 def _committed_at_once(msg: InboundMessage) -> None:

@@ -100,6 +100,21 @@ NEEDS = {
     ("POST", "/api/v1/similar/work-order"): ACT,
     ("GET", "/api/v1/hotspots"): VIEW,
     ("GET", "/api/v1/hotspots/csv"): VIEW,
+    # The work queue: viewers read it (without villagers' names and phones), operators work it.
+    ("GET", "/api/v1/work"): VIEW,
+    ("GET", "/api/v1/work/directory"): VIEW,
+    ("GET", "/api/v1/work/{item_id}"): VIEW,
+    ("POST", "/api/v1/work/from-alert/{alert_id}"): ACT,
+    ("POST", "/api/v1/work/{item_id}/triage"): ACT,
+    ("POST", "/api/v1/work/{item_id}/assign"): ACT,
+    ("POST", "/api/v1/work/{item_id}/claim"): ACT,
+    ("POST", "/api/v1/work/{item_id}/start"): ACT,
+    ("POST", "/api/v1/work/{item_id}/close"): ACT,
+    ("POST", "/api/v1/work/{item_id}/reopen"): ACT,
+    ("POST", "/api/v1/work/{item_id}/notes"): ACT,
+    ("POST", "/api/v1/work/{item_id}/replies"): ACT,
+    ("POST", "/api/v1/work/{item_id}/duplicate"): ACT,
+    ("POST", "/api/v1/work/{item_id}/link"): ACT,
 }
 ROLES = [VIEW, ACT, ADMIN]
 GUARDED = sorted(NEEDS, key=lambda route: (route[1], route[0]))

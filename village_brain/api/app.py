@@ -25,6 +25,7 @@ from village_brain.api import (
     routes_silences,
     routes_users,
     routes_webhooks,
+    routes_work,
     routes_work_analysis,
 )
 from village_brain.api.auth import caller
@@ -66,6 +67,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_commands.router)
     app.include_router(routes_reports_public.router)
     app.include_router(routes_open311.router)
+    app.include_router(routes_work.router)
     routes_open311.install(app)
     app.include_router(routes_work_analysis.router)
     app.include_router(routes_work_analysis.public)

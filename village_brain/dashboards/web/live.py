@@ -22,7 +22,7 @@ import msgspec
 
 from village_brain.core.bus import Bus
 
-FORWARDED = frozenset({"readings", "status", "alert"})
+FORWARDED = frozenset({"readings", "status", "alert", "work"})
 BUDGET_BYTES = 2 * 1024 * 1024
 # A bigger batch goes out as several `readings` events, so no one event is large.
 READINGS_PER_FRAME = 5_000

@@ -7,6 +7,7 @@ import { onLanguageChange, t } from "./i18n.js";
 import "./words_manage.js";
 import "./words_more.js";
 import "./words_hotspots.js";
+import "./words_work.js";
 
 const RANK = { viewer: 1, operator: 2, admin: 3 };
 let me = null;
@@ -22,6 +23,7 @@ export function currentAccount() {
 // Management pages, each shown only to those whose role may use it.
 const NAV = [
   { href: "/", key: "nav.overview", role: "viewer" },
+  { href: "/work", key: "nav.work", role: "viewer" },
   { href: "/alerts/history", key: "nav.history", role: "viewer" },
   { href: "/hotspots", key: "nav.hotspots", role: "viewer" },
   { href: "/manage/rules", key: "nav.rules", role: "viewer" },

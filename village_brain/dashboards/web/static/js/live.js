@@ -2,7 +2,7 @@
 
 import { t } from "./i18n.js";
 
-const KINDS = ["readings", "status", "alert", "resync"];
+const KINDS = ["readings", "status", "alert", "work", "resync"];
 
 export function connectLive(handlers) {
   const badge = document.getElementById("live-state");
