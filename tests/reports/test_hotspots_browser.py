@@ -19,6 +19,8 @@ from village_brain.api.app import create_app
 from village_brain.reports.hotspots import grid_cell, week_start_ms
 from village_brain.serving import HttpServer
 
+from support.waiting import wait_until
+
 pytestmark = pytest.mark.integration
 expect.set_options(timeout=10_000)
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -84,3 +86,28 @@ def test_the_stations_show_on_the_plan_and_a_work_order_links_one_stations_exits
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page is {width} px wide on a 390 px phone"
         assert watched.foreign == [] and watched.errors == []
+
+
+def test_the_work_queues_item_page_shows_its_similar_items_and_merges_them(
+    browser: Browser, served: tuple[str, Seeded]
+) -> None:
+    url, seeded = served
+    into = seeded.ids["pothole-0"]
+    with offline_page(browser, url, PHONE) as watched:
+        page = watched.page
+        page.goto(f"{url}/work?item={into}")
+        # The live feed's first news redraws the item; tick after it.
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "open")
+        similar = page.locator("#wq-similar .similar-list li")
+        expect(similar).to_have_count(4)
+        for box in page.locator("#wq-similar input[type=checkbox]").all():
+            box.check()
+        page.locator("#sim-merge").click()
+        duplicates = [seeded.ids[f"pothole-{n}"] for n in range(1, 5)]
+
+        def merged() -> bool:
+            return all(seeded.store.item(i).status == "duplicate" for i in duplicates)
+
+        wait_until(merged, what="the four reports to be merged")
+        expect(page.locator("#wq-similar .similar-list li")).to_have_count(0)
+        assert watched.errors == [] and watched.foreign == []

@@ -9,7 +9,7 @@ import { dateTime } from "./format.js";
 import { lang, onLanguageChange, t } from "./i18n.js";
 import { planFrame } from "./plan.js";
 import { startShell } from "./shell.js";
-import { categoryName, renderSimilar, sightingName, statusName } from "./similar_panel.js";
+import { categoryName, renderSimilar, sightingLink, statusName } from "./similar_panel.js";
 
 const state = { answer: null, categories: new Set(), chosen: null };
 
@@ -114,7 +114,7 @@ function showItems(cells) {
     : t("hs.place.count", { place: placeName(first), n: items.length });
   $("#hs-similar").replaceChildren();
   $("#hs-items").replaceChildren(...items.map((item) => h("li", { "data-ref": item.ref },
-    h("strong", { text: sightingName(item) }), " ",
+    h("strong", {}, sightingLink(item)), " ",
     h("span", { text: `${categoryName(item.category)} · ${statusName(item.status)} · ${dateTime(item.at_ms)}` }),
     h("div", { class: "muted", text: item.title }),
     item.item_id ? h("button", { type: "button", class: "quiet similar-button", text: t("hs.similar"),

@@ -21,6 +21,12 @@ export function statusName(code) {
   return text === key ? code : text;
 }
 
+// A work item's page in the queue; an alert without work has none but its history.
+export function sightingLink(s) {
+  const text = sightingName(s);
+  return s.item_id ? h("a", { href: `/work?item=${s.item_id}`, text }) : h("span", { text });
+}
+
 export function sightingName(s) {
   if (s.source === "alert" && !s.item_id) return `${t("src.alert")} ${s.device || s.ref}`;
   return s.number ? `#${s.item_id} · ${s.number}` : `#${s.item_id}`;
@@ -51,7 +57,7 @@ function matchRow(match, acting) {
     "li",
     { "data-ref": s.ref, class: `similar-item source-${s.source}` },
     h("label", {}, box,
-      h("strong", { text: sightingName(s) }), " ",
+      h("strong", {}, sightingLink(s)), " ",
       h("span", { text: `${categoryName(s.category)} · ${statusName(s.status)}` })),
     h("div", { class: "why", text: why(match) }),
     h("div", { class: "muted", text: `${s.title} · ${dateTime(s.at_ms)}` }),
@@ -67,9 +73,10 @@ export async function renderSimilar(container, itemId, { onChange } = {}) {
   const acting = may("operator");
   const note = h("p", { class: "status-line", role: "status", "aria-live": "polite" });
   const list = h("ul", { class: "similar-list" }, answer.matches.map((m) => matchRow(m, acting)));
+  // A form, so a page that redraws on live news leaves it alone while someone ticks in it.
   const card = h(
-    "section",
-    { class: "similar", "aria-label": t("hs.similar"), "data-item": itemId },
+    "form",
+    { class: "similar", "aria-label": t("hs.similar"), "data-item": itemId, onsubmit: (event) => event.preventDefault() },
     h("h3", { text: t("sim.title", { what: sightingName(answer.item) }) }),
     h("p", { class: "muted", text: t("sim.rule", { m: answer.distance_m, h: answer.window_hours }) }),
     answer.matches.length ? list : h("p", { class: "muted", text: t("sim.empty") }),
