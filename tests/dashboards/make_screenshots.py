@@ -5,8 +5,9 @@ It starts a private Mosquitto, a real service and its HTTP server, feeds a day o
 through the broker (with a flood on the river gauge, so rules fire and resolve), two local
 webhook receivers (one that takes messages, one that refuses them), and photographs the
 pages in Chromium: first start, login, overview, alerts, device pages, alert history and
-the management pages. It also works imported (tests/dashboards/test_make_screenshots.py
-runs it into a temporary directory), so it cannot rot unnoticed.
+the management pages, and a villager's report worked in the queue. It also works imported
+(tests/dashboards/test_make_screenshots.py runs it into a temporary directory), so it
+cannot rot unnoticed.
 """
 
 from __future__ import annotations
@@ -186,6 +187,7 @@ def shoot(service: Service, broker_url: str, out: Path, count: int, history_ms: 
         desktop.screenshot(path=out / "manage-users.png")
         rules(desktop, url, out / "manage-rules.png")
         channels(desktop, url, out / "manage-channels.png")
+        reports(browser, url, lamp, desktop, phone, out)
         api.close()
         browser.close()
     written = sorted(out.glob("*.png"))
@@ -238,6 +240,51 @@ def channels(page: Page, url: str, path: Path) -> None:
     row.locator(".test-answer").wait_for()
     page.locator("#allow-private").check()
     page.screenshot(path=path, full_page=True)
+
+
+def reports(
+    browser: Browser, url: str, lamp: SimDevice, desktop: Page, phone: Page, out: Path
+) -> None:
+    """A villager's report from the phone page beside a dark lamp, worked in the queue, and
+    the villager's status page with the answer."""
+    here = {"latitude": lamp.lat, "longitude": lamp.lon}
+    villager = browser.new_context(
+        viewport=PHONE, locale="zh-CN", geolocation=here, permissions=["geolocation"]
+    ).new_page()
+    villager.set_default_timeout(20_000)
+    villager.goto(f"{url}/report")
+    villager.wait_for_selector("#report-form[data-ready]")
+    villager.get_by_label("路灯照明").check()
+    villager.locator("#rp-description").fill("桥头的路灯不亮，晚上走路很黑")
+    villager.locator("#rp-locate").click()
+    villager.wait_for_function("document.querySelector('#rp-position').textContent.length > 0")
+    villager.locator("#rp-place").fill("桥头")
+    villager.screenshot(path=out / "report-phone.png", full_page=True)
+    villager.locator("#rp-submit").click()
+    villager.wait_for_selector("#rp-done:not([hidden])")
+    status_link = villager.locator("#rp-link").get_attribute("href") or ""
+    desktop.goto(f"{url}/work")
+    row = desktop.locator("#wq-list li[data-item]", has_text="桥头的路灯不亮")
+    row.locator("button.open-item").click()
+    # The queue links the report to the lamp beside it a moment after it arrives.
+    desktop.wait_for_selector("#wq-timeline li[data-kind=linked]")
+    desktop.locator("#wa-department").select_option("村建")
+    desktop.locator("#wa-assign button[type=submit]").click()
+    desktop.wait_for_selector("#wq-timeline li[data-kind=assigned]")
+    desktop.locator("#wa-reply textarea").fill("已派村建组，今晚换灯泡。")
+    desktop.locator("#wa-reply button[type=submit]").click()
+    desktop.wait_for_selector("#wq-timeline li[data-kind=reply]")
+    settle(desktop)
+    desktop.screenshot(path=out / "work.png", full_page=True)
+    item = row.get_attribute("data-item")
+    phone.goto(f"{url}/work?item={item}")
+    phone.wait_for_selector("#wq-timeline li[data-kind=reply]")
+    settle(phone)
+    phone.screenshot(path=out / "work-phone.png", full_page=True)
+    villager.goto(status_link)
+    villager.wait_for_selector("#st-replies li")
+    villager.screenshot(path=out / "report-status-phone.png", full_page=True)
+    villager.context.close()
 
 
 def settle(page: Page) -> None:

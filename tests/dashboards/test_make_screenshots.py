@@ -36,7 +36,11 @@ def test_make_screenshots_writes_every_picture_into_the_directory_given(tmp_path
         "manage-users.png",
         "overview-phone.png",
         "overview.png",
+        "report-phone.png",
+        "report-status-phone.png",
         "setup-phone.png",
+        "work-phone.png",
+        "work.png",
     ]
     for picture in written:
         assert picture.read_bytes()[:8] == PNG

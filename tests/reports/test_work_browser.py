@@ -6,17 +6,18 @@ escalated once to a real robot receiver."""
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 
 import pytest
 from alerts.receivers import Receiver, receiving
-from conftest import jpeg
 from dashboards.chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
 from dashboards.live_server import serve_http
 from dashboards.manage_site import PASSWORD, log_in
 from dashboards.offline import keep_offline
 from integration.harness import make_service
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from village_brain.alerts.records import Webhook
@@ -49,6 +50,12 @@ LIGHTING = {
     "department": "村建",
 }
 DIRECTORY = {"people": [{"id": "li", "name": "李电工", "department": "村建", "account": "duty-li"}]}
+
+
+def jpeg(size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (20, 20, 40)).save(out, "JPEG")
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -548,25 +548,26 @@ class Person(Section):
     )
 
 
-def _default_departments() -> list[Department]:
-    # The departments the default report categories name.
-    names = (
+# The departments the default report categories name.
+DEFAULT_DEPARTMENTS = [
+    Department(id=i, zh=zh, en=en)
+    for i, zh, en in (
         ("村委", "村委会", "Village committee"),
         ("村建", "村建组", "Village works"),
         ("水务", "水务组", "Water"),
         ("环卫", "环卫组", "Sanitation"),
         ("综治", "综治组", "Public safety"),
     )
-    return [Department(id=i, zh=zh, en=en) for i, zh, en in names]
+]
 
 
 class DirectorySettings(Section):
     """Departments and people the duty staff route work to (see docs/reports.md)."""
 
     departments: list[Department] = Field(
-        default_factory=_default_departments,
+        DEFAULT_DEPARTMENTS,
         description="[[reports.directory.departments]] tables; default: those the default "
-        "categories name (村委, 村建, 水务, 环卫, 综治).",
+        "categories name.",
     )
     people: list[Person] = Field([], description="[[reports.directory.people]] tables.")
 

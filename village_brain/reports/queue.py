@@ -111,7 +111,8 @@ class WorkQueue:
                 raise Refused(self.directory.unknown_department(department))
             check_move(item, "assigned")
             changes = {"department": department, "assignee": person, "status": "assigned"}
-            return self._change(item, by, changes, ("assigned", f"{department}/{person}", False))
+            said = f"{department}/{person}" if person else department
+            return self._change(item, by, changes, ("assigned", said, False))
 
     def claim(self, item_id: int, account: str) -> WorkItem:
         """ "I'll take it" (认领), as the caller's own account."""

@@ -13,7 +13,7 @@ import { renderSimilar } from "./similar_panel.js";
 import "./words_work.js";
 
 const API = "/api/v1/work";
-const state = { items: [], alerts: [], directory: null, chosen: null, detail: null, enabled: true };
+const state = { items: [], alerts: [], directory: null, chosen: null, detail: null, actions: null, enabled: true };
 
 function word(prefix, value) {
   const key = `${prefix}.${value}`;
@@ -152,6 +152,15 @@ async function loadDetail() {
   loadSimilar(state.chosen);
 }
 
+function entryText(entry) {
+  if (entry.kind === "status") return word("wq.s", entry.text);
+  if (entry.kind === "assigned") {
+    const [department, person] = entry.text.split("/");
+    return [departmentName(department), person && personName(person)].filter(Boolean).join(" / ");
+  }
+  return entry.text;
+}
+
 function timeline(entries) {
   return h(
     "ol",
@@ -164,7 +173,7 @@ function timeline(entries) {
         " ",
         h("strong", { text: word("wq.ev", e.kind) }),
         ` ${e.by} · `,
-        e.kind === "status" ? word("wq.s", e.text) : e.text,
+        entryText(e),
       ),
     ),
   );
@@ -194,7 +203,7 @@ function renderDetail() {
   if (item.device) parts.push(h("p", {}, t("wq.device"), h("a", { href: `/devices/${encodeURIComponent(item.device)}`, text: item.device })));
   if (alert) parts.push(h("p", { class: "muted" }, h("span", { class: `sev sev-${alert.severity}`, text: word("severity", alert.severity) }), ` ${alert.rule_name} · ${alert.message}`));
   if (item.parent_id) parts.push(h("p", {}, h("button", { type: "button", class: "link", text: t("wq.parent", { id: item.parent_id }), onclick: () => choose(item.parent_id) })));
-  if (may("operator")) parts.push(actions(item));
+  if (may("operator")) parts.push(keptActions(item));
   parts.push(h("h3", { text: t("wq.timeline") }), timeline(entries), h("p", { class: "muted", text: t("wq.public") }));
   if (children.length) {
     parts.push(h("h3", { text: t("wq.children") }), h("ul", { class: "alert-list work-list" }, children.map(itemRow)));
@@ -224,6 +233,17 @@ function select(id, options, chosen = "") {
 
 function form(id, submit, ...fields) {
   return h("form", { id, onsubmit: (event) => { event.preventDefault(); submit(event.target); } }, ...fields);
+}
+
+// The forms stay the same elements while the item keeps its status, so a live refresh never
+// throws away what someone is choosing or typing.
+function keptActions(item) {
+  const key = `${item.id}:${item.status}:${lang()}`;
+  if (state.actions?.dataset.key !== key) {
+    state.actions = actions(item);
+    state.actions.dataset.key = key;
+  }
+  return state.actions;
 }
 
 function actions(item) {
@@ -277,6 +297,7 @@ async function act(action, body = {}) {
   try {
     await postJSON(`${API}/${state.chosen}/${action}`, body);
     say(t("wq.done"));
+    state.actions = null;
   } catch (error) {
     say(t("wq.refused", { error: error instanceof ApiError ? error.message : String(error) }), true);
     return;
@@ -313,8 +334,7 @@ for (const id of ["#wf-source", "#wf-mine"]) $(id).addEventListener("change", re
 $("#wq-filters").addEventListener("submit", (event) => event.preventDefault());
 const refresh = debounce(async () => {
   await loadList();
-  // An item open in the detail is redrawn unless someone is typing in it.
-  if (state.chosen && !$("#wq-detail").contains(document.activeElement?.closest("form"))) await loadDetail();
+  if (state.chosen) await loadDetail();
 }, 300);
 connectLive({
   work: (event) => {
