@@ -20,6 +20,16 @@ PUBLIC = {
     # Guarded by the one-time setup token instead (tests/auth/test_first_admin_setup.py).
     ("GET", "/api/v1/auth/setup"),
     ("POST", "/api/v1/auth/setup"),
+    # Villagers report without an account (tests/reports): limited per address and phone.
+    ("GET", "/api/v1/public/reports/form"),
+    ("POST", "/api/v1/public/reports"),
+    ("GET", "/api/v1/public/reports/mine"),
+    ("GET", "/api/v1/public/reports/photos/{photo_id}"),
+    ("GET", "/open311/v2/services.{fmt}"),
+    ("GET", "/open311/v2/services/{service_code}.{fmt}"),
+    ("GET", "/open311/v2/requests.{fmt}"),
+    ("POST", "/open311/v2/requests.{fmt}"),
+    ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"),
     # For villagers before they report: numbers, categories and statuses, nothing personal.
     ("GET", "/api/v1/public/reports/nearby"),
 }

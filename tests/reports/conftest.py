@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from PIL import Image
+from report_kit import START_MS
 
 from village_brain.api.app import create_app
 from village_brain.api.context import ApiContext
@@ -21,9 +20,6 @@ from village_brain.reports.store import ReportStore
 from village_brain.serving import HttpServer
 from village_brain.store.registry import RegistryStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
-
-# 2026-12-02 10:00 in Asia/Shanghai.
-START_MS = 1_796_176_800_000
 
 
 class Clock:
@@ -87,12 +83,6 @@ def app(tmp_path, desk) -> Iterator[FastAPI]:
 @pytest.fixture
 def client(app) -> TestClient:
     return TestClient(app)
-
-
-def jpeg(size: tuple[int, int] = (64, 48), exif: Image.Exif | None = None) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(out, "JPEG", exif=exif or Image.Exif())
-    return out.getvalue()
 
 
 @pytest.fixture

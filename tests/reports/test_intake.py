@@ -4,7 +4,7 @@ villager's private link shows (never a name or a phone number)."""
 from __future__ import annotations
 
 import pytest
-from conftest import jpeg
+from report_kit import jpeg
 
 from village_brain.core.config import ReportSettings
 from village_brain.reports.intake import Refused, ReportForm

@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import jpeg
 from PIL import ExifTags, Image
+from report_kit import jpeg
 
 from village_brain.reports.photos import PhotoRefused, clean_photo
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from conftest import jpeg
 from PIL import Image
+from report_kit import jpeg
 
 URL = "/api/v1/public/reports"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import jpeg
 from dashboards.chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
 from dashboards.offline import keep_offline
 from playwright.sync_api import Browser, expect, sync_playwright
+from report_kit import jpeg
 
 pytestmark = pytest.mark.integration
 expect.set_options(timeout=10_000)

@@ -180,6 +180,13 @@ async def post_request(ctx: Ctx, request: Request, fmt: str) -> Response:
     return _answer(fmt, "service_requests", [created])
 
 
+@router.api_route("/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
+def no_such_resource(rest: str) -> Response:
+    """Anything else under the root, answered in the specification's error format too."""
+    fmt = rest.rsplit(".", 1)[-1] if "." in rest else "json"
+    raise Open311Error(404, "no such Open311 resource: see services and requests", fmt)
+
+
 def _desk(ctx: ApiContext, fmt: str, jurisdiction_id: str | None) -> ReportDesk:
     if fmt not in FORMATS:
         raise Open311Error(404, "formats are json and xml")

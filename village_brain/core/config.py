@@ -712,7 +712,12 @@ class ReportSettings(Section):
     similarity: SimilaritySettings = SimilaritySettings()
     enabled: bool = Field(True, description="Take reports on /report and /open311/v2.")
     categories: list[ReportCategory] = Field(
-        DEFAULT_CATEGORIES, min_length=1, description="What villagers can report, in order."
+        DEFAULT_CATEGORIES,
+        min_length=1,
+        description="What villagers can report, in order: [[reports.categories]] tables of "
+        "code, name_zh, name_en, due_hours, department and [[reports.categories.questions]] "
+        "(code, datatype, required, description_zh, description_en, values of key, name_zh, "
+        "name_en). Giving any replaces the whole list.",
     )
     max_photos: int = Field(3, ge=0, le=10, description="Photos one report may carry.")
     max_photo_bytes: int = Field(
