@@ -165,6 +165,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/work/{item_id}/replies"): {"text": "swept"},
     ("POST", "/api/v1/work/{item_id}/duplicate"): {"of": 2},
     ("POST", "/api/v1/work/{item_id}/link"): {"parent": 2},
+    ("POST", "/api/v1/work/{item_id}/merge"): {"item_ids": [2]},
+    ("POST", "/api/v1/similar/work-order"): {
+        "item_ids": [1, 2],
+        "title": "swept",
+        "category": "road",
+    },
     ("POST", "/api/v1/devices/{device}/commands"): {
         "target": "identify",
         "args": {"seconds": 30},

@@ -30,6 +30,8 @@ PUBLIC = {
     ("GET", "/open311/v2/requests.{fmt}"),
     ("POST", "/open311/v2/requests.{fmt}"),
     ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"),
+    # For villagers before they report: numbers, categories and statuses, nothing personal.
+    ("GET", "/api/v1/public/reports/nearby"),
 }
 # Devices post with a device token, never a person's role (tests/integration/test_http_ingest).
 BY_DEVICE_TOKEN = {
@@ -102,6 +104,12 @@ NEEDS = {
     ("GET", "/api/v1/devices/{device}/commands"): VIEW,
     ("GET", "/api/v1/devices/{device}/controls"): VIEW,
     ("GET", "/api/v1/commands/{command}"): VIEW,
+    ("GET", "/api/v1/work/{item_id}/similar"): VIEW,
+    ("GET", "/api/v1/similar/groups"): VIEW,
+    ("POST", "/api/v1/work/{item_id}/merge"): ACT,
+    ("POST", "/api/v1/similar/work-order"): ACT,
+    ("GET", "/api/v1/hotspots"): VIEW,
+    ("GET", "/api/v1/hotspots/csv"): VIEW,
     # The work queue: viewers read it (without villagers' names and phones), operators work it.
     ("GET", "/api/v1/work"): VIEW,
     ("GET", "/api/v1/work/directory"): VIEW,

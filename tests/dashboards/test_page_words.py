@@ -10,7 +10,14 @@ import pytest
 from village_brain.dashboards.web.mount import STATIC_DIR
 
 TEMPLATES = Path(STATIC_DIR).parent / "templates"
-WORD_FILES = ("i18n.js", "words_manage.js", "words_more.js", "words_report.js", "words_work.js")
+WORD_FILES = (
+    "i18n.js",
+    "words_manage.js",
+    "words_more.js",
+    "words_report.js",
+    "words_work.js",
+    "words_hotspots.js",
+)
 
 
 def words(language: str) -> set[str]:

@@ -26,6 +26,7 @@ from village_brain.api import (
     routes_users,
     routes_webhooks,
     routes_work,
+    routes_work_analysis,
 )
 from village_brain.api.auth import caller
 from village_brain.api.context import ApiContext
@@ -68,6 +69,8 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_open311.router)
     app.include_router(routes_work.router)
     routes_open311.install(app)
+    app.include_router(routes_work_analysis.router)
+    app.include_router(routes_work_analysis.public)
     install_error_handlers(app)
 
     @app.get(

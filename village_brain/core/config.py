@@ -507,6 +507,48 @@ class ClusterSettings(Section):
     )
 
 
+# What a report category is like among the sensors: the alerts of these sensor types, or of
+# devices of these kinds, count as related when staff look for the same problem nearby.
+DEFAULT_RELATED = {
+    "lighting": ["lamp_state", "lamp_power", "illuminance", "street_lamp"],
+    "water": ["water_level", "rainfall", "water_leak", "sluice_position", "river_gauge"],
+    "safety": ["smoke", "combustible_gas"],
+    "road": ["cover_tilt"],
+}
+
+
+class SimilaritySettings(Section):
+    """Finding the same problem in several places (see docs/reports-method.md)."""
+
+    distance_m: float = Field(250, gt=0, description="Items this close on the plan may be alike.")
+    window_hours: float = Field(
+        72, gt=0, description="Items made this close in time, either way, may be alike."
+    )
+    related: dict[str, list[str]] = Field(
+        DEFAULT_RELATED,
+        description="Categories, sensor types and device kinds that count as the same problem, "
+        'both ways, such as {lighting = ["lamp_state", "street_lamp"]}.',
+    )
+    limit: int = Field(20, ge=1, le=500, description="Similar items shown for one item at most.")
+    hotspot_cell_m: float = Field(
+        250, ge=10, description="Side of the hotspot grid's cells, for items without a named place."
+    )
+    hotspot_named_places: bool = Field(
+        True, description="Count items at a place named on the plan by that name, not by cell."
+    )
+    hotspot_weeks: int = Field(
+        8, ge=1, le=104, description="Weeks the hotspot view shows at first."
+    )
+    nearby_distance_m: float = Field(
+        150, gt=0, description="What the public page lists as already reported nearby."
+    )
+    nearby_days: float = Field(30, gt=0, description="How far back the nearby list looks.")
+    nearby_limit: int = Field(10, ge=1, le=100, description="Nearby reports listed at most.")
+    nearby_per_minute: int = Field(
+        30, ge=0, description="Nearby look-ups one network address may make a minute; 0: any."
+    )
+
+
 class Department(Section):
     """One [[reports.directory.departments]] table: whom work can be routed to."""
 
@@ -691,6 +733,7 @@ DEFAULT_CATEGORIES = [
 class ReportSettings(Section):
     """Villagers' reports from the phone page and Open311 (see docs/reports.md)."""
 
+    similarity: SimilaritySettings = SimilaritySettings()
     enabled: bool = Field(True, description="Take reports on /report and /open311/v2.")
     categories: list[ReportCategory] = Field(
         DEFAULT_CATEGORIES,

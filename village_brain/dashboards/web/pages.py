@@ -31,6 +31,7 @@ STATIC_PAGES = {
     "/manage/rules": ("manage_rules", "告警规则 · 乡村大脑"),
     "/manage/channels": ("manage_channels", "通知渠道 · 乡村大脑"),
     "/account": ("account", "我的账户 · 乡村大脑"),
+    "/hotspots": ("hotspots", "问题热点 · 乡村大脑"),
     "/work": ("work", "工单队列 · 乡村大脑"),
 }
 

@@ -6,6 +6,7 @@ import { h } from "./dom.js";
 import { onLanguageChange, t } from "./i18n.js";
 import "./words_manage.js";
 import "./words_more.js";
+import "./words_hotspots.js";
 import "./words_work.js";
 
 const RANK = { viewer: 1, operator: 2, admin: 3 };
@@ -24,6 +25,7 @@ const NAV = [
   { href: "/", key: "nav.overview", role: "viewer" },
   { href: "/work", key: "nav.work", role: "viewer" },
   { href: "/alerts/history", key: "nav.history", role: "viewer" },
+  { href: "/hotspots", key: "nav.hotspots", role: "viewer" },
   { href: "/manage/rules", key: "nav.rules", role: "viewer" },
   { href: "/manage/devices", key: "nav.devices", role: "admin" },
   { href: "/manage/channels", key: "nav.channels", role: "admin" },

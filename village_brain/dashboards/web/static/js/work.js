@@ -9,6 +9,7 @@ import { dateTime } from "./format.js";
 import { lang, onLanguageChange, t } from "./i18n.js";
 import { connectLive } from "./live.js";
 import { startShell } from "./shell.js";
+import { renderSimilar } from "./similar_panel.js";
 import "./words_work.js";
 
 const API = "/api/v1/work";
@@ -211,23 +212,17 @@ function renderDetail() {
   $("#wq-detail-body").replaceChildren(...parts);
 }
 
-// The similar items come from the analysis API, when the server has it.
+// The similar items, why each matched, and merging them or one work order for them all
+// (similar_panel.js); without the analysis API the section stays hidden.
 async function loadSimilar(id) {
-  let body = null;
-  try {
-    body = await optionalJSON(`${API}/${id}/similar`);
-  } catch {
-    return;
-  }
   const section = $("#wq-similar");
-  if (!body || !section || state.chosen !== id) return;
-  const found = body.items ?? body.similar ?? (Array.isArray(body) ? body : []);
-  section.hidden = false;
-  section.querySelector("ul").replaceChildren(
-    ...(found.length
-      ? found.map((s) => h("li", { class: "alert" }, h("span", { text: `${s.title ?? s.rule_name ?? ""} ${s.item_id ? `#${s.item_id}` : s.id ? `#${s.id}` : ""}` }), h("span", { class: "muted", text: (s.why ?? s.reasons ?? []).toString() })))
-      : [h("li", { class: "muted", text: t("wq.similar.none") })]),
-  );
+  if (!section || state.chosen !== id) return;
+  try {
+    await renderSimilar(section, id, { onChange: () => choose(id, false) });
+    section.hidden = false;
+  } catch {
+    section.hidden = true;
+  }
 }
 
 function select(id, options, chosen = "") {
