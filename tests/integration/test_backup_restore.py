@@ -26,6 +26,7 @@ DATABASES = [
     "alerts.sqlite3",
     "control.sqlite3",
     "registry.sqlite3",
+    "reports.sqlite3",
     "series.sqlite3",
 ]
 

@@ -149,7 +149,7 @@ async function loadDetail() {
     return;
   }
   renderDetail();
-  loadSimilar(state.chosen);
+  if (!$("#wq-similar input[type=checkbox]:checked")) loadSimilar(state.chosen);
 }
 
 function entryText(entry) {
@@ -208,7 +208,12 @@ function renderDetail() {
   if (children.length) {
     parts.push(h("h3", { text: t("wq.children") }), h("ul", { class: "alert-list work-list" }, children.map(itemRow)));
   }
-  parts.push(h("section", { id: "wq-similar", hidden: true }, h("h3", { text: t("wq.similar") }), h("ul", { class: "alert-list" })));
+  // The same item's similar items stay the same elements, so what someone ticks there
+  // survives a live refresh of the rest.
+  const kept = $("#wq-similar");
+  parts.push(kept?.dataset.item === String(item.id)
+    ? kept
+    : h("section", { id: "wq-similar", hidden: true, "data-item": item.id }, h("h3", { text: t("wq.similar") }), h("ul", { class: "alert-list" })));
   $("#wq-detail-body").replaceChildren(...parts);
 }
 
