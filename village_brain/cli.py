@@ -119,6 +119,10 @@ def _address_flag(flag: str, value: str, example: str, any_port: bool = False) -
         raise ConfigError(f"{flag} {exc}, e.g. {example}") from None
 
 
+def _hosts(urls: list[str]) -> list[str]:
+    return [url.rpartition("@")[2] for url in urls]
+
+
 def _serve(args: argparse.Namespace) -> int:
     from village_brain import demo
     from village_brain.api.app import create_app
@@ -133,7 +137,11 @@ def _serve(args: argparse.Namespace) -> int:
         # Before any store or account is opened: a second server must not touch the first's.
         stack.enter_context(DataDirLock(settings.store.data_dir))
         url, version = settings.mqtt.url, "5"
-        if url is None:
+        if settings.ingest.input == "amqp":
+            # Devices publish to RabbitMQ's MQTT plugin: no broker of our own.
+            url, version = url or "mqtt://127.0.0.1:1883", "3.1.1"
+            log.info("ingest: RabbitMQ partitions at %s", ", ".join(_hosts(settings.amqp.urls)))
+        elif url is None:
             host, port = settings.mqtt.listen_address
             broker = stack.enter_context(
                 start_embedded_broker(

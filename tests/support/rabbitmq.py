@@ -14,6 +14,7 @@ trips). Debian's `rabbitmq-server` is installed first when missing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -135,10 +136,8 @@ class RabbitNode:
         """kill -9: the node has no chance to hand anything over."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
         self.process = None
 
@@ -149,10 +148,8 @@ class RabbitNode:
             return
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)  # the node shuts down in order on SIGTERM
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pass
         self.kill()
 
     def ctl(self, *args: str, timeout: float = 60.0) -> str:
