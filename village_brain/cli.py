@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_device_tokens_command(commands, _settings_from)
 
+    from village_brain.ingest.amqp_commands import add_amqp_command
+
+    add_amqp_command(commands, _settings_from)
+
     from village_brain.ops.commands import add_ops_commands
 
     add_ops_commands(commands, _settings_from)

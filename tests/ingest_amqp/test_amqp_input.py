@@ -4,11 +4,15 @@ commit, and a second worker taking a dead one's partitions."""
 from __future__ import annotations
 
 import json
+import os
 import queue
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import httpx
+import pika
 import pytest
 from integration.harness import make_service
 
@@ -142,3 +146,22 @@ def test_a_worker_killed_mid_stream_hands_its_partitions_to_another_and_nothing_
     assert killed_at < len(devices) * count, "the kill came too late to test anything"
     assert stored == want  # every PUBACKed reading, each once
     assert taken_over["readings_stored"] > 0  # the standby took the dead worker's partitions
+
+
+def test_amqp_setup_declares_the_partitions_before_any_worker_runs(rabbit, queue_prefix):
+    env = {
+        **os.environ,
+        "VILLAGE_BRAIN_AMQP__URLS": json.dumps(rabbit.amqp_urls),
+        "VILLAGE_BRAIN_AMQP__PARTITIONS": "3",
+        "VILLAGE_BRAIN_AMQP__QUEUE_PREFIX": queue_prefix,
+    }
+    command = [sys.executable, "-m", "village_brain.cli", "amqp", "setup"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    connection = pika.BlockingConnection(pika.URLParameters(rabbit.amqp_urls[0]))
+    try:
+        channel = connection.channel()
+        for partition in range(3):  # passive: fails unless the queue exists
+            channel.queue_declare(f"{queue_prefix}.{partition}", passive=True)
+    finally:
+        connection.close()
