@@ -217,7 +217,9 @@ class AmqpReceiver:
             properties: pika.BasicProperties,
             body: bytes,
         ) -> None:
-            self._receiving.add(partition)
+            if partition not in self._receiving:
+                # Replaced, not changed in place: the API thread reads it without a lock.
+                self._receiving = self._receiving | {partition}
             qos = (properties.headers or {}).get("x-mqtt-publish-qos", 1)
             self._deliver(
                 InboundMessage(
