@@ -7,9 +7,9 @@ nodes and every `rabbitmqctl` call get a HOME of their own too: a broker the mac
 its cookie and its tools are never touched. The system-wide environment file is not read
 (RABBITMQ_CONF_ENV_FILE points at our own), so its node name never leaks in.
 
-Three nodes form their cluster by classic peer discovery: all boot in parallel, the others
-listing the first, whom they join as soon as it is up (no stop_app/join_cluster round
-trips). Debian's `rabbitmq-server` is installed first when missing.
+Three nodes form their cluster by classic peer discovery, the others listing the first, whom
+they join as they boot (no stop_app/join_cluster round trips). Debian's `rabbitmq-server` is
+installed first when missing.
 """
 
 from __future__ import annotations
@@ -196,10 +196,16 @@ class RabbitCluster:
         return [n.amqp_url for n in self.nodes]
 
     def start(self) -> None:
-        for node in self.nodes:
+        # The first two boot together (the second keeps trying the first until it is up);
+        # the rest join one at a time, as the MQTT plugin's client-id tracking (a Raft
+        # group of its own in 3.10) refuses a member joining while another one is.
+        first = self.nodes[:2]
+        for node in first:
             node.launch()
-        with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
-            list(pool.map(lambda n: n.wait_ready(), self.nodes))
+        with ThreadPoolExecutor(max_workers=len(first)) as pool:
+            list(pool.map(lambda n: n.wait_ready(), first))
+        for node in self.nodes[2:]:
+            node.start()
         if len(self.nodes) > 1:
             self.check_clustered()
 
