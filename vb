@@ -38,9 +38,11 @@ case "${1:-}" in
     "$venv/bin/ruff" check village_brain tests bench
     "$venv/bin/ruff" format --check -q village_brain tests bench
     if [ $# -gt 0 ]; then exec "$venv/bin/pytest" "$@"; fi
-    # The whole suite, the long bursts and walks (marked soak) as a second step.
-    "$venv/bin/pytest" -m "not soak"
-    exec "$venv/bin/pytest" -m soak
+    # The whole suite; then the long bursts and walks (marked soak), then the broker
+    # cluster with nodes killed mid-stream (marked cluster), each as a step of its own.
+    "$venv/bin/pytest" -m "not soak and not cluster"
+    "$venv/bin/pytest" -m soak
+    exec "$venv/bin/pytest" -m cluster
     ;;
   "")
     exec "$venv/bin/village-brain" --help

@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_device_tokens_command(commands, _settings_from)
 
+    from village_brain.ingest.amqp_commands import add_amqp_command
+
+    add_amqp_command(commands, _settings_from)
+
     from village_brain.ops.commands import add_ops_commands
 
     add_ops_commands(commands, _settings_from)
@@ -119,6 +123,10 @@ def _address_flag(flag: str, value: str, example: str, any_port: bool = False) -
         raise ConfigError(f"{flag} {exc}, e.g. {example}") from None
 
 
+def _hosts(urls: list[str]) -> list[str]:
+    return [url.rpartition("@")[2] for url in urls]
+
+
 def _serve(args: argparse.Namespace) -> int:
     from village_brain import demo
     from village_brain.api.app import create_app
@@ -133,7 +141,11 @@ def _serve(args: argparse.Namespace) -> int:
         # Before any store or account is opened: a second server must not touch the first's.
         stack.enter_context(DataDirLock(settings.store.data_dir))
         url, version = settings.mqtt.url, "5"
-        if url is None:
+        if settings.ingest.input == "amqp":
+            # Devices publish to RabbitMQ's MQTT plugin: no broker of our own.
+            url, version = url or "mqtt://127.0.0.1:1883", "3.1.1"
+            log.info("ingest: RabbitMQ partitions at %s", ", ".join(_hosts(settings.amqp.urls)))
+        elif url is None:
             host, port = settings.mqtt.listen_address
             broker = stack.enter_context(
                 start_embedded_broker(

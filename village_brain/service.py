@@ -25,6 +25,8 @@ from village_brain.core.config import ConfigError, Settings
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms, parse_duration_ms
+from village_brain.ingest.amqp_receiver import AmqpReceiver
+from village_brain.ingest.amqp_topology import Topology
 from village_brain.ingest.codecs import default_registry
 from village_brain.ingest.flood import FloodGuard
 from village_brain.ingest.http_post import HttpIngest
@@ -93,20 +95,8 @@ class Service:
             subscribe=lambda topics: self.receiver.subscribe(topics),
             retained=RetainedRefusals(self.registry.retained_keys(KEPT_KEYS)),
         )
-        self.receiver = MqttReceiver(
-            mqtt_url,
-            deliver=self.writer.inbox.put,
-            client_id=settings.mqtt.client_id,
-            mqtt_version=mqtt_version,
-            session_expiry_s=parse_duration_ms(settings.mqtt.session_expiry) // 1000,
-            receive_maximum=settings.mqtt.receive_maximum,
-            keepalive=settings.mqtt.keepalive,
-            username=settings.mqtt.username,
-            password=_secret(settings.mqtt.password),
-            ca_file=settings.mqtt.ca_file,
-            client_cert=settings.mqtt.client_cert,
-            client_key=settings.mqtt.client_key,
-            subscriptions=SUBSCRIPTIONS + sources.subscriptions(),
+        self.receiver = _receiver(
+            settings, mqtt_url, mqtt_version, self.writer, SUBSCRIPTIONS + sources.subscriptions()
         )
         self.device_tokens = DeviceTokenStore(
             settings.store.data_dir / "registry.sqlite3", settings.store.sqlite_synchronous
@@ -199,9 +189,13 @@ class Service:
         return removed
 
     def snapshot(self) -> StatsSnapshot:
-        return self.stats.snapshot(
+        snap = self.stats.snapshot(
             self.writer.waiting(), self.receiver.connected.is_set(), self._stall_after_s
         )
+        if isinstance(self.receiver, AmqpReceiver):
+            partitions = self.receiver.receiving_partitions()
+            return msgspec.structs.replace(snap, partitions_receiving=partitions)
+        return snap
 
     def api_context(self) -> ApiContext:
         return ApiContext(
@@ -250,6 +244,42 @@ class Service:
             f" ({reasons})" if reasons else "",
             snap.pending_messages,
         )
+
+
+def _receiver(
+    settings: Settings,
+    mqtt_url: str,
+    mqtt_version: str,
+    writer: BatchWriter,
+    topic_filters: list[str],
+) -> MqttReceiver | AmqpReceiver:
+    """The input stage: the MQTT broker itself, or RabbitMQ's partition queues."""
+    if settings.ingest.input == "amqp":
+        amqp = settings.amqp
+        return AmqpReceiver(
+            amqp.urls,
+            deliver=writer.inbox.put,
+            topology=Topology(amqp.queue_prefix, amqp.partitions),
+            topic_filters=topic_filters,
+            prefetch=amqp.prefetch,
+            heartbeat=amqp.heartbeat,
+            consumer_tag=settings.mqtt.client_id,
+        )
+    return MqttReceiver(
+        mqtt_url,
+        deliver=writer.inbox.put,
+        client_id=settings.mqtt.client_id,
+        mqtt_version=mqtt_version,
+        session_expiry_s=parse_duration_ms(settings.mqtt.session_expiry) // 1000,
+        receive_maximum=settings.mqtt.receive_maximum,
+        keepalive=settings.mqtt.keepalive,
+        username=settings.mqtt.username,
+        password=_secret(settings.mqtt.password),
+        ca_file=settings.mqtt.ca_file,
+        client_cert=settings.mqtt.client_cert,
+        client_key=settings.mqtt.client_key,
+        subscriptions=topic_filters,
+    )
 
 
 def _open_stores(data_dir: Path, settings: Settings) -> tuple[SeriesStore, RegistryStore]:

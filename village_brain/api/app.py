@@ -93,6 +93,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
             broker_connected=snap.broker_connected,
             pending_messages=snap.pending_messages,
             writer_restarts=snap.writer_restarts,
+            partitions_receiving=snap.partitions_receiving,
         )
 
     # Last, so the API routes above are matched before the dashboard's pages.

@@ -25,6 +25,12 @@ class Health(BaseModel):
         description="Times the ingest writer failed and was restarted since start; shown to "
         "those who may read.",
     )
+    partitions_receiving: list[int] | None = Field(
+        None,
+        description="With the AMQP input: the partitions that delivered to this worker on its "
+        "current connection (RabbitMQ does not tell a consumer it became a partition's "
+        "active one, so an owned partition that stayed idle is not listed).",
+    )
 
 
 class Location(BaseModel):

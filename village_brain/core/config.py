@@ -89,7 +89,50 @@ class MqttSettings(Section):
         return value
 
 
+class AmqpSettings(Section):
+    """RabbitMQ partitions as the ingest input, when `ingest.input` is "amqp" (docs/scale.md)."""
+
+    urls: list[str] = Field(
+        ["amqp://guest:guest@127.0.0.1:5672/%2F"],
+        min_length=1,
+        description="AMQP URLs of the cluster's nodes; a worker that loses its node moves to "
+        "the next.",
+    )
+    partitions: int = Field(
+        8,
+        ge=1,
+        le=1024,
+        description="Partition queues devices are spread over; every worker must agree. "
+        "More partitions than workers, so that the load spreads when workers come and go.",
+    )
+    queue_prefix: str = Field(
+        "vb.ingest",
+        description="Queues are PREFIX.0 .. PREFIX.(partitions-1); the hash "
+        "exchange is PREFIX.hash.",
+    )
+    prefetch: int = Field(
+        1_000,
+        ge=1,
+        le=65_535,
+        description="Unacknowledged messages one partition hands a worker at most.",
+    )
+    heartbeat: int = Field(10, ge=1, description="Seconds between AMQP heartbeats.")
+
+    @field_validator("urls")
+    @classmethod
+    def _amqp_scheme(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("amqp://", "amqps://")):
+                raise ValueError(f"{url!r} must start with amqp:// or amqps://")
+        return value
+
+
 class IngestSettings(Section):
+    input: Literal["mqtt", "amqp"] = Field(
+        "mqtt",
+        description="mqtt: subscribe to the broker in [mqtt]; amqp: consume RabbitMQ partition "
+        "queues, configured in [amqp], so that several workers share the load.",
+    )
     registration: Literal["auto", "strict"] = Field(
         "auto", description="auto: unknown devices are registered; strict: they are rejected."
     )
@@ -799,6 +842,7 @@ class Settings(BaseSettings):
 
     mqtt: MqttSettings = MqttSettings()
     ingest: IngestSettings = IngestSettings()
+    amqp: AmqpSettings = AmqpSettings()
     store: StoreSettings = StoreSettings()
     http: HttpSettings = HttpSettings()
     dashboard: DashboardSettings = DashboardSettings()

@@ -42,6 +42,7 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
     writer_restarts: int = 0
     by_source: dict[str, SourceStats] = {}
     rejected_repeats: int = 0  # retained messages sent again that were already refused
+    partitions_receiving: list[int] | None = None  # AMQP input: partitions delivering to us
 
 
 class IngestStats:

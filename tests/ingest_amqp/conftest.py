@@ -1,0 +1,57 @@
+"""RabbitMQ nodes for the AMQP input's tests,.
+
+The nodes are private (see support/rabbitmq.py) and shared by the run; each test keeps its
+queues apart with a queue prefix of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.influx import InfluxServer, ServerUnavailable, start_influx
+from support.rabbitmq import RabbitCluster, start_rabbitmq
+
+_ids = itertools.count()
+
+
+def _started(root: Path, size: int) -> RabbitCluster:
+    try:
+        return start_rabbitmq(root, size)
+    except ServerUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitCluster]:
+    """One node for the whole run."""
+    cluster = _started(tmp_path_factory.mktemp("rabbitmq"), 1)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbit_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitCluster]:
+    """Three clustered nodes; a test that kills one restarts it before it ends."""
+    cluster = _started(tmp_path_factory.mktemp("rabbitmq-cluster"), 3)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
+    """A series store several workers share, as they would in production."""
+    try:
+        server = start_influx(tmp_path_factory.mktemp("influxdb"))
+    except ServerUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def queue_prefix() -> str:
+    return f"vbtest{next(_ids)}.ingest"
