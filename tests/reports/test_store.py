@@ -152,3 +152,15 @@ def test_everything_survives_reopening(tmp_path):
     again = ReportStore(path)
     assert again.report_for_token(token) == report and again.item(item.id) == item
     again.close()
+
+
+def test_a_change_and_its_timeline_lines_are_written_together_or_not_at_all(store):
+    _, item, _ = store.submit(pothole(), AT)
+    said = [("assigned", "road_team/", "wang", False), ("reply", "已派人", "wang", True)]
+    store.update_item(item.id, AT + HOUR, said, status="assigned", department="road_team")
+    kinds = [(e.kind, e.text, e.public) for e in store.entries(item.id)][-2:]
+    assert kinds == [("assigned", "road_team/", False), ("reply", "已派人", True)]
+    broken = [("note", None, "wang", False)]  # a line the database refuses
+    with pytest.raises(sqlite3.IntegrityError):
+        store.update_item(item.id, AT + 2 * HOUR, broken, status="resolved")  # type: ignore[arg-type]
+    assert store.item(item.id).status == "assigned" and len(store.entries(item.id)) == 3

@@ -273,11 +273,8 @@ class WorkQueue:
     def _change(
         self, item: WorkItem, by: str, changes: dict[str, Any], *entries: tuple[str, str, bool]
     ) -> WorkItem:
-        at = self.clock()
-        changed = self.store.update_item(item.id, at, **changes)
-        for kind, text, public in entries:
-            if text:
-                self.store.add_entry(item.id, kind, text, by, at, public)
+        lines = [(kind, text, by, public) for kind, text, public in entries if text]
+        changed = self.store.update_item(item.id, self.clock(), lines, **changes)
         self.announce(entries[0][0] if entries else "changed", changed)
         return changed
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,6 +27,9 @@ from village_brain.reports.records import (
     WorkItem,
 )
 from village_brain.store.sqlite_db import Database
+
+# A timeline line written with a change: kind, text, by, public.
+NewEntry = tuple[str, str, str, bool]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -342,8 +345,16 @@ class ReportStore:
         assert item is not None
         return item
 
-    def update_item(self, item_id: int, at_ms: int, **fields: object) -> WorkItem:
-        """Change these fields of an item (WorkItem's names; `position` a Position or None)."""
+    def update_item(
+        self,
+        item_id: int,
+        at_ms: int,
+        entries: Sequence[NewEntry] = (),
+        **fields: object,
+    ) -> WorkItem:
+        """Change these fields of an item (WorkItem's names; `position` a Position or None),
+        with the timeline lines that say so in the same transaction: a crash never leaves a
+        change without its line."""
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise ValueError(f"work items have no changeable field {', '.join(sorted(unknown))}")
@@ -362,6 +373,8 @@ class ReportStore:
             ).rowcount
             if not changed:
                 raise NoSuchItem(f"no work item {item_id}")
+            for kind, text, by, public in entries:
+                _insert_entry(conn, item_id, kind, text, by, at_ms, public=public)
             item = _item(conn, "id = ?", item_id)
         assert item is not None
         return item
