@@ -17,6 +17,7 @@ from village_brain.ingest.sources.router import Sources
 from village_brain.store.registry import RegistryStore
 
 if TYPE_CHECKING:
+    from village_brain.ingest.amqp_receiver import AmqpReceiver
     from village_brain.ingest.mqtt_client import MqttReceiver
 
 CONTROL_FILE = "control.sqlite3"
@@ -26,7 +27,7 @@ def open_control(
     settings: Settings,
     catalog: Catalog,
     registry: RegistryStore,
-    receiver: MqttReceiver,
+    receiver: MqttReceiver | AmqpReceiver,  # commands go out on the input's connection
     bus: Bus,
     sources: Sources | None = None,
 ) -> ControlStage | None:
