@@ -38,8 +38,8 @@ case "${1:-}" in
     "$venv/bin/ruff" check village_brain tests bench
     "$venv/bin/ruff" format --check -q village_brain tests bench
     if [ $# -gt 0 ]; then exec "$venv/bin/pytest" "$@"; fi
-    # The whole suite; then the long bursts and walks (marked soak), then the broker
-    # cluster with nodes killed mid-stream (marked cluster), each as a step of its own.
+    # The whole suite; then the long bursts, walks and screenshots (marked soak), then the
+    # county-scale suites on private RabbitMQ nodes and PostgreSQL (marked cluster).
     "$venv/bin/pytest" -m "not soak and not cluster"
     "$venv/bin/pytest" -m soak
     exec "$venv/bin/pytest" -m cluster

@@ -15,7 +15,7 @@ from village_brain.cluster.ownership import NotOwned, Ownership
 
 from support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 T0 = 1_800_000_000_000
 SHORT = 1.0

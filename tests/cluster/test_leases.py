@@ -23,7 +23,7 @@ from village_brain.cluster.partitions import partition_of
 
 from support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 SHORT = 1.0  # seconds: a lease the tests wait out
 

@@ -14,7 +14,7 @@ from village_brain.cluster.partitions import partition_of
 
 from support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 PARTITIONS = 6
 SHORT = 1.0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.soak]
 
 SCRIPT = Path(__file__).with_name("make_screenshots.py")
 PNG = b"\x89PNG\r\n\x1a\n"

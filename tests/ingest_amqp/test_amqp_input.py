@@ -28,7 +28,7 @@ from support.rabbitmq import RabbitCluster
 from support.serve_process import ServeProcess
 from support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 PARTITIONS = 4
 
