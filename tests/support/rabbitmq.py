@@ -109,6 +109,8 @@ class RabbitNode:
             self.process = subprocess.Popen(
                 [str(SERVER)],
                 env=self.env(),
+                # Mnesia writes its crash dumps (MnesiaCore.*) where the node runs: its own dir.
+                cwd=self.dir,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -157,6 +159,7 @@ class RabbitNode:
         done = subprocess.run(
             [str(CTL), "-n", self.name, *args],
             env=self.env(),
+            cwd=self.dir,
             capture_output=True,
             text=True,
             timeout=timeout,
