@@ -6,10 +6,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from dashboards.chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
+from dashboards.chromium import launched_browser
 from dashboards.live_server import serve_http
 from integration.harness import make_service
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from village_brain.core.devices import Device
 from village_brain.simulator.layout import SimDevice
@@ -50,14 +50,7 @@ def site(mosquitto, tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        executable = ensure_chromium()
-    except ChromiumUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_browser()
 
 
 @pytest.fixture

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -59,3 +63,16 @@ def ensure_cjk_fonts() -> None:
     if subprocess.run(_CJK_FONTS, env=env, check=False).returncode != 0:
         subprocess.run(["apt-get", "update"], env=env, check=True)
         subprocess.run(_CJK_FONTS, env=env, check=True)
+
+
+def launched_browser() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright, for a module's `browser` fixture to yield from;
+    the test fails, with what to install, when there is none."""
+    try:
+        executable = ensure_chromium()
+    except ChromiumUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()

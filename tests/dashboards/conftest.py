@@ -6,11 +6,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
+from chromium import launched_browser
 from integration.harness import Publisher, make_service
 from live_server import serve_http
 from manage_site import ManagedVillage
-from playwright.sync_api import Browser, ConsoleMessage, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, expect
 from village_data import demo_devices, register, telemetry
 from village_view import Village, WatchedPage
 
@@ -76,14 +76,7 @@ def managed(mosquitto, tmp_path_factory) -> Iterator[ManagedVillage]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    try:
-        executable = ensure_chromium()
-    except ChromiumUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_browser()
 
 
 @pytest.fixture

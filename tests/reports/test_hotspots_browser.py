@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from dashboards.chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
+from dashboards.chromium import launched_browser
 from dashboards.manage_site import PHONE, offline_page
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from seeded_api import Seeded, seeded_context
 from seeded_reports import CELL_M, HOUR_MS, T0, station_centre
 
@@ -28,14 +28,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    try:
-        executable = ensure_chromium()
-    except ChromiumUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_browser()
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from dashboards.chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
+from dashboards.chromium import launched_browser
 from dashboards.offline import keep_offline
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from report_kit import jpeg
 
 pytestmark = pytest.mark.integration
@@ -19,14 +19,7 @@ HERE = {"latitude": 30.2705, "longitude": 120.151}
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    try:
-        executable = ensure_chromium()
-    except ChromiumUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_browser()
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 
 import pytest
 from alerts.receivers import Receiver, receiving
-from dashboards.chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
+from dashboards.chromium import launched_browser
 from dashboards.live_server import serve_http
 from dashboards.manage_site import PASSWORD, log_in
 from dashboards.offline import keep_offline
 from integration.harness import make_service
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from village_brain.alerts.records import Webhook
 from village_brain.auth.roles import Role
@@ -60,14 +60,7 @@ def jpeg(size: tuple[int, int]) -> bytes:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    try:
-        executable = ensure_chromium()
-    except ChromiumUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_browser()
 
 
 @pytest.fixture
