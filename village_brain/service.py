@@ -44,6 +44,7 @@ from village_brain.reports.work_stage import WorkStage
 from village_brain.store.base import SeriesStore
 from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
+from village_brain.store.registry_open import open_registry
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
 log = logging.getLogger(__name__)
@@ -284,7 +285,7 @@ def _receiver(
 
 def _open_stores(data_dir: Path, settings: Settings) -> tuple[SeriesStore, RegistryStore]:
     sync = settings.store.sqlite_synchronous
-    registry = RegistryStore(data_dir / "registry.sqlite3", sync)
+    registry = open_registry(settings)
     if settings.store.backend == "sqlite":
         return SqliteSeriesStore(data_dir / "series.sqlite3", sync), registry
     # Imported here so the embedded setup never loads the InfluxDB client.

@@ -1,4 +1,5 @@
-"""The registry: devices with presence, the dead-letter log and events."""
+"""The registry: devices with presence, the dead-letter log and events, the same in SQLite
+and in the shared PostgreSQL database."""
 
 import sqlite3
 
@@ -9,9 +10,10 @@ from village_brain.core.records import Rejection
 from village_brain.store.registry import BatchRecord, Event, RegistryStore, StoredEvent
 
 
-@pytest.fixture
-def registry(tmp_path):
-    r = RegistryStore(tmp_path / "registry.sqlite3")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def registry(request, tmp_path):
+    dsn = request.getfixturevalue("postgres_dsn") if request.param == "postgres" else None
+    r = RegistryStore(tmp_path / "registry.sqlite3", postgres_dsn=dsn)
     yield r
     r.close()
 
@@ -193,3 +195,26 @@ def test_device_ids_are_those_of_the_device_list_in_its_order(registry):
     assert registry.device_ids() == [row.device.id for row in registry.devices()]
     assert registry.device_ids("x") == ["b", "c"]
     assert registry.device_ids("nowhere") == []
+
+
+def unknown(at_ms: int, device: str) -> Rejection:
+    return Rejection(at_ms, "unknown_device", "", f"village/x/{device}/telemetry", "x", device)
+
+
+def test_a_device_refused_as_unknown_waits_until_registered_or_refused(registry):
+    registry.commit(BatchRecord(rejections=[unknown(1, "n1"), unknown(3, "n1"), unknown(2, "n2")]))
+    pending = registry.pending_devices()
+    assert [(p.device, p.first_ms, p.last_ms, p.messages) for p in pending] == [
+        ("n1", 1, 3, 2),
+        ("n2", 2, 2, 1),
+    ]
+    registry.upsert_devices([Device(id="n1", village="x")])
+    registry.refuse_pending("n2", "x", at_ms=4)
+    assert registry.pending_devices() == []
+
+
+def test_a_removed_device_leaves_the_registry(registry):
+    registry.upsert_devices([GAUGE])
+    assert registry.remove_device("g1") is True
+    assert registry.device("g1") is None
+    assert registry.remove_device("g1") is False

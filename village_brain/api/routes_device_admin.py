@@ -269,7 +269,7 @@ def _register(ctx: ApiContext, device: Device) -> None:
 @contextmanager
 def _credentials(ctx: ApiContext) -> Iterator[CredentialStore]:
     # Kept beside the registry, as `village-brain devices credentials` keeps them.
-    store = CredentialStore(ctx.registry.db.path)
+    store = CredentialStore(ctx.registry.path)
     try:
         yield store
     finally:
@@ -281,7 +281,7 @@ def _tokens(ctx: ApiContext) -> Iterator[DeviceTokenStore]:
     if ctx.http_ingest is not None:
         yield ctx.http_ingest.tokens
         return
-    store = DeviceTokenStore(ctx.registry.db.path)
+    store = DeviceTokenStore(ctx.registry.path)
     try:
         yield store
     finally:

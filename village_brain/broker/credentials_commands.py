@@ -22,7 +22,7 @@ from village_brain.core.devices import load_devices_file
 from village_brain.core.timefmt import now_ms
 from village_brain.ingest.sources.router import build_sources
 from village_brain.store.credentials import CredentialStore
-from village_brain.store.registry import RegistryStore
+from village_brain.store.registry_open import open_registry
 
 SettingsFrom = Callable[[argparse.Namespace], Settings]
 REGISTRY_FILE = "registry.sqlite3"
@@ -59,7 +59,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def known_devices(settings: Settings) -> dict[str, str]:
     """Device id -> village: the registry's devices and those of the devices file."""
-    registry = RegistryStore(settings.store.data_dir / REGISTRY_FILE)
+    registry = open_registry(settings)
     try:
         devices = {row.device.id: row.device.village for row in registry.devices()}
     finally:

@@ -1,6 +1,7 @@
-"""The relational side of the embedded store: devices, their presence, rejections and events.
+"""The relational side of the store: devices, their presence, rejections and events.
 
-This stays in SQLite whichever backend holds the time series.
+In SQLite beside the series by default; in the shared PostgreSQL database when several
+workers run (`[cluster] postgres_dsn`), whichever backend holds the time series.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ import sqlite3
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from village_brain.core.devices import Device, Presence
 from village_brain.core.records import Rejection
 from village_brain.store.migrate import Migration, Schema, sql_steps
+from village_brain.store.pg_db import PostgresDatabase
+from village_brain.store.registry_sql import POSTGRES, SQLITE
 from village_brain.store.sqlite_db import Database
 
 # Columns added since the first release: a registry made before them gains them when opened.
@@ -91,15 +95,27 @@ class PendingDevice(msgspec.Struct, frozen=True):
 
 
 class RegistryStore:
-    def __init__(self, path: Path, synchronous: str = "full") -> None:
-        self.db = Database(path, SQLITE_SCHEMA, synchronous)
+    def __init__(
+        self, path: Path, synchronous: str = "full", postgres_dsn: str | None = None
+    ) -> None:
+        """In SQLite at `path`, or with `postgres_dsn` in that shared PostgreSQL database.
+        `path` stays this process's file either way: device logins and tokens live there."""
+        self.path = path
+        if postgres_dsn is not None:
+            self.db: Database | PostgresDatabase = PostgresDatabase(postgres_dsn, POSTGRES_SCHEMA)
+            self._sql = POSTGRES
+        else:
+            self.db = Database(path, SQLITE_SCHEMA, synchronous)
+            self._sql = SQLITE
 
     def upsert_devices(self, devices: Iterable[Device]) -> None:
         with self.db.transaction() as conn:
             self._upsert(conn, devices)
 
     @staticmethod
-    def _upsert(conn: sqlite3.Connection, devices: Iterable[Device]) -> None:
+    def _upsert(conn: Any, devices: Iterable[Device]) -> None:
+        # In id order: two writers registering the same devices take their rows' locks in
+        # the same order, so neither waits for the other in a circle.
         conn.executemany(
             "INSERT INTO devices (id, village, kind, name, place, lat, lon, sensors, source, "
             "foreign_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -121,43 +137,32 @@ class RegistryStore:
                     d.source,
                     d.foreign_id,
                 )
-                for d in devices
+                for d in sorted(devices, key=lambda d: d.id)
             ],
         )
 
     def commit(self, batch: BatchRecord) -> None:
+        """One transaction. Times only move forward, whichever of two writers commits last."""
+        refused = _latest_refusals(batch.rejections)
         with self.db.transaction() as conn:
+            if self._sql.lock:
+                # Every device row this batch changes, locked up front in id order: the
+                # statements below would otherwise lock them in whatever order each plan
+                # visits them, and two workers sharing a device could deadlock.
+                touched = _touched(batch, refused)
+                if touched:
+                    conn.execute(self._sql.lock, (_json(touched),)).fetchall()
             self._upsert(conn, batch.new_devices)
             if batch.seen:
                 # One statement, not executemany: see SqliteSeriesStore.write on the GIL.
-                conn.execute(
-                    "UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), seen.value) "
-                    "FROM json_each(?) AS seen WHERE devices.id = seen.key",
-                    (msgspec.json.encode(batch.seen),),
-                )
+                conn.execute(self._sql.seen, (_json(batch.seen),))
             if batch.stored:
-                conn.execute(
-                    "UPDATE devices SET last_stored_ms = "
-                    "max(coalesce(last_stored_ms, 0), stored.value) "
-                    "FROM json_each(?) AS stored WHERE devices.id = stored.key",
-                    (msgspec.json.encode(batch.stored),),
-                )
-            refused = _latest_refusals(batch.rejections)
+                conn.execute(self._sql.stored, (_json(batch.stored),))
             if refused:
-                # Matched on the village too: a message naming another village is not this
-                # device's (see DeviceDirectory.admit), so it says nothing of its health.
-                conn.execute(
-                    "UPDATE devices SET last_refused_ms = json_extract(r.value, '$[2]'), "
-                    "last_refused_reason = json_extract(r.value, '$[3]') "
-                    "FROM json_each(?) AS r "
-                    "WHERE devices.id = json_extract(r.value, '$[1]') "
-                    "AND devices.village = json_extract(r.value, '$[0]') "
-                    "AND json_extract(r.value, '$[2]') >= coalesce(devices.last_refused_ms, 0)",
-                    (msgspec.json.encode(refused),),
-                )
+                conn.execute(self._sql.refused, (_json(refused),))
             conn.executemany(
                 "UPDATE devices SET status = ?, status_ms = ? WHERE id = ?",
-                [(status, ms, device) for device, (status, ms) in batch.statuses.items()],
+                [(status, ms, device) for device, (status, ms) in sorted(batch.statuses.items())],
             )
             conn.executemany(
                 "INSERT INTO rejections (at_ms, reason, detail, topic, village, device, sensor, "
@@ -178,8 +183,8 @@ class RegistryStore:
                 ],
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO events (village, device, ts_ms, type, data) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO events (village, device, ts_ms, type, data) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(e.village, e.device, e.ts_ms, e.type, json.dumps(e.data)) for e in batch.events],
             )
 
@@ -290,6 +295,19 @@ SQLITE_SCHEMA = Schema(
     "registry",
     [*sql_steps("registry", "sqlite"), Migration(2, "added_columns", _add_missing_columns)],
 )
+POSTGRES_SCHEMA = Schema("registry", sql_steps("registry", "postgres"))
+
+
+def _json(value: object) -> str:
+    # Text, not bytes: PostgreSQL would take bytes for bytea.
+    return msgspec.json.encode(value).decode()
+
+
+def _touched(batch: BatchRecord, refused: list[tuple[str, str, int, str]]) -> list[str]:
+    ids = {d.id for d in batch.new_devices}
+    ids.update(batch.seen, batch.stored, batch.statuses)
+    ids.update(device for _, device, _, _ in refused)
+    return sorted(ids)
 
 
 def _latest_refusals(rejections: Iterable[Rejection]) -> list[tuple[str, str, int, str]]:
