@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING
 from village_brain.core.config import ConfigError, Settings, load_settings
 from village_brain.core.hostport import join_host_port, split_host_port
 from village_brain.preflight import check_inputs
+from village_brain.roles import ROLES, check_role, start_live_feed
 
 if TYPE_CHECKING:
-    from village_brain.service import Service
-    from village_brain.serving import HttpServer
+    from fastapi import FastAPI
+
+    from village_brain.auth.setup import FirstAdminSetup
+    from village_brain.serving import HttpServer, StopSignals
 
 log = logging.getLogger("village_brain")
 
@@ -53,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--demo", action="store_true", help="also run a simulated village")
     serve.add_argument("--devices", type=int, default=24, help="simulated devices with --demo")
+    serve.add_argument(
+        "--role",
+        choices=ROLES,
+        default="all",
+        help="all: everything here (default); ingest: receiver, writer and alerts, HTTP only "
+        "/healthz; api: HTTP API and dashboard over the shared stores (docs/scale.md)",
+    )
     serve.set_defaults(run=_serve)
 
     config = commands.add_parser("config", help="check the configuration and show it")
@@ -129,14 +139,17 @@ def _hosts(urls: list[str]) -> list[str]:
 
 def _serve(args: argparse.Namespace) -> int:
     from village_brain import demo
-    from village_brain.api.app import create_app
+    from village_brain.api.app import create_app, create_health_app
     from village_brain.broker import start_embedded_broker
     from village_brain.core.datadir_lock import DataDirLock
     from village_brain.service import Service
-    from village_brain.serving import HttpServer, StopSignals
+    from village_brain.serving import StopSignals
 
     settings = _settings_from(args)
+    check_role(settings, args.role)
     check_inputs(settings)
+    if args.role == "api":
+        return _serve_api(settings)
     with StopSignals() as signals, ExitStack() as stack:
         # Before any store or account is opened: a second server must not touch the first's.
         stack.enter_context(DataDirLock(settings.store.data_dir))
@@ -157,32 +170,70 @@ def _serve(args: argparse.Namespace) -> int:
             log.info("devices: publish to the broker at %s", url)
         service = Service(settings, url, version)
         layout = demo.prepare(service, args.devices) if settings.demo else []
+        # Stopped after the service (callbacks run last first): its final batches go out.
+        start_live_feed(stack, settings, args.role, service.bus, service.writer)
         service.start()
         stack.callback(service.stop)
         if settings.demo:
             demo.start(stack, service, url, version, layout)
+        if args.role == "ingest":
+            health = create_health_app(service.api_context())
+            return _run_http(signals, stack, health, settings, None, dashboard=False)
         app = create_app(service.api_context(), dashboard=settings.dashboard)
-        http = HttpServer(app, settings.http.host, settings.http.port)
-        http.start()
-        stack.callback(http.stop)
-        _announce_http(http, service)
-        received = signals.wait(http)
-        if received is None:
-            log.error("the HTTP server stopped by itself; stopping the rest")
-            return 1
-        log.info("%s: stopping", received)
+        return _run_http(signals, stack, app, settings, service.auth.setup)
+    return 0
+
+
+def _serve_api(settings: Settings) -> int:
+    """`serve --role api`: no broker, receiver or writer (see village_brain/roles.py)."""
+    from village_brain.api.app import create_app
+    from village_brain.api_process import ApiProcess
+    from village_brain.core.datadir_lock import DataDirLock
+    from village_brain.serving import StopSignals
+
+    with StopSignals() as signals, ExitStack() as stack:
+        stack.enter_context(DataDirLock(settings.store.data_dir))
+        process = ApiProcess(settings)
+        stack.callback(process.stop)
+        start_live_feed(stack, settings, "api", process.bus, None)
+        app = create_app(process.api_context(), dashboard=settings.dashboard)
+        return _run_http(signals, stack, app, settings, process.auth.setup)
+
+
+def _run_http(
+    signals: StopSignals,
+    stack: ExitStack,
+    app: FastAPI,
+    settings: Settings,
+    setup: FirstAdminSetup | None,
+    dashboard: bool = True,
+) -> int:
+    from village_brain.serving import HttpServer
+
+    http = HttpServer(app, settings.http.host, settings.http.port)
+    http.start()
+    stack.callback(http.stop)
+    _announce_http(http, setup, dashboard)
+    received = signals.wait(http)
+    if received is None:
+        log.error("the HTTP server stopped by itself; stopping the rest")
+        return 1
+    log.info("%s: stopping", received)
+    stack.close()
     log.info("stopped cleanly")
     return 0
 
 
-def _announce_http(http: HttpServer, service: Service) -> None:
+def _announce_http(http: HttpServer, setup: FirstAdminSetup | None, dashboard: bool) -> None:
     from village_brain.broker.device_address import interface_addresses
     from village_brain.web_address import dashboard_urls, staff_line
 
+    if not dashboard:
+        log.info("/healthz only on http://%s", join_host_port(http.host, http.port))
+        return
     log.info("API and dashboard on http://%s", join_host_port(http.host, http.port))
     addresses = interface_addresses()
     log.info("%s", staff_line(http.host, http.port, addresses))
-    setup = service.auth.setup
     if setup is not None:
         link = dashboard_urls(http.host, http.port, addresses)[0] + setup.path
         # Only here, in the log and on the terminal: whoever can read it may make the admin.

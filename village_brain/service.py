@@ -57,7 +57,7 @@ class Service:
     def __init__(self, settings: Settings, mqtt_url: str, mqtt_version: str = "5") -> None:
         self.settings = settings
         self.catalog = load_catalog(settings.store.catalog_file)
-        self.series, self.registry = _open_stores(settings.store.data_dir, settings)
+        self.series, self.registry = open_stores(settings.store.data_dir, settings)
         self.accounts = AccountStore(
             settings.store.data_dir / ACCOUNTS_FILE, settings.store.sqlite_synchronous
         )
@@ -283,7 +283,7 @@ def _receiver(
     )
 
 
-def _open_stores(data_dir: Path, settings: Settings) -> tuple[SeriesStore, RegistryStore]:
+def open_stores(data_dir: Path, settings: Settings) -> tuple[SeriesStore, RegistryStore]:
     sync = settings.store.sqlite_synchronous
     registry = open_registry(settings)
     if settings.store.backend == "sqlite":

@@ -18,7 +18,8 @@ import httpx
 
 from support.waiting import wait_until
 
-LISTENING = re.compile(rb"API and dashboard on (http://\S+)")
+# `serve --role ingest` answers only /healthz and says so.
+LISTENING = re.compile(rb"(?:API and dashboard|/healthz only) on (http://\S+)")
 
 
 def logged_url(log: bytes) -> str | None:

@@ -72,7 +72,29 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
     app.include_router(routes_work_analysis.router)
     app.include_router(routes_work_analysis.public)
     install_error_handlers(app)
+    _add_healthz(app, ctx)
 
+    # Last, so the API routes above are matched before the dashboard's pages.
+    mount_dashboard(app, ctx, dashboard or DashboardSettings())
+    return app
+
+
+def create_health_app(ctx: ApiContext) -> FastAPI:
+    """Only /healthz: what `serve --role ingest` answers over HTTP (probes, partitions)."""
+    app = FastAPI(
+        title="Village Brain ingest worker",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    _add_healthz(app, ctx)
+    return app
+
+
+def _add_healthz(app: FastAPI, ctx: ApiContext) -> None:
     @app.get(
         "/healthz",
         response_model=Health,
@@ -95,7 +117,3 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
             writer_restarts=snap.writer_restarts,
             partitions_receiving=snap.partitions_receiving,
         )
-
-    # Last, so the API routes above are matched before the dashboard's pages.
-    mount_dashboard(app, ctx, dashboard or DashboardSettings())
-    return app

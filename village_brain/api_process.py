@@ -1,0 +1,62 @@
+"""`serve --role api`: the HTTP API and dashboard over what ingest workers stored.
+
+No receiver, writer or alert evaluation runs here: devices and presence are read from the
+shared registry, series from the shared series store, and the live feed arrives from the
+workers through the shared database (cluster/live_feed.py). Device registration through the
+API reaches the shared registry; workers admit a device they have not loaded when
+auto-registration is on, or once restarted.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from village_brain.api.context import ApiContext
+from village_brain.auth.accounts import AccountStore
+from village_brain.auth.commands import ACCOUNTS_FILE
+from village_brain.auth.gate import Gate
+from village_brain.auth.setup import FirstAdminSetup
+from village_brain.core.bus import Bus
+from village_brain.core.catalog import load_catalog
+from village_brain.core.config import Settings
+from village_brain.ingest.stats import IngestStats, StatsSnapshot
+from village_brain.service import open_stores
+
+log = logging.getLogger(__name__)
+
+
+class ApiProcess:
+    """What `create_app` reads from, for an API process of its own."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog = load_catalog(settings.store.catalog_file)
+        self.series, self.registry = open_stores(settings.store.data_dir, settings)
+        self.accounts = AccountStore(
+            settings.store.data_dir / ACCOUNTS_FILE, settings.store.sqlite_synchronous
+        )
+        setup = FirstAdminSetup.if_needed(self.accounts)
+        self.auth = Gate.for_service(self.accounts, settings.auth, False, setup=setup)
+        self.bus = Bus()
+        # Nothing is ingested here: health reports no broker and nothing pending.
+        self._stats = IngestStats()
+
+    def snapshot(self) -> StatsSnapshot:
+        return self._stats.snapshot(0, False)
+
+    def api_context(self) -> ApiContext:
+        return ApiContext(
+            catalog=self.catalog,
+            series=self.series,
+            registry=self.registry,
+            stats=self.snapshot,
+            bus=self.bus,
+            offline_after_intervals=self.settings.ingest.offline_after_intervals,
+            auth=self.auth,
+        )
+
+    def stop(self) -> None:
+        self.series.close()
+        self.registry.close()
+        self.accounts.close()
+        log.info("stores closed")
