@@ -257,7 +257,9 @@ class StoreSettings(Section):
         None, description="Devices to register at start (TOML, see docs/configuration.md)."
     )
     backend: Literal["sqlite", "influxdb"] = Field(
-        "sqlite", description="Where time series go; registry, alerts and outbox stay in SQLite."
+        "sqlite",
+        description="Where time series go; the registry stays in SQLite unless "
+        "[cluster] postgres_dsn is set.",
     )
     influxdb: InfluxSettings = InfluxSettings()
 
