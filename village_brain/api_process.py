@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 
 from village_brain.api.context import ApiContext
-from village_brain.auth.accounts import AccountStore
-from village_brain.auth.commands import ACCOUNTS_FILE
+from village_brain.auth.commands import account_store
 from village_brain.auth.gate import Gate
 from village_brain.auth.setup import FirstAdminSetup
 from village_brain.core.bus import Bus
@@ -32,9 +31,7 @@ class ApiProcess:
         self.settings = settings
         self.catalog = load_catalog(settings.store.catalog_file)
         self.series, self.registry = open_stores(settings.store.data_dir, settings)
-        self.accounts = AccountStore(
-            settings.store.data_dir / ACCOUNTS_FILE, settings.store.sqlite_synchronous
-        )
+        self.accounts = account_store(settings)
         setup = FirstAdminSetup.if_needed(self.accounts)
         self.auth = Gate.for_service(self.accounts, settings.auth, False, setup=setup)
         self.bus = Bus()

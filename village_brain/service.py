@@ -12,8 +12,7 @@ from pydantic import SecretStr
 
 from village_brain.alerts.engine import AlertEngine
 from village_brain.api.context import ApiContext
-from village_brain.auth.accounts import AccountStore
-from village_brain.auth.commands import ACCOUNTS_FILE
+from village_brain.auth.commands import account_store
 from village_brain.auth.demo import forget_demo_accounts
 from village_brain.auth.gate import Gate
 from village_brain.auth.setup import FirstAdminSetup
@@ -58,9 +57,7 @@ class Service:
         self.settings = settings
         self.catalog = load_catalog(settings.store.catalog_file)
         self.series, self.registry = open_stores(settings.store.data_dir, settings)
-        self.accounts = AccountStore(
-            settings.store.data_dir / ACCOUNTS_FILE, settings.store.sqlite_synchronous
-        )
+        self.accounts = account_store(settings)
         if not settings.demo:
             forget_demo_accounts(self.accounts)
         # Without an admin, a one-time link (logged by `serve`) makes the first one.

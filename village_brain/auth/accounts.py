@@ -1,4 +1,9 @@
-"""Accounts, their API tokens and dashboard sessions, in SQLite; only hashes are written."""
+"""Accounts, their API tokens and dashboard sessions; only hashes are written.
+
+In SQLite by default; in the shared PostgreSQL database with `[cluster] postgres_dsn`, so
+every API process knows the same logins. The column `user` is always written quoted: in
+PostgreSQL the bare word is the database user's name.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ from pathlib import Path
 from village_brain.auth.hashing import digest, hash_password, new_secret
 from village_brain.auth.roles import Role
 from village_brain.store.migrate import Schema, sql_steps
+from village_brain.store.pg_db import PostgresDatabase
 from village_brain.store.sqlite_db import Database
 
 SQLITE_SCHEMA = Schema("accounts", sql_steps("accounts", "sqlite"))
+POSTGRES_SCHEMA = Schema("accounts", sql_steps("accounts", "postgres"))
 
 
 NAME_PATTERN = r"[\w.@-]{1,64}"
@@ -33,8 +40,13 @@ class Account:
 
 
 class AccountStore:
-    def __init__(self, path: Path, synchronous: str = "full") -> None:
-        self.db = Database(path, SQLITE_SCHEMA, synchronous)
+    def __init__(
+        self, path: Path, synchronous: str = "full", postgres_dsn: str | None = None
+    ) -> None:
+        if postgres_dsn is not None:
+            self.db: Database | PostgresDatabase = PostgresDatabase(postgres_dsn, POSTGRES_SCHEMA)
+        else:
+            self.db = Database(path, SQLITE_SCHEMA, synchronous)
 
     def add(self, name: str, role: Role, password: str, now_ms: int, made_by: str = "cli") -> None:
         check_name(name)
@@ -54,7 +66,7 @@ class AccountStore:
                 "UPDATE users SET password_hash = ? WHERE name = ?", (hash_password(password), name)
             )
             # A new password ends every dashboard login made with the old one.
-            conn.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            conn.execute('DELETE FROM sessions WHERE "user" = ?', (name,))
 
     def set_role(self, name: str, role: Role) -> bool:
         with self.db.transaction() as conn:
@@ -66,7 +78,7 @@ class AccountStore:
     def close_sessions(self, name: str) -> int:
         """End every dashboard login of the account."""
         with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM sessions WHERE user = ?", (name,)).rowcount
+            return conn.execute('DELETE FROM sessions WHERE "user" = ?', (name,)).rowcount
 
     def account(self, name: str) -> Account | None:
         row = self.db.reader().execute(f"{_ROW} WHERE name = ?", (name,)).fetchone()
@@ -76,7 +88,7 @@ class AccountStore:
         return [_account(row) for row in self.db.reader().execute(f"{_ROW} ORDER BY name")]
 
     def token_counts(self) -> dict[str, int]:
-        rows = self.db.reader().execute("SELECT user, count(*) FROM tokens GROUP BY user")
+        rows = self.db.reader().execute('SELECT "user", count(*) FROM tokens GROUP BY "user"')
         return dict(rows.fetchall())
 
     def password_hash(self, name: str) -> str | None:
@@ -106,13 +118,14 @@ class AccountStore:
 
     def revoke_tokens(self, name: str) -> int:
         with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM tokens WHERE user = ?", (name,)).rowcount
+            return conn.execute('DELETE FROM tokens WHERE "user" = ?', (name,)).rowcount
 
     def by_token(self, token: str) -> Account | None:
         row = (
             self.db.reader()
             .execute(
-                f"{_ROW} WHERE name = (SELECT user FROM tokens WHERE digest = ?)", (digest(token),)
+                f'{_ROW} WHERE name = (SELECT "user" FROM tokens WHERE digest = ?)',
+                (digest(token),),
             )
             .fetchone()
         )
@@ -132,7 +145,7 @@ class AccountStore:
             self.db.reader()
             .execute(
                 f"{_ROW} WHERE name = "
-                "(SELECT user FROM sessions WHERE digest = ? AND expires_ms > ?)",
+                '(SELECT "user" FROM sessions WHERE digest = ? AND expires_ms > ?)',
                 (digest(session), now_ms),
             )
             .fetchone()

@@ -57,9 +57,20 @@ def _run(args: argparse.Namespace, settings_from: SettingsFrom) -> int:
             raise ConfigError(str(exc)) from None
 
 
+def account_store(settings: Settings) -> AccountStore:
+    """The data directory's accounts file, or the shared PostgreSQL database when
+    `[cluster] postgres_dsn` is set (every API process then knows the same logins)."""
+    dsn = settings.cluster.postgres_dsn
+    return AccountStore(
+        settings.store.data_dir / ACCOUNTS_FILE,
+        settings.store.sqlite_synchronous,
+        postgres_dsn=dsn.get_secret_value() if dsn is not None else None,
+    )
+
+
 @contextmanager
 def open_accounts(settings: Settings) -> Iterator[AccountStore]:
-    store = AccountStore(settings.store.data_dir / ACCOUNTS_FILE, settings.store.sqlite_synchronous)
+    store = account_store(settings)
     try:
         yield store
     finally:

@@ -259,7 +259,7 @@ class StoreSettings(Section):
     backend: Literal["sqlite", "influxdb"] = Field(
         "sqlite",
         description="Where time series go; the registry stays in SQLite unless "
-        "[cluster] postgres_dsn is set.",
+        "[cluster] postgres_dsn is set (then it and the accounts are there).",
     )
     influxdb: InfluxSettings = InfluxSettings()
 
