@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from village_brain.store.migrate import Migration, Schema
@@ -42,5 +44,23 @@ def test_a_store_s_sqlite_style_statements_run_on_postgres(postgres_dsn):
             "SELECT v FROM t WHERE (:v IS NULL OR v = :v) ORDER BY id", {"v": None}
         )
         assert (new, [v for (v,) in rows]) == ((1,), ["a", "b", "c"])
+    finally:
+        db.close()
+
+
+@pytest.mark.integration
+def test_threads_that_come_and_go_reuse_the_readers_of_ended_threads(postgres_dsn):
+    # Request threads come and go: a server connection kept for each would never close.
+    db = PostgresDatabase(postgres_dsn, _schema())
+    try:
+        answers = []
+        for _ in range(30):
+            thread = threading.Thread(
+                target=lambda: answers.append(db.reader().execute("SELECT 1").fetchone()[0])
+            )
+            thread.start()
+            thread.join(timeout=30)
+        assert answers == [1] * 30
+        assert db.open_readers() <= 2
     finally:
         db.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -65,6 +66,30 @@ def connect(dsn: str) -> Connection:
     return Connection(psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor))
 
 
+# Readers kept open for threads yet to come once their threads have ended.
+IDLE_READERS = 4
+
+
+class _Lease:
+    """A thread's hold on a reader; the connection goes back when the thread ends.
+
+    As in sqlite_db: request threads come and go, and a connection kept for every thread
+    that ever read would be a server connection each, never closed.
+    """
+
+    def __init__(self, db: PostgresDatabase, conn: Connection) -> None:
+        self.conn = conn
+        weakref.finalize(self, _give_back, weakref.ref(db), conn)
+
+
+def _give_back(db: weakref.ref[PostgresDatabase], conn: Connection) -> None:
+    found = db()
+    if found is None:
+        conn.close()
+    else:
+        found._give_back(conn)
+
+
 class PostgresDatabase:
     """The stores' database on PostgreSQL, shaped like sqlite_db.Database."""
 
@@ -75,7 +100,9 @@ class PostgresDatabase:
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[Connection] = []
+        self._idle: list[Connection] = []
         self._readers_lock = threading.Lock()
+        self._closed = False
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -84,16 +111,39 @@ class PostgresDatabase:
 
     def reader(self) -> Connection:
         """This thread's reader (autocommit: each query sees what is committed now)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.dsn)
-            with self._readers_lock:
-                self._readers.append(conn)
+        lease = getattr(self._local, "lease", None)
+        if lease is None:
+            lease = self._local.lease = _Lease(self, self._take())
+        return lease.conn
+
+    def open_readers(self) -> int:
+        """Reader connections open now, whether a thread holds them or they wait idle."""
+        with self._readers_lock:
+            return len(self._readers)
+
+    def _take(self) -> Connection:
+        with self._readers_lock:
+            if self._idle:
+                return self._idle.pop()
+        conn = connect(self.dsn)
+        with self._readers_lock:
+            self._readers.append(conn)
         return conn
+
+    def _give_back(self, conn: Connection) -> None:
+        # Runs when a thread's lease is dropped, in whichever thread drops it.
+        with self._readers_lock:
+            if not self._closed and len(self._idle) < IDLE_READERS and not conn.raw.closed:
+                self._idle.append(conn)
+                return
+            if conn in self._readers:
+                self._readers.remove(conn)
+        conn.close()
 
     def close(self) -> None:
         with self._readers_lock:
-            readers, self._readers = self._readers, []
+            self._closed = True
+            readers, self._readers, self._idle = self._readers, [], []
         for conn in readers:
             conn.close()
         self._writer.close()
