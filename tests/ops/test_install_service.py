@@ -91,3 +91,20 @@ def test_words_are_quoted_as_systemd_reads_them(word: str, written: str) -> None
 def test_a_data_directory_with_spaces_stays_one_word(tmp_path: Path) -> None:
     text = unit_text(UnitOptions(["/opt/vb/bin/village-brain"], "vb", Path("/srv/v b"), []))
     assert 'ExecStart=/opt/vb/bin/village-brain serve --data-dir "/srv/v b"\n' in text
+
+
+def test_a_role_is_passed_to_serve_when_the_settings_allow_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("VILLAGE_BRAIN_CLUSTER__POSTGRES_DSN", "host=db dbname=vb")
+    monkeypatch.setenv("VILLAGE_BRAIN_STORE__BACKEND", "influxdb")
+    unit = tmp_path / "u.service"
+    args = ["install-service", "--output", str(unit), "--data-dir", str(tmp_path)]
+    assert main([*args, "--role", "ingest"]) == 0
+    assert unit_lines(unit)["ExecStart"].split()[-2:] == ["--role", "ingest"]
+
+
+def test_a_role_the_settings_cannot_run_writes_no_unit(tmp_path: Path, capsys) -> None:
+    unit = tmp_path / "u.service"
+    args = ["install-service", "--output", str(unit), "--data-dir", str(tmp_path)]
+    assert main([*args, "--role", "api"]) == 2
+    assert "[cluster] postgres_dsn" in capsys.readouterr().err
+    assert not unit.exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 from village_brain.core.config import ConfigError, Settings
 from village_brain.ops.backup import BackupError, backup, restore
 from village_brain.ops.service_unit import DEFAULT_PATH, UnitOptions, unit_text
+from village_brain.roles import ROLES, check_role
 
 SettingsFrom = Callable[[argparse.Namespace], Settings]
 _NO_SERVE_FLAGS = {"mqtt_url": None, "mqtt_listen": None, "http": None, "demo": False}
@@ -40,6 +41,7 @@ def add_ops_commands(commands: argparse._SubParsersAction, settings_from: Settin
     unit.add_argument("--http", metavar="HOST:PORT", help="passed to serve (e.g. 0.0.0.0:8080)")
     unit.add_argument("--mqtt-url", help="passed to serve")
     unit.add_argument("--mqtt-listen", metavar="HOST:PORT", help="passed to serve")
+    unit.add_argument("--role", choices=ROLES, default="all", help="passed to serve")
     unit.add_argument("--user", default=None, help="account to run as (default: you)")
     unit.add_argument(
         "--output", type=Path, default=DEFAULT_PATH, help=f"where to write it ({DEFAULT_PATH})"
@@ -65,6 +67,8 @@ def _backup(args: argparse.Namespace, settings_from: SettingsFrom) -> int:
     print(f"backed up {len(copied)} databases of {data_dir} into {args.dir}")
     if settings.store.backend == "influxdb":
         print("the series themselves are in InfluxDB: back them up with `influx backup`")
+    if settings.cluster.postgres_dsn is not None:
+        print("the registry and accounts are in PostgreSQL: back them up with `pg_dump`")
     return 0
 
 
@@ -82,6 +86,7 @@ def _restore(args: argparse.Namespace, settings_from: SettingsFrom) -> int:
 
 def _install_service(args: argparse.Namespace, settings_from: SettingsFrom) -> int:
     settings = settings_from(args)  # checks the flags as serve would
+    check_role(settings, args.role)
     if args.output.exists() and not args.force:
         raise ConfigError(f"{args.output} exists; add --force to replace it")
     serve_args: list[str] = []
@@ -90,6 +95,8 @@ def _install_service(args: argparse.Namespace, settings_from: SettingsFrom) -> i
     for flag in ("http", "mqtt_url", "mqtt_listen"):
         if getattr(args, flag):
             serve_args += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
+    if args.role != "all":
+        serve_args += ["--role", args.role]
     options = UnitOptions(
         executable=_executable(),
         user=args.user or getpass.getuser(),
