@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from village_brain.core.config import ConfigError, InfluxSettings, load_settings
-from village_brain.service import _open_stores
+from village_brain.service import open_stores
 from village_brain.store.influx_series import InfluxSeriesStore
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
 
 def test_the_embedded_sqlite_store_is_the_default(tmp_path: Path):
     settings = load_settings(store={"data_dir": tmp_path})
-    series, registry = _open_stores(tmp_path, settings)
+    series, registry = open_stores(tmp_path, settings)
     assert isinstance(series, SqliteSeriesStore)
     series.close()
     registry.close()
@@ -26,7 +26,7 @@ def test_backend_influxdb_opens_the_influxdb_store_with_its_spool_in_the_data_di
     settings = load_settings(
         store={"backend": "influxdb", "influxdb": {"url": influx_server.url, "write_api": "v1"}}
     )
-    series, registry = _open_stores(tmp_path, settings)
+    series, registry = open_stores(tmp_path, settings)
     assert isinstance(series, InfluxSeriesStore)
     assert (tmp_path / "influx-spool.sqlite3").is_file()
     series.close()
