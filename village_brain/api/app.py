@@ -94,6 +94,7 @@ def create_app(ctx: ApiContext, dashboard: DashboardSettings | None = None) -> F
             pending_messages=snap.pending_messages,
             writer_restarts=snap.writer_restarts,
             partitions_receiving=snap.partitions_receiving,
+            partitions_owned=snap.partitions_owned,
         )
 
     # Last, so the API routes above are matched before the dashboard's pages.
