@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from alerts.receivers import receiving
@@ -212,6 +213,7 @@ def test_a_worker_killed_or_stalled_mid_for_changes_no_alert_and_no_notification
                 what="a notification for each transition",
             )
             time.sleep(1.0)  # a repeat would come now
+            health = httpx.get(second.url + "/healthz", timeout=5).json()
         finally:
             device.close()
             first.kill()
@@ -227,5 +229,6 @@ def test_a_worker_killed_or_stalled_mid_for_changes_no_alert_and_no_notification
     )
     event = {"fire": "alert.firing", "resolve": "alert.resolved"}
     assert posts == Counter({(r, d, event[a]): n for (r, d, a), n in expected.items()})
+    assert health["partitions_owned"]  # the survivor says what it evaluates
     if fault is stall:  # it went on writing what it held, and the fence refused it
         assert "alert state of partition" in first.log_text()

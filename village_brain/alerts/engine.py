@@ -266,10 +266,10 @@ class AlertEngine:
             return all(partition_of(key[1], count) != partition for key in waiting)
 
     def _note_stale(self, key: Key, exc: Exception) -> None:
-        """The fence refused a write: another worker owns the partition now. Not retried
-        here (the stage drops the partition); logged once per partition."""
+        """The fence refused a write: another worker owns the partition now. The change
+        waits like any unwritten one, refused again (and counted) until the stage drops the
+        partition at its next lease step; logged once per partition."""
         self.stale_refusals += 1
-        self._unrecorded.pop(key, None)
         if self.partition_count is None:
             return
         partition = partition_of(key[1], self.partition_count)
