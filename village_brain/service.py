@@ -16,6 +16,7 @@ from village_brain.auth.commands import account_store
 from village_brain.auth.demo import forget_demo_accounts
 from village_brain.auth.gate import Gate
 from village_brain.auth.setup import FirstAdminSetup
+from village_brain.cluster.wiring import Cluster, open_cluster
 from village_brain.control.records import CommandResult
 from village_brain.control.service import open_control
 from village_brain.core.bus import Bus
@@ -108,7 +109,10 @@ class Service:
         )
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
-        self.alerts = _alert_engine(settings, self.catalog, self.registry, self.bus, self.series)
+        self.cluster = open_cluster(settings)  # several workers (docs/scale.md)
+        self.alerts = _alert_engine(
+            settings, self.catalog, self.registry, self.bus, self.series, self.cluster
+        )
         self.control = open_control(
             settings, self.catalog, self.registry, self.receiver, self.bus, sources
         )
@@ -116,7 +120,9 @@ class Service:
             self.writer.listeners.append(self.control.on_batch)
             if self.alerts is not None:
                 self.alerts.use_control(self.control)  # rule actions (docs/alerts.md)
-        if self.alerts is not None:
+        if self.alerts is not None and self.cluster is not None:
+            self.cluster.attach(self.writer, self.alerts)  # the eval queues feed the engine
+        elif self.alerts is not None:
             self.writer.listeners.append(self.alerts.on_batch)
         self.reports = open_desk(settings)
         self.work = (
@@ -134,6 +140,8 @@ class Service:
     def start(self) -> None:
         if self.alerts is not None:
             self.alerts.start()
+        if self.cluster is not None:
+            self.cluster.start()
         self._thread.start()
         self.receiver.start()
         if self.control is not None:
@@ -158,6 +166,8 @@ class Service:
             log.info("ingest drained: %d readings stored since start", self.stats.stored)
         if self.work is not None:
             self.work.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
         if self.alerts is not None:
             self.alerts.stop()
         if self.control is not None:
@@ -190,6 +200,8 @@ class Service:
         snap = self.stats.snapshot(
             self.writer.waiting(), self.receiver.connected.is_set(), self._stall_after_s
         )
+        if self.cluster is not None:
+            snap = msgspec.structs.replace(snap, partitions_owned=self.cluster.owned())
         if isinstance(self.receiver, AmqpReceiver):
             partitions = self.receiver.receiving_partitions()
             return msgspec.structs.replace(snap, partitions_receiving=partitions)
@@ -307,9 +319,17 @@ def _alert_engine(
     registry: RegistryStore,
     bus: Bus,
     series: SeriesStore | None = None,
+    cluster: Cluster | None = None,
 ) -> AlertEngine | None:
     if not settings.alerts.enabled:
         return None
+    shared = {}
+    if cluster is not None:  # state in PostgreSQL, written under this worker's leases
+        shared = {
+            "postgres_dsn": cluster.dsn,
+            "fence": cluster.ownership.fence_devices,
+            "partitions": cluster.partitions,
+        }
     return AlertEngine(
         settings.alerts,
         catalog,
@@ -320,6 +340,7 @@ def _alert_engine(
         settings.ingest.offline_after_intervals,
         series=series,
         default_actions=settings.demo,  # the shipped river_danger sounds the demo's siren
+        **shared,
     )
 
 

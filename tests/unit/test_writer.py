@@ -291,3 +291,29 @@ def test_a_retained_refusal_held_through_an_outage_is_logged_once_it_is_stored(t
     writer.inbox.put(junk_message(2, NOW + 60_000))
     run_until_idle(writer)
     assert len(registry.rejections()) == 1
+
+
+def test_work_before_the_acks_runs_after_the_commit_and_a_failure_holds_the_acks(tmp_path):
+    writer, series, acks = make_writer(tmp_path)
+    published: list[list[float]] = []
+
+    def publish_failing_once(readings, _record) -> None:
+        assert len(series.latest("g1")) == 1, "ran before the commit"
+        if not published:
+            published.append([])
+            raise ConnectionError("the broker refused the publish")
+        assert acks == [], "the batch was acknowledged before its work was done"
+        published.append([r.value for r in readings])
+
+    writer.before_ack.append(publish_failing_once)
+    writer.inbox.put(reading_message(1))
+    stop = threading.Event()
+    thread = threading.Thread(target=writer.run, args=(stop,))
+    thread.start()
+    try:
+        wait_until(lambda: len(acks) == 1, what="the message after the work succeeded")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert published == [[], [0.01]]
+    assert stored_values(series) == [0.01]  # committed again, stored once

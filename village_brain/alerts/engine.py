@@ -29,8 +29,11 @@ from village_brain.alerts.rules import Known, Rule, RuleError, duration_ms, load
 from village_brain.alerts.silence_store import SilenceStore
 from village_brain.alerts.silences import Matchers, Silence
 from village_brain.alerts.silencing import Silencer
-from village_brain.alerts.store import AlertStore
+from village_brain.alerts.store import AlertStore, Fence
 from village_brain.alerts.targets import check_target
+from village_brain.cluster.leases import StaleEpoch
+from village_brain.cluster.ownership import NotOwned
+from village_brain.cluster.partitions import partition_of
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog
 from village_brain.core.config import AlertSettings, ConfigError
@@ -64,8 +67,15 @@ class AlertEngine:
         series: SeriesStore | None = None,
         default_actions: bool = False,
         postgres_dsn: str | None = None,
+        fence: Fence | None = None,
+        partitions: int | None = None,
     ) -> None:
+        """With `partitions` (several workers), the engine evaluates only the evaluation
+        partitions it was given (`take_partitions`), and starts with none."""
         self.settings = settings
+        self.partition_count = partitions
+        self._partitions: set[int] | None = None if partitions is None else set()
+        self.stale_refusals = 0  # writes the fence refused: the partition had moved on
         self.catalog = catalog
         self.registry = registry
         self.bus = bus
@@ -77,7 +87,7 @@ class AlertEngine:
             # Said to the user as a configuration problem (exit code 2), not a traceback.
             raise ConfigError(str(exc)) from None
         self.file_rules = {r.id: r for r in file_rules}
-        self.store = AlertStore(path, synchronous, postgres_dsn)
+        self.store = AlertStore(path, synchronous, postgres_dsn, fence)
         self._lock = threading.RLock()
         self._devices: dict[str, Device | None] = {}
         self._webhooks = {w.id: w for w in self.store.webhooks()}
@@ -96,7 +106,7 @@ class AlertEngine:
         )
         self._warn_unknown_scopes()
         self.store.forget_states(self.evaluator.rules)
-        self.evaluator.load_states(self.store.rule_states())
+        self.evaluator.load_states(s for s in self.store.rule_states() if self._mine(s[0][1]))
         self._armed: set[str] = set()
         self._seed_presence()
         self.lifecycle = LifecycleStore(self.store)
@@ -109,12 +119,13 @@ class AlertEngine:
         self._open = {
             (a.rule_id, a.device, a.subject): a
             for a in self.store.open_alerts()
-            if a.kind not in (CHANNEL_KIND, COMMAND_KIND)
+            if a.kind not in (CHANNEL_KIND, COMMAND_KIND) and self._mine(a.device)
         }
         self._unrecorded: dict[Key, list[Change]] = {}
         self._unsaved: dict[Key, tuple[str, str, dict[str, Any]]] = {}
         self._refused: set[Key] = set()
         self._failing: set[str] = set()
+        self._stale_logged: set[int] = set()
         self._restore()
         self._save_states(self.clock())
         self._stop = threading.Event()
@@ -185,9 +196,86 @@ class AlertEngine:
         with self._lock:
             self._devices = {}
             for row in rows:
-                if row.device.id not in self._armed:
+                if row.device.id not in self._armed and self._mine(row.device.id):
                     self._devices[row.device.id] = row.device
                     self._arm(row.device, _heard(row), {})
+
+    # --- evaluation partitions (several workers; cluster/stage.py) -----------------------
+    #
+    # Each worker evaluates the devices of the partitions it holds a lease on. Taking one
+    # loads its state from the shared store; the timer then acts for it too. Dropping one
+    # forgets it here: its new owner has loaded it from the store.
+
+    def _mine(self, device: str) -> bool:
+        if self._partitions is None or self.partition_count is None:
+            return True
+        return partition_of(device, self.partition_count) in self._partitions
+
+    def owned_partitions(self) -> list[int] | None:
+        with self._lock:
+            return None if self._partitions is None else sorted(self._partitions)
+
+    def take_partitions(self, partitions: set[int]) -> None:
+        """Evaluate these partitions from now on: their rule states and open alerts from the
+        store, and their registered devices watched for silence from their last-seen times.
+        Rate windows are rebuilt from the series store at each tracker's first reading."""
+        assert self._partitions is not None and self.partition_count is not None
+        count = self.partition_count
+        with self._lock:
+            fresh = partitions - self._partitions
+            if not fresh:
+                return
+            self._partitions |= fresh
+
+            def taken(device: str) -> bool:
+                return partition_of(device, count) in fresh
+
+            self.evaluator.load_states(s for s in self.store.rule_states() if taken(s[0][1]))
+            for alert in self.store.open_alerts():
+                if alert.kind not in (CHANNEL_KIND, COMMAND_KIND) and taken(alert.device):
+                    self._open[(alert.rule_id, alert.device, alert.subject)] = alert
+            self._armed = {d for d in self._armed if not taken(d)}
+            self._seed_presence()
+            self._restore()
+
+    def drop_partitions(self, partitions: set[int]) -> None:
+        """Stop evaluating these partitions: forget their trackers, alerts and unwritten
+        changes (their new owner starts from what the store holds)."""
+        assert self._partitions is not None and self.partition_count is not None
+        count = self.partition_count
+        with self._lock:
+            self._partitions -= partitions
+
+            def dropped(device: str) -> bool:
+                return partition_of(device, count) in partitions
+
+            self.evaluator.forget(dropped)
+            for table in (self._open, self._unrecorded, self._unsaved):
+                for key in [k for k in table if dropped(k[1])]:
+                    del table[key]
+            self._refused = {k for k in self._refused if not dropped(k[1])}
+            self._armed = {d for d in self._armed if not dropped(d)}
+
+    def settled(self, partition: int) -> bool:
+        """Whether every change and state of the partition's devices is written down."""
+        assert self.partition_count is not None
+        count = self.partition_count
+        with self._lock:
+            self._apply([])  # try again what the store refused before
+            waiting = [*self._unrecorded, *self._unsaved, *self.evaluator.dirty_keys()]
+            return all(partition_of(key[1], count) != partition for key in waiting)
+
+    def _note_stale(self, key: Key, exc: Exception) -> None:
+        """The fence refused a write: another worker owns the partition now. The change
+        waits like any unwritten one, refused again (and counted) until the stage drops the
+        partition at its next lease step; logged once per partition."""
+        self.stale_refusals += 1
+        if self.partition_count is None:
+            return
+        partition = partition_of(key[1], self.partition_count)
+        if partition not in self._stale_logged:
+            self._stale_logged.add(partition)
+            log.warning("alert state of partition %d refused: %s", partition, exc)
 
     # --- recording changes ---------------------------------------------------------------
     #
@@ -217,6 +305,9 @@ class AlertEngine:
             return
         try:
             self.store.save_states(ready, at_ms)
+        except (StaleEpoch, NotOwned) as exc:
+            self._note_stale(next(iter(ready)), exc)
+            return
         except Exception:
             log.warning("could not write the state of %d rules; will try again", len(ready))
             return
@@ -349,6 +440,9 @@ class AlertEngine:
         of that key succeeds again)."""
         try:
             alert = write()
+        except (StaleEpoch, NotOwned) as exc:
+            self._note_stale(key, exc)
+            return None
         except Exception:
             if key not in self._refused:
                 log.exception("could not record the %s of alert %s; will try again", what, key)
@@ -535,6 +629,8 @@ class AlertEngine:
         )
         for row in self.registry.devices():
             device = row.device
+            if not self._mine(device.id):
+                continue
             self._devices[device.id] = device
             sensors = self._sensors_heard(device.id) if per_sensor else {}
             self._arm(device, _heard(row), sensors)

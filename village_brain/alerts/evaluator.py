@@ -196,6 +196,18 @@ class Evaluator:
             tracker.firing, tracker.dirty = False, True
             self._touched.add(key)
 
+    def forget(self, gone: Callable[[str], bool]) -> None:
+        """Drop the trackers of the devices `gone` names (their partition went elsewhere)."""
+        for key in [k for k in self._trackers if gone(k[1])]:
+            del self._trackers[key]
+        self._touched = {k for k in self._touched if not gone(k[1])}
+        self._unloaded = {k for k in self._unloaded if not gone(k[1])}
+        self._gates = {k: v for k, v in self._gates.items() if not gone(k[0])}
+
+    def dirty_keys(self) -> list[Key]:
+        """Keys whose state changed and is not taken yet."""
+        return [k for k in self._touched if getattr(self._trackers.get(k), "dirty", False)]
+
     def firing(self) -> set[Key]:
         return {k for k, t in self._trackers.items() if t.firing}
 

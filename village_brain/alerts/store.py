@@ -78,6 +78,10 @@ class AlertConflict(Exception):
     """The alert is not in a state that allows this (acknowledging a resolved alert)."""
 
 
+# The advisory lock key that serialises outbox claims across workers ("vb-outbox").
+OUTBOX_CLAIM_LOCK = 0x76622D6F7574626F
+
+
 class AlertStore:
     def __init__(
         self,
@@ -348,11 +352,18 @@ class AlertStore:
         )
     """
 
+    def _claiming(self, conn: Any) -> None:
+        """On a shared PostgreSQL, one worker's dispatcher claims at a time: two that read
+        the same pending heads at once would both send them. (SQLite has one writer.)"""
+        if isinstance(self.db, PostgresDatabase):
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (OUTBOX_CLAIM_LOCK,))
+
     def claim_due(self, now_ms: int, limit: int) -> list[Delivery]:
         """Take up to `limit` due rows, at most one per webhook and none of a webhook that has
         one in flight, earliest due first, and mark them 'sending'. A row is attempted only
         by whoever claimed it; `record_attempt` hands it back."""
         with self.db.transaction() as conn:
+            self._claiming(conn)
             rows = conn.execute(
                 f"{self._HEADS} SELECT {_DELIVERY_COLUMNS} FROM outbox JOIN heads USING (id) "
                 "WHERE next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?",
@@ -378,6 +389,7 @@ class AlertStore:
         `skip(row, conn)` gives a reason for is marked skipped instead, in the same
         transaction (`conn` sees what it skipped)."""
         with self.db.transaction() as conn:
+            self._claiming(conn)
             rows = conn.execute(
                 f"{self._HEADS} SELECT {_DELIVERY_COLUMNS} FROM outbox JOIN heads USING (id) "
                 "WHERE next_attempt_ms <= ? ORDER BY next_attempt_ms, id",

@@ -116,4 +116,5 @@ def _add_healthz(app: FastAPI, ctx: ApiContext) -> None:
             pending_messages=snap.pending_messages,
             writer_restarts=snap.writer_restarts,
             partitions_receiving=snap.partitions_receiving,
+            partitions_owned=snap.partitions_owned,
         )

@@ -31,6 +31,11 @@ class Health(BaseModel):
         "current connection (RabbitMQ does not tell a consumer it became a partition's "
         "active one, so an owned partition that stayed idle is not listed).",
     )
+    partitions_owned: list[int] | None = Field(
+        None,
+        description="With several workers ([cluster] postgres_dsn): the evaluation "
+        "partitions whose lease this worker holds, whose alerts it evaluates.",
+    )
 
 
 class Location(BaseModel):

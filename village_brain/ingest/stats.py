@@ -43,6 +43,7 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
     by_source: dict[str, SourceStats] = {}
     rejected_repeats: int = 0  # retained messages sent again that were already refused
     partitions_receiving: list[int] | None = None  # AMQP input: partitions delivering to us
+    partitions_owned: list[int] | None = None  # several workers: evaluation partitions held
 
 
 class IngestStats:

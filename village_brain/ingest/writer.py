@@ -67,6 +67,10 @@ class BatchWriter:
         self.retained = retained if retained is not None else RetainedRefusals()
         self.inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
         self.listeners: list[Listener] = []
+        # Work that must be done before the broker forgets the batch (publishing it on to
+        # evaluation partitions): one that raises keeps the batch unacknowledged, and the
+        # loop restarts with it, so it comes again.
+        self.before_ack: list[Listener] = []
         self._chores: list[list] = []  # [interval_s, next_due, chore]
         # Taken from the inbox and not yet acknowledged, oldest first: what a restart resumes.
         self._in_hand: deque[InboundMessage] = deque()
@@ -249,6 +253,8 @@ class BatchWriter:
         self.retained.remember(r.retained_key for r in record.rejections if r.retained_key)
         # Before the acks, so that a message counts as done only once what it asked for is.
         self._after_commit(outcomes)
+        for work in self.before_ack:
+            work(readings, record)
         # One call for the batch: the receiver sends all its acks in one write.
         self.ack([msg for msg in batch if msg.done is None])
         posted = any(msg.done is not None for msg in batch)
