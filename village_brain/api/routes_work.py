@@ -204,9 +204,13 @@ def directory(ctx: Ctx) -> DirectoryOut:
     work = stage(ctx)
     return DirectoryOut(
         departments=[
-            DepartmentOut(**msgspec.to_builtins(d)) for d in work.directory.departments.values()
+            DepartmentOut.model_validate(d, from_attributes=True)
+            for d in work.directory.departments.values()
         ],
-        people=[PersonOut(**msgspec.to_builtins(p)) for p in work.directory.people.values()],
+        people=[
+            PersonOut.model_validate(p, from_attributes=True)
+            for p in work.directory.people.values()
+        ],
         categories=[
             CategoryOut(
                 code=c.code,
