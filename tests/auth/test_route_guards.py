@@ -138,7 +138,6 @@ NEEDS = {
     ("POST", "/api/v1/work/{item_id}/reopen"): ACT,
     ("POST", "/api/v1/work/{item_id}/notes"): ACT,
     ("POST", "/api/v1/work/{item_id}/replies"): ACT,
-    ("POST", "/api/v1/work/{item_id}/duplicate"): ACT,
     ("POST", "/api/v1/work/{item_id}/link"): ACT,
 }
 ROLES = [VIEW, ACT, ADMIN]

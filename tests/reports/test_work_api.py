@@ -186,7 +186,9 @@ def test_a_full_round_new_to_resolved_leaves_a_timeline(api):
 
 def test_a_duplicate_points_to_the_first_report_which_lists_it(api):
     first, second = api.submit(), api.submit()
-    merged = api.call("POST", f"/{second}/duplicate", json={"of": first}).json()
+    answer = api.call("POST", f"/{first}/merge", json={"item_ids": [second]})
+    assert answer.status_code == 200, answer.text
+    merged = api.call("GET", f"/{second}").json()["item"]
     assert (merged["status"], merged["parent_id"]) == ("duplicate", first)
     children = api.call("GET", f"/{first}").json()["children"]
     assert [c["id"] for c in children] == [second]
