@@ -163,7 +163,6 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/work/{item_id}/reopen"): {"reason": "swept"},
     ("POST", "/api/v1/work/{item_id}/notes"): {"text": "swept"},
     ("POST", "/api/v1/work/{item_id}/replies"): {"text": "swept"},
-    ("POST", "/api/v1/work/{item_id}/duplicate"): {"of": 2},
     ("POST", "/api/v1/work/{item_id}/link"): {"parent": 2},
     ("POST", "/api/v1/work/{item_id}/merge"): {"item_ids": [2]},
     ("POST", "/api/v1/similar/work-order"): {

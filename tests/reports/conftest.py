@@ -49,10 +49,17 @@ def desk(tmp_path, report_settings, clock) -> Iterator[ReportDesk]:
 
 
 @pytest.fixture
-def app(tmp_path, desk) -> Iterator[FastAPI]:
-    series = SqliteSeriesStore(tmp_path / "series.sqlite3")
-    registry = RegistryStore(tmp_path / "registry.sqlite3")
-    registry.upsert_devices(
+def series(tmp_path) -> Iterator[SqliteSeriesStore]:
+    store = SqliteSeriesStore(tmp_path / "series.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def registry(tmp_path) -> Iterator[RegistryStore]:
+    """A river gauge and a street lamp of xiashan, where reports are made."""
+    store = RegistryStore(tmp_path / "registry.sqlite3")
+    store.upsert_devices(
         [
             Device(
                 id="g1",
@@ -72,12 +79,21 @@ def app(tmp_path, desk) -> Iterator[FastAPI]:
             ),
         ]
     )
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def api_ctx(series, registry) -> ApiContext:
+    """The API's context over these stores, with ingest figures that never move."""
     stats = IngestStats()
-    ctx = ApiContext(default_catalog(), series, registry, lambda: stats.snapshot(0, True))
-    ctx.reports = desk
-    yield create_app(ctx)
-    series.close()
-    registry.close()
+    return ApiContext(default_catalog(), series, registry, lambda: stats.snapshot(0, True))
+
+
+@pytest.fixture
+def app(desk, api_ctx) -> FastAPI:
+    api_ctx.reports = desk
+    return create_app(api_ctx)
 
 
 @pytest.fixture

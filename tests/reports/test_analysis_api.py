@@ -34,7 +34,16 @@ class Village:
 
 @pytest.fixture
 def village(tmp_path: Path) -> Iterator[Village]:
+    """A village of its own, for the tests that change it."""
     with seeded_context(tmp_path) as seeded, TestClient(create_app(seeded.ctx)) as client:
+        yield Village(client, seeded.store, seeded.ids)
+
+
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory) -> Iterator[Village]:
+    """One village the module's read-only tests share: seeding it is most of their time."""
+    data_dir = tmp_path_factory.mktemp("seen")
+    with seeded_context(data_dir) as seeded, TestClient(create_app(seeded.ctx)) as client:
         yield Village(client, seeded.store, seeded.ids)
 
 
@@ -44,9 +53,9 @@ def similar_labels(v: Village, label: str, **query: object) -> list[str]:
     return [v.label(m["sighting"]["ref"]) for m in answer.json()["matches"]]
 
 
-def test_an_items_similar_items_are_its_duplicates_with_why(village: Village):
-    answer = village.client.get(f"/api/v1/work/{village.ids['pothole-0']}/similar").json()
-    assert [village.label(m["sighting"]["ref"]) for m in answer["matches"]] == [
+def test_an_items_similar_items_are_its_duplicates_with_why(seen: Village):
+    answer = seen.client.get(f"/api/v1/work/{seen.ids['pothole-0']}/similar").json()
+    assert [seen.label(m["sighting"]["ref"]) for m in answer["matches"]] == [
         "pothole-1", "pothole-2", "pothole-3", "pothole-4",
     ]  # fmt: skip
     first = answer["matches"][0]
@@ -55,15 +64,15 @@ def test_an_items_similar_items_are_its_duplicates_with_why(village: Village):
     assert first["sighting"]["number"].startswith("20261102-")
 
 
-def test_a_report_beside_a_lamp_finds_the_lamp_alert_from_the_alert_store(village: Village):
-    answer = village.client.get(f"/api/v1/work/{village.ids['dark-street']}/similar").json()
+def test_a_report_beside_a_lamp_finds_the_lamp_alert_from_the_alert_store(seen: Village):
+    answer = seen.client.get(f"/api/v1/work/{seen.ids['dark-street']}/similar").json()
     (only,) = answer["matches"]
     assert only["sighting"]["source"] == "alert" and only["sighting"]["device"] == "lamp-7"
     assert only["category_match"] == "related"
 
 
-def test_a_wider_search_from_one_exit_finds_the_other_17(village: Village):
-    found = similar_labels(village, "exit-A1", distance_m=3000, window_hours=4)
+def test_a_wider_search_from_one_exit_finds_the_other_17(seen: Village):
+    found = similar_labels(seen, "exit-A1", distance_m=3000, window_hours=4)
     assert len(found) == 17 and all(label.startswith("exit-") for label in found)
 
 
@@ -102,48 +111,48 @@ def test_one_work_order_links_all_18_exits_under_it(village: Village):
     assert village.store.item(order["id"]).position is not None
 
 
-def test_a_work_order_for_an_unknown_item_is_404(village: Village):
-    body = {"item_ids": [village.ids["exit-A1"], 99_999], "title": "x", "category": "road"}
-    assert village.client.post("/api/v1/similar/work-order", json=body).status_code == 404
+def test_a_work_order_for_an_unknown_item_is_404(seen: Village):
+    body = {"item_ids": [seen.ids["exit-A1"], 99_999], "title": "x", "category": "road"}
+    assert seen.client.post("/api/v1/similar/work-order", json=body).status_code == 404
 
 
-def test_merge_suggestions_are_the_known_groups(village: Village):
-    answer = village.client.get("/api/v1/similar/groups", params={"end": END, "days": 7}).json()
-    found = sorted(sorted(village.label(s["ref"]) for s in g) for g in answer["groups"])
+def test_merge_suggestions_are_the_known_groups(seen: Village):
+    answer = seen.client.get("/api/v1/similar/groups", params={"end": END, "days": 7}).json()
+    found = sorted(sorted(seen.label(s["ref"]) for s in g) for g in answer["groups"])
     sizes = sorted(len(g) for g in found)
     assert sizes == [2, 4, 4, 5, 5, 5]
     assert ["alert:1", "dark-street"] in found
 
 
-def test_hotspots_count_the_four_stations_and_the_pothole_by_week(village: Village):
-    answer = village.client.get("/api/v1/hotspots", params={"end": END, "weeks": 2}).json()
+def test_hotspots_count_the_four_stations_and_the_pothole_by_week(seen: Village):
+    answer = seen.client.get("/api/v1/hotspots", params={"end": END, "weeks": 2}).json()
     assert answer["weeks"] == ["2026-W44", "2026-W45"]
     road = [c for c in answer["cells"] if c["category"] == "road" and c["week"] == "2026-W45"]
     assert sorted(c["count"] for c in road) == [1, 4, 4, 5, 5, 5]  # the 1: the road 600 m off
     assert all(len(c["items"]) == c["count"] for c in answer["cells"])
 
 
-def test_the_category_filter_keeps_to_one_category(village: Village):
-    answer = village.client.get(
+def test_the_category_filter_keeps_to_one_category(seen: Village):
+    answer = seen.client.get(
         "/api/v1/hotspots", params={"end": END, "weeks": 2, "category": "waste"}
     ).json()
     assert {c["category"] for c in answer["cells"]} == {"waste"}
     assert sum(c["count"] for c in answer["cells"]) == 2
 
 
-def test_the_hotspot_csv_has_a_bom_a_header_and_a_row_per_cell(village: Village):
-    answer = village.client.get("/api/v1/hotspots/csv", params={"end": END, "weeks": 2})
+def test_the_hotspot_csv_has_a_bom_a_header_and_a_row_per_cell(seen: Village):
+    answer = seen.client.get("/api/v1/hotspots/csv", params={"end": END, "weeks": 2})
     assert answer.headers["content-type"].startswith("text/csv")
     text = answer.content.decode("utf-8")
     assert text.startswith("\ufeff周,地点")
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
-    listed = village.client.get("/api/v1/hotspots", params={"end": END, "weeks": 2}).json()
+    listed = seen.client.get("/api/v1/hotspots", params={"end": END, "weeks": 2}).json()
     assert len(rows) - 1 == len(listed["cells"])
     assert any(row[1] == "村委会" for row in rows)
 
 
-def test_hotspots_refuse_an_end_past_year_9999_readably(village: Village):
-    answer = village.client.get("/api/v1/hotspots", params={"end": "9999-12-31T00:00:00Z"})
+def test_hotspots_refuse_an_end_past_year_9999_readably(seen: Village):
+    answer = seen.client.get("/api/v1/hotspots", params={"end": "9999-12-31T00:00:00Z"})
     assert answer.status_code == 400 and "weeks" in answer.json()["error"]
 
 

@@ -7,8 +7,9 @@ import pytest
 
 from village_brain.alerts.records import Alert
 from village_brain.core.bus import Bus
+from village_brain.core.config import Department, Person
 from village_brain.core.devices import Device
-from village_brain.reports.directory import Department, Directory, Person
+from village_brain.reports.directory import Directory
 from village_brain.reports.queue import WorkQueue
 from village_brain.reports.records import NewReport, Position
 from village_brain.reports.store import NoSuchItem, ReportStore
@@ -35,8 +36,11 @@ def heard() -> list[tuple[str, dict]]:
 def queue(tmp_path, heard):
     store = ReportStore(tmp_path / "reports.sqlite3", due_hours={"road": 72, "lighting": 24})
     directory = Directory(
-        [Department("roads", "道路组", "Roads"), Department("power", "电力组", "Power")],
-        [Person("wang", "王师傅", "power", account="wang-acct")],
+        [
+            Department(id="roads", zh="道路组", en="Roads"),
+            Department(id="power", zh="电力组", en="Power"),
+        ],
+        [Person(id="wang", name="王师傅", department="power", account="wang-acct")],
     )
     bus = Bus()
     bus.subscribe(lambda kind, payload: heard.append((kind, payload)))

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from village_brain.reports.records import NewPhoto, NewReport, Position
+from village_brain.reports.records import NewItem, NewPhoto, NewReport, Position
 from village_brain.reports.store import NoSuchItem, ReportStore
 
 # 2026-12-02 10:00 in Asia/Shanghai.
@@ -115,9 +115,8 @@ def test_update_item_refuses_unknown_fields_and_items(store):
 
 
 def test_insert_item_opens_an_item_for_an_alert(store):
-    item = store.insert_item(
-        source="alert", title="水位计无数据", category="water", at_ms=AT, alert_id=7, device="g1"
-    )
+    new = NewItem(source="alert", title="水位计无数据", category="water", alert_id=7, device="g1")
+    item = store.insert_item(new, AT)
     assert (item.source, item.status, item.alert_id, item.report_id) == ("alert", "new", 7, None)
     assert store.items(alert_id=7) == [item]
 
@@ -164,3 +163,8 @@ def test_a_change_and_its_timeline_lines_are_written_together_or_not_at_all(stor
     with pytest.raises(sqlite3.IntegrityError):
         store.update_item(item.id, AT + 2 * HOUR, broken, status="resolved")  # type: ignore[arg-type]
     assert store.item(item.id).status == "assigned" and len(store.entries(item.id)) == 3
+
+
+def test_insert_item_refuses_a_report_item_without_its_report(store):
+    with pytest.raises(ValueError, match="submit"):
+        store.insert_item(NewItem(source="report", title="x", category="road", report_id=1), AT)

@@ -17,17 +17,13 @@ from village_brain.auth.accounts import AccountStore
 from village_brain.auth.gate import Gate
 from village_brain.auth.roles import Role
 from village_brain.core.bus import Bus
-from village_brain.core.catalog import default_catalog
 from village_brain.core.config import AuthSettings, load_settings
-from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms
-from village_brain.ingest.stats import IngestStats
 from village_brain.reports.intake import open_desk
 from village_brain.reports.records import NewReport, Position
 from village_brain.reports.work_stage import WorkStage
-from village_brain.store.registry import BatchRecord, RegistryStore
-from village_brain.store.sqlite_series import SqliteSeriesStore
+from village_brain.store.registry import BatchRecord
 
 PASSWORD = "river-bank-7"
 RULES = """
@@ -79,7 +75,7 @@ class Api:
 
 
 @pytest.fixture
-def api(tmp_path, account_file) -> Iterator[Api]:
+def api(tmp_path, account_file, api_ctx) -> Iterator[Api]:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES, "utf-8")
     settings = load_settings(
@@ -87,40 +83,24 @@ def api(tmp_path, account_file) -> Iterator[Api]:
         alerts={"rules_file": str(rules)},
         reports={"directory": PEOPLE},
     )
-    catalog = default_catalog()
-    series = SqliteSeriesStore(tmp_path / "series.sqlite3")
-    registry = RegistryStore(tmp_path / "registry.sqlite3")
-    registry.upsert_devices(
-        [
-            Device(
-                id="g1",
-                village="xiashan",
-                kind="river_gauge",
-                lat=30.1,
-                lon=120.2,
-                sensors=("water_level",),
-            )
-        ]
+    ctx = api_ctx
+    ctx.bus = Bus()
+    alerts = AlertEngine(
+        settings.alerts, ctx.catalog, ctx.registry, ctx.bus, tmp_path / "alerts.sqlite3"
     )
-    bus = Bus()
-    alerts = AlertEngine(settings.alerts, catalog, registry, bus, tmp_path / "alerts.sqlite3")
     desk = open_desk(settings)
     assert desk is not None
     shutil.copyfile(account_file[0], tmp_path / "accounts.sqlite3")
     accounts = AccountStore(tmp_path / "accounts.sqlite3")
-    stats = IngestStats()
-    ctx = ApiContext(catalog, series, registry, lambda: stats.snapshot(0, True), bus=bus)
     ctx.alerts = alerts
     ctx.reports = desk
-    ctx.work = WorkStage(settings, desk.store, registry, bus, alerts)
+    ctx.work = WorkStage(settings, desk.store, ctx.registry, ctx.bus, alerts)
     ctx.auth = Gate.for_service(accounts, AuthSettings(), demo=False)
     alerts.on_batch([Reading("xiashan", "g1", "water_level", now_ms(), 3.1)], BatchRecord())
     yield Api(TestClient(create_app(ctx)), dict(account_file[1]), ctx)
     alerts.stop()
     desk.store.close()
     accounts.close()
-    series.close()
-    registry.close()
 
 
 def test_the_queue_holds_reports_and_the_open_alerts_that_have_no_work_order(api):
@@ -206,7 +186,9 @@ def test_a_full_round_new_to_resolved_leaves_a_timeline(api):
 
 def test_a_duplicate_points_to_the_first_report_which_lists_it(api):
     first, second = api.submit(), api.submit()
-    merged = api.call("POST", f"/{second}/duplicate", json={"of": first}).json()
+    answer = api.call("POST", f"/{first}/merge", json={"item_ids": [second]})
+    assert answer.status_code == 200, answer.text
+    merged = api.call("GET", f"/{second}").json()["item"]
     assert (merged["status"], merged["parent_id"]) == ("duplicate", first)
     children = api.call("GET", f"/{first}").json()["children"]
     assert [c["id"] for c in children] == [second]

@@ -23,6 +23,8 @@ from playwright.sync_api import Browser, Page, expect
 from village_brain.alerts.records import Webhook
 from village_brain.auth.roles import Role
 from village_brain.core.devices import Device
+from village_brain.core.timefmt import now_ms
+from village_brain.reports.records import NewReport
 from village_brain.service import Service
 
 from support.waiting import wait_until
@@ -169,3 +171,19 @@ def test_a_phone_report_is_worked_live_in_the_queue_answered_and_escalated_when_
     titles = [b.get("markdown", {}).get("title", "") for b in robot.bodies()]
     assert any(t.startswith("【新工单】") for t in titles)
     assert foreign == [] and staff_errors == []
+
+
+def test_the_duplicate_form_merges_the_chosen_item_into_the_one_it_names(
+    browser: Browser, site: str, service: Service
+) -> None:
+    assert service.work is not None
+    store = service.work.queue.store
+    new = NewReport(category="lighting", description="桥头路灯不亮")
+    (_, first, _), (_, second, _) = store.submit(new, now_ms()), store.submit(new, now_ms())
+    staff = staff_page(browser, site)
+    staff.locator(f"#wq-list li[data-item='{second.id}'] button.open-item").click()
+    staff.locator("#wa-duplicate input").fill(str(first.id))
+    staff.locator("#wa-duplicate button[type=submit]").click()
+    expect(staff.locator("#wq-detail-body .meta .state")).to_have_text("重复")
+    merged = store.item(second.id)
+    assert merged is not None and (merged.status, merged.parent_id) == ("duplicate", first.id)

@@ -163,10 +163,6 @@ class TextIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
 
 
-class DuplicateIn(BaseModel):
-    of: int = Field(ge=1, le=MAX_ROW_ID, description="The item this one repeats.")
-
-
 class LinkIn(BaseModel):
     parent: int = Field(ge=1, le=MAX_ROW_ID, description="The item it goes under.")
 
@@ -204,9 +200,13 @@ def directory(ctx: Ctx) -> DirectoryOut:
     work = stage(ctx)
     return DirectoryOut(
         departments=[
-            DepartmentOut(**msgspec.to_builtins(d)) for d in work.directory.departments.values()
+            DepartmentOut.model_validate(d, from_attributes=True)
+            for d in work.directory.departments.values()
         ],
-        people=[PersonOut(**msgspec.to_builtins(p)) for p in work.directory.people.values()],
+        people=[
+            PersonOut.model_validate(p, from_attributes=True)
+            for p in work.directory.people.values()
+        ],
         categories=[
             CategoryOut(
                 code=c.code,
@@ -327,12 +327,6 @@ def note(ctx: Ctx, who: Operator, item_id: ItemId, body: TextIn) -> EntryOut:
 def reply(ctx: Ctx, who: Operator, item_id: ItemId, body: TextIn) -> EntryOut:
     work = stage(ctx)
     return _entry_out(_acting(lambda: work.queue.reply(item_id, account(who), body.text)))
-
-
-@router.post("/{item_id}/duplicate", summary="Close it as a duplicate of another item (merge)")
-def duplicate(ctx: Ctx, who: Operator, item_id: ItemId, body: DuplicateIn) -> WorkItemOut:
-    work = stage(ctx)
-    return _done(work, lambda: work.queue.merge(item_id, body.of, account(who)))
 
 
 @router.post("/{item_id}/link", summary="Put it under a parent item; both stay open")

@@ -1,23 +1,8 @@
-"""The directory of departments and people work is routed to, read once from the settings."""
+"""The directory of departments and people work is routed to, as the settings parsed it."""
 
 from __future__ import annotations
 
-import msgspec
-
-from village_brain.core.config import DirectorySettings
-
-
-class Department(msgspec.Struct, frozen=True):
-    id: str
-    zh: str
-    en: str = ""
-
-
-class Person(msgspec.Struct, frozen=True):
-    id: str
-    name: str
-    department: str
-    account: str = ""
+from village_brain.core.config import Department, DirectorySettings, Person
 
 
 class Directory:
@@ -27,10 +12,7 @@ class Directory:
 
     @classmethod
     def from_settings(cls, settings: DirectorySettings) -> Directory:
-        return cls(
-            [Department(d.id, d.zh, d.en) for d in settings.departments],
-            [Person(p.id, p.name, p.department, p.account) for p in settings.people],
-        )
+        return cls(settings.departments, settings.people)
 
     def department(self, department_id: str) -> Department | None:
         return self.departments.get(department_id)

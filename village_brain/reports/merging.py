@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from village_brain.reports.geo import haversine_m
 from village_brain.reports.queue import WorkQueue
-from village_brain.reports.records import Position, WorkItem
+from village_brain.reports.records import NewItem, Position, WorkItem
 from village_brain.reports.workflow import Refused, check_move, check_open
 
 MAX_GROUP = 200
@@ -33,15 +33,14 @@ def open_order(
         raise Refused("a work order for several items needs two items or more")
     if queue.categories and category not in queue.categories:
         raise Refused(f"no category {category!r}; the categories are {sorted(queue.categories)}")
-    order = queue.store.insert_item(
+    new = NewItem(
         source="report" if any(i.source == "report" for i in items) else "alert",
         title=title,
         category=category,
-        at_ms=queue.clock(),
         position=_middle([i.position for i in items if i.position is not None]),
         department=queue.departments_of.get(category, ""),
-        by=by,
     )
+    order = queue.store.insert_item(new, queue.clock(), by)
     queue.announce("opened", order)
     return order, [queue.link(item.id, order.id, by) for item in items]
 

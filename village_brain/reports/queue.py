@@ -20,7 +20,7 @@ from village_brain.core.bus import Bus
 from village_brain.core.devices import Device
 from village_brain.core.timefmt import format_ms, now_ms
 from village_brain.reports.directory import Directory
-from village_brain.reports.records import Entry, Position, Priority, WorkItem
+from village_brain.reports.records import Entry, NewItem, Position, Priority, WorkItem
 from village_brain.reports.store import NoSuchItem, ReportStore
 from village_brain.reports.workflow import (
     MAX_REASON,
@@ -242,18 +242,17 @@ class WorkQueue:
             position = None
             if device is not None and device.lat is not None and device.lon is not None:
                 position = Position(lat=device.lat, lon=device.lon)
-            item = self.store.insert_item(
+            new = NewItem(
                 source="alert",
                 title=title[:80],
                 category=category,
-                at_ms=self.clock(),
                 priority=PRIORITY_OF_SEVERITY.get(alert.severity, "normal"),
                 alert_id=alert.id,
                 device=alert.device,
                 position=position,
                 department=self.departments_of.get(category, ""),
-                by=by,
             )
+            item = self.store.insert_item(new, self.clock(), by)
             self.store.add_entry(item.id, "linked", f"alert #{alert.id}", by, self.clock(), False)
             self.announce("new", self.get(item.id))
             return self.get(item.id), True

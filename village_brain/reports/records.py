@@ -65,6 +65,22 @@ class WorkItem(msgspec.Struct, frozen=True):
     parent_id: int | None = None  # the item this one was merged into, or is linked under
 
 
+class NewItem(msgspec.Struct, frozen=True):
+    """A work item about to be opened; the store adds its id, status and times."""
+
+    source: Source
+    title: str
+    category: str
+    priority: Priority = "normal"
+    report_id: int | None = None
+    alert_id: int | None = None
+    device: str = ""
+    position: Position | None = None
+    department: str = ""
+    due_ms: int | None = None  # unset: the category's due time from when it is opened
+    parent_id: int | None = None
+
+
 class Entry(msgspec.Struct, frozen=True):
     """One line of a work item's timeline; `public` lines are what the villager reads."""
 

@@ -19,6 +19,7 @@ import msgspec
 
 from village_brain.reports.records import (
     Entry,
+    NewItem,
     NewPhoto,
     NewReport,
     Photo,
@@ -179,16 +180,14 @@ class ReportStore:
             conn.execute(
                 "INSERT INTO villager_tokens VALUES (?, ?)", (_token_hash(token), report_id)
             )
-            item_id = _insert_item(
-                conn,
+            item = NewItem(
                 source="report",
                 title=_title(new.description, new.category),
                 category=new.category,
-                at_ms=at_ms,
                 report_id=report_id,
                 position=new.position,
-                due_ms=self._due_ms(new.category, at_ms),
             )
+            item_id = _insert_item(conn, item, at_ms, self._due_ms(new.category, at_ms))
             _insert_entry(conn, item_id, "status", "new", "villager", at_ms, public=True)
             report = self._report(conn, "id = ?", report_id)
             item = _item(conn, "id = ?", item_id)
@@ -308,38 +307,13 @@ class ReportStore:
         )
         return [_item_of(row) for row in rows]
 
-    def insert_item(
-        self,
-        *,
-        source: str,
-        title: str,
-        category: str,
-        at_ms: int,
-        priority: str = "normal",
-        alert_id: int | None = None,
-        device: str = "",
-        position: Position | None = None,
-        department: str = "",
-        due_ms: int | None = None,
-        parent_id: int | None = None,
-        by: str = "system",
-    ) -> WorkItem:
-        """A work item not made by a report (a sensor alert that needs a visit)."""
+    def insert_item(self, new: NewItem, at_ms: int, by: str = "system") -> WorkItem:
+        """A work item not made by a report (a sensor alert that needs a visit, a work order)."""
+        if new.report_id is not None:
+            raise ValueError("a report's work item is opened by submit, with the report")
+        due = self._due_ms(new.category, at_ms) if new.due_ms is None else new.due_ms
         with self.db.transaction() as conn:
-            item_id = _insert_item(
-                conn,
-                source=source,
-                title=title,
-                category=category,
-                at_ms=at_ms,
-                priority=priority,
-                alert_id=alert_id,
-                device=device,
-                position=position,
-                department=department,
-                due_ms=self._due_ms(category, at_ms) if due_ms is None else due_ms,
-                parent_id=parent_id,
-            )
+            item_id = _insert_item(conn, new, at_ms, due)
             _insert_entry(conn, item_id, "status", "new", by, at_ms, public=False)
             item = _item(conn, "id = ?", item_id)
         assert item is not None
@@ -452,40 +426,25 @@ def _insert_photo(
     return photo_id
 
 
-def _insert_item(
-    conn: sqlite3.Connection,
-    *,
-    source: str,
-    title: str,
-    category: str,
-    at_ms: int,
-    priority: str = "normal",
-    report_id: int | None = None,
-    alert_id: int | None = None,
-    device: str = "",
-    position: Position | None = None,
-    department: str = "",
-    due_ms: int | None = None,
-    parent_id: int | None = None,
-) -> int:
+def _insert_item(conn: sqlite3.Connection, new: NewItem, at_ms: int, due_ms: int | None) -> int:
     item_id = conn.execute(
         "INSERT INTO work_items (source, title, category, status, priority, created_ms, "
         "updated_ms, report_id, alert_id, device, lat, lon, department, due_ms, parent_id) "
         "VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            source,
-            title,
-            category,
-            priority,
+            new.source,
+            new.title,
+            new.category,
+            new.priority,
             at_ms,
             at_ms,
-            report_id,
-            alert_id,
-            device,
-            *_lat_lon(position),
-            department,
+            new.report_id,
+            new.alert_id,
+            new.device,
+            *_lat_lon(new.position),
+            new.department,
             due_ms,
-            parent_id,
+            new.parent_id,
         ),
     ).lastrowid
     assert item_id is not None

@@ -282,7 +282,8 @@ function actions(item) {
       select("wa-close-status", ["resolved", "rejected", "duplicate"].map((s) => [s, word("wq.s", s)]), "resolved"),
       h("input", { type: "text", required: true, "aria-label": t("wq.a.reason"), placeholder: t("wq.a.reason") }),
       h("button", { type: "submit", text: t("wq.a.close") })),
-    form("wa-duplicate", (f) => act("duplicate", { of: Number(f.querySelector("input").value) }),
+    // The one merge route closes the items it is given as duplicates of the item in its path.
+    form("wa-duplicate", (f) => act("merge", { item_ids: [state.chosen] }, Number(f.querySelector("input").value)),
       h("label", {}, t("wq.a.duplicate"), h("input", { type: "number", min: 1, required: true, size: 5 })),
       h("button", { type: "submit", text: "OK" })),
     form("wa-link", (f) => act("link", { parent: Number(f.querySelector("input").value) }),
@@ -298,9 +299,9 @@ function say(text, error = false) {
   line.classList.toggle("error", error);
 }
 
-async function act(action, body = {}) {
+async function act(action, body = {}, itemId = state.chosen) {
   try {
-    await postJSON(`${API}/${state.chosen}/${action}`, body);
+    await postJSON(`${API}/${itemId}/${action}`, body);
     say(t("wq.done"));
     state.actions = null;
   } catch (error) {
