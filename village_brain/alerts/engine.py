@@ -21,8 +21,8 @@ from village_brain.alerts.dispatcher import Dispatcher, RetryPolicy
 from village_brain.alerts.evaluator import Change, Clockwork, Evaluator, Key
 from village_brain.alerts.kinds import KINDS
 from village_brain.alerts.lifecycle_store import LifecycleStore
-from village_brain.alerts.messages import Context, render
-from village_brain.alerts.payloads import EVENT_TYPE, alert_fields, event_body, message
+from village_brain.alerts.notices import outgoing
+from village_brain.alerts.payloads import EVENT_TYPE, alert_fields, message
 from village_brain.alerts.policy import Policy
 from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry, Webhook
 from village_brain.alerts.rules import Known, Rule, RuleError, duration_ms, load_rules, parse_rule
@@ -462,6 +462,10 @@ class AlertEngine:
             alert = self.store.acknowledge(alert_id, by, comment, self.clock(), self._outgoing)
             return self._changed("acknowledged", alert)
 
+    def wake(self) -> None:
+        """The outbox has a row due now (a delivery sent again by hand)."""
+        self.dispatcher.wake()
+
     def _announce(self, change: str, alert: Alert) -> None:
         self.dispatcher.wake()
         self.bus.publish("alert", {"change": change, "alert": self.describe(alert)})
@@ -472,21 +476,20 @@ class AlertEngine:
         )
 
     def _outgoing(self, alert: Alert, entry: TimelineEntry) -> list[Outgoing]:
-        """The outbox rows for one alert change, as the notification policy routes them.
-        A silenced alert sends nothing; a failing channel's own alert goes through the others."""
+        """The outbox rows for one alert change; a silenced alert sends nothing."""
         if entry.kind not in EVENT_TYPE or self.silencer.holds(alert, self.clock()):
             return []
-        device = self._device(alert.device)
-        context = Context(self.notify.language, self.notify.time_zone, self.settings.dashboard_url)
-        rule = self.evaluator.rules.get(alert.rule_id)
-        text = render(alert, entry, rule, device, self.catalog, context)
-        body = event_body(self.describe(alert), entry, text)
-        hooks = [
-            w
-            for w in self._webhooks.values()
-            if not (alert.kind == CHANNEL_KIND and alert.subject == w.id)
-        ]
-        return self.notify.outgoing(alert, entry, body, hooks)
+        return outgoing(
+            self.notify,
+            self.catalog,
+            self.settings.dashboard_url,
+            alert,
+            entry,
+            self.describe(alert),
+            self.evaluator.rules.get(alert.rule_id),
+            self._device(alert.device),
+            self._webhooks.values(),
+        )
 
     # --- rules ---------------------------------------------------------------------------
 
