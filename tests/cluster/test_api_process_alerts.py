@@ -208,3 +208,30 @@ def test_an_acknowledgement_waiting_on_a_worker_s_resolution_is_refused(world, p
 
     assert isinstance(outcome[0], AlertConflict)
     assert worker.engine.store.alert(alert_id).state == "resolved"
+
+
+def test_a_worker_reminds_again_once_an_api_process_takes_the_acknowledgement_back(world):
+    worker, api = world
+    alert_id = fired(worker)
+    api.client.post(f"/api/v1/alerts/{alert_id}/ack", json={})
+    worker.engine.tick(T0 + DAY)
+    api.client.post(f"/api/v1/alerts/{alert_id}/unack")
+
+    worker.engine.tick(T0 + 2 * DAY)
+
+    kinds = [e.kind for e in worker.engine.store.timeline(alert_id)]
+    assert kinds == ["fired", "acknowledged", "unacknowledged", "reminded"]
+
+
+def test_a_silence_made_in_an_api_process_holds_a_worker_s_notifications(world):
+    worker, api = world
+    made = api.client.post(
+        "/api/v1/silences",
+        json={"matchers": {"device": "g1"}, "reason": "dredging", "duration": "400d"},
+    )
+    assert made.status_code == 201, made.text
+
+    worker.engine.tick(T0)
+    alert_id = fired(worker)
+
+    assert worker.engine.store.deliveries(alert_id=alert_id) == []

@@ -68,8 +68,7 @@ class AlertDesk:
         self.store = AlertStore(None, postgres_dsn=postgres_dsn)
         self.notify = Policy.from_settings(settings.notify)
         self.lifecycle = LifecycleStore(self.store)
-        self._silences = SilenceStore(self.store)
-        self._silencer = Silencer(self._silences, self._place_of)
+        self._silencer = Silencer(SilenceStore(self.store), self._place_of)
         self._silences_read = time.monotonic()
         self._devices: dict[str, Device | None] = {}
         self._devices_read = time.monotonic()
@@ -88,7 +87,7 @@ class AlertDesk:
         """The silences as the store has them, read again once they are a second old."""
         with self._lock:
             if time.monotonic() - self._silences_read >= FRESH_S:
-                self._silencer = Silencer(self._silences, self._place_of)
+                self._silencer.reload()
                 self._silences_read = time.monotonic()
             return self._silencer
 
