@@ -67,11 +67,14 @@ def start_live_feed(
     from village_brain.cluster.live_feed import LiveFeedListener, LiveFeedSender, new_origin
 
     origin = new_origin()
+    # Every process sends its alert changes (an api process's are staff actions); one that
+    # commits sends its batches too.
+    sender = LiveFeedSender(dsn, origin)
     if writer is not None:
-        sender = LiveFeedSender(dsn, origin)
         writer.listeners.append(sender.on_batch)
-        sender.start()
-        stack.callback(sender.stop)
+    sender.start()
+    stack.callback(sender.stop)
+    stack.callback(bus.subscribe(sender.on_bus))  # unsubscribed before the sender stops
     if role != "ingest":
         listener = LiveFeedListener(dsn, bus, origin)
         listener.start()
