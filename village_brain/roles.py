@@ -5,8 +5,9 @@
   partitions the worker receives. Its committed batches go to the API processes' live feeds
   through the shared database (cluster/live_feed.py).
 - `api`: the HTTP API and dashboard, no receiver and no writer: devices and presence from the
-  shared registry in PostgreSQL, series from the shared series store, the live feed from the
-  workers' notifications.
+  shared registry in PostgreSQL, series from the shared series store, alerts from the shared
+  alert store (staff act on them there; the workers evaluate and send), the live feed from
+  the other processes' notifications.
 
 The split roles share state only through `[cluster] postgres_dsn` and a series store of
 their own (`[store] backend = "influxdb"`, InfluxDB or VictoriaMetrics); a role that could
