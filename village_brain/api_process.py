@@ -2,24 +2,28 @@
 
 No receiver, writer or alert evaluation runs here: devices and presence are read from the
 shared registry, series from the shared series store, and the live feed arrives from the
-workers through the shared database (cluster/live_feed.py). Device registration through the
-API reaches the shared registry; workers admit a device they have not loaded when
-auto-registration is on, or once restarted.
+workers through the shared database (cluster/live_feed.py). Alerts are read from the shared
+alert store, and staff act on them there (alerts/desk.py); the workers evaluate and send.
+Device registration through the API reaches the shared registry; workers admit a device
+they have not loaded when auto-registration is on, or once restarted.
 """
 
 from __future__ import annotations
 
 import logging
 
+from village_brain.alerts.desk import AlertDesk
 from village_brain.api.context import ApiContext
 from village_brain.auth.commands import account_store
 from village_brain.auth.gate import Gate
 from village_brain.auth.setup import FirstAdminSetup
 from village_brain.core.bus import Bus
-from village_brain.core.catalog import load_catalog
+from village_brain.core.catalog import Catalog, load_catalog
 from village_brain.core.config import Settings
 from village_brain.ingest.stats import IngestStats, StatsSnapshot
+from village_brain.roles import shared_dsn
 from village_brain.service import open_stores
+from village_brain.store.registry import RegistryStore
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,7 @@ class ApiProcess:
         setup = FirstAdminSetup.if_needed(self.accounts)
         self.auth = Gate.for_service(self.accounts, settings.auth, False, setup=setup)
         self.bus = Bus()
+        self.alerts = _alert_desk(settings, self.catalog, self.registry, self.bus)
         # Nothing is ingested here: health reports no broker and nothing pending.
         self._stats = IngestStats()
 
@@ -50,10 +55,22 @@ class ApiProcess:
             bus=self.bus,
             offline_after_intervals=self.settings.ingest.offline_after_intervals,
             auth=self.auth,
+            alerts=self.alerts,
         )
 
     def stop(self) -> None:
+        if self.alerts is not None:
+            self.alerts.stop()
         self.series.close()
         self.registry.close()
         self.accounts.close()
         log.info("stores closed")
+
+
+def _alert_desk(
+    settings: Settings, catalog: Catalog, registry: RegistryStore, bus: Bus
+) -> AlertDesk | None:
+    dsn = shared_dsn(settings)
+    if not settings.alerts.enabled or dsn is None:
+        return None
+    return AlertDesk(settings.alerts, catalog, registry, bus, dsn)

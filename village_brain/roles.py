@@ -5,8 +5,9 @@
   partitions the worker receives. Its committed batches go to the API processes' live feeds
   through the shared database (cluster/live_feed.py).
 - `api`: the HTTP API and dashboard, no receiver and no writer: devices and presence from the
-  shared registry in PostgreSQL, series from the shared series store, the live feed from the
-  workers' notifications.
+  shared registry in PostgreSQL, series from the shared series store, alerts from the shared
+  alert store (staff act on them there; the workers evaluate and send), the live feed from
+  the other processes' notifications.
 
 The split roles share state only through `[cluster] postgres_dsn` and a series store of
 their own (`[store] backend = "influxdb"`, InfluxDB or VictoriaMetrics); a role that could
@@ -67,11 +68,14 @@ def start_live_feed(
     from village_brain.cluster.live_feed import LiveFeedListener, LiveFeedSender, new_origin
 
     origin = new_origin()
+    # Every process sends its alert changes (an api process's are staff actions); one that
+    # commits sends its batches too.
+    sender = LiveFeedSender(dsn, origin)
     if writer is not None:
-        sender = LiveFeedSender(dsn, origin)
         writer.listeners.append(sender.on_batch)
-        sender.start()
-        stack.callback(sender.stop)
+    sender.start()
+    stack.callback(sender.stop)
+    stack.callback(bus.subscribe(sender.on_bus))  # unsubscribed before the sender stops
     if role != "ingest":
         listener = LiveFeedListener(dsn, bus, origin)
         listener.start()

@@ -21,8 +21,8 @@ from village_brain.alerts.dispatcher import Dispatcher, RetryPolicy
 from village_brain.alerts.evaluator import Change, Clockwork, Evaluator, Key
 from village_brain.alerts.kinds import KINDS
 from village_brain.alerts.lifecycle_store import LifecycleStore
-from village_brain.alerts.messages import Context, render
-from village_brain.alerts.payloads import EVENT_TYPE, alert_fields, event_body, message
+from village_brain.alerts.notices import outgoing
+from village_brain.alerts.payloads import EVENT_TYPE, alert_fields, message
 from village_brain.alerts.policy import Policy
 from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry, Webhook
 from village_brain.alerts.rules import Known, Rule, RuleError, duration_ms, load_rules, parse_rule
@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 TICK_S = 0.25
 DEVICE_CACHE_S = 60
 HISTORY_STEP_MS = 1_000
+# With a shared store, how often what staff changed through other processes (alerts
+# acknowledged or resolved by hand, silences, webhooks) is read again.
+SHARED_READ_MS = 5_000
 
 
 class AlertEngine:
@@ -126,6 +129,7 @@ class AlertEngine:
         self._refused: set[Key] = set()
         self._failing: set[str] = set()
         self._stale_logged: set[int] = set()
+        self._shared_read_ms = 0
         self._restore()
         self._save_states(self.clock())
         self._stop = threading.Event()
@@ -166,6 +170,9 @@ class AlertEngine:
     def tick(self, now: int | None = None) -> None:
         now = self.clock() if now is None else now
         with self._lock:
+            if self.partition_count is not None and now - self._shared_read_ms >= SHARED_READ_MS:
+                self._shared_read_ms = now
+                self._quietly("reading staff changes", self._take_in_staff_changes)
             self._apply(self.evaluator.tick(now))
             self._close_orphans(now)
             self._remind(now)
@@ -264,6 +271,24 @@ class AlertEngine:
             self._apply([])  # try again what the store refused before
             waiting = [*self._unrecorded, *self._unsaved, *self.evaluator.dirty_keys()]
             return all(partition_of(key[1], count) != partition for key in waiting)
+
+    def _take_in_staff_changes(self) -> None:
+        """Staff act in api processes too, on the shared store: an alert acknowledged there
+        is not reminded of here, one acknowledged and taken back is again, one resolved by
+        hand is not resolved again; their silences and webhooks apply here from now."""
+        current = {a.id: a for a in self.store.open_alerts()}
+        for key, alert in list(self._open.items()):
+            fresh = current.get(alert.id)
+            if fresh is None:
+                del self._open[key]  # resolved by hand: as `resolve_by_hand` does here
+            else:
+                self._open[key] = fresh
+        hooks = {w.id: w for w in self.store.webhooks()}
+        # In place: the dispatcher looks webhooks up in this very dict.
+        for gone in self._webhooks.keys() - hooks.keys():
+            self._webhooks.pop(gone, None)
+        self._webhooks.update(hooks)
+        self.silencer.reload()
 
     def _note_stale(self, key: Key, exc: Exception) -> None:
         """The fence refused a write: another worker owns the partition now. The change
@@ -462,6 +487,10 @@ class AlertEngine:
             alert = self.store.acknowledge(alert_id, by, comment, self.clock(), self._outgoing)
             return self._changed("acknowledged", alert)
 
+    def wake(self) -> None:
+        """The outbox has a row due now (a delivery sent again by hand)."""
+        self.dispatcher.wake()
+
     def _announce(self, change: str, alert: Alert) -> None:
         self.dispatcher.wake()
         self.bus.publish("alert", {"change": change, "alert": self.describe(alert)})
@@ -472,21 +501,20 @@ class AlertEngine:
         )
 
     def _outgoing(self, alert: Alert, entry: TimelineEntry) -> list[Outgoing]:
-        """The outbox rows for one alert change, as the notification policy routes them.
-        A silenced alert sends nothing; a failing channel's own alert goes through the others."""
+        """The outbox rows for one alert change; a silenced alert sends nothing."""
         if entry.kind not in EVENT_TYPE or self.silencer.holds(alert, self.clock()):
             return []
-        device = self._device(alert.device)
-        context = Context(self.notify.language, self.notify.time_zone, self.settings.dashboard_url)
-        rule = self.evaluator.rules.get(alert.rule_id)
-        text = render(alert, entry, rule, device, self.catalog, context)
-        body = event_body(self.describe(alert), entry, text)
-        hooks = [
-            w
-            for w in self._webhooks.values()
-            if not (alert.kind == CHANNEL_KIND and alert.subject == w.id)
-        ]
-        return self.notify.outgoing(alert, entry, body, hooks)
+        return outgoing(
+            self.notify,
+            self.catalog,
+            self.settings.dashboard_url,
+            alert,
+            entry,
+            self.describe(alert),
+            self.evaluator.rules.get(alert.rule_id),
+            self._device(alert.device),
+            self._webhooks.values(),
+        )
 
     # --- rules ---------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ class LifecycleStore:
     def unacknowledge(self, alert_id: int, by: str, at_ms: int) -> Alert:
         """Back to firing; reminders count again from now."""
         with self.alerts.db.transaction() as conn:
-            alert = self.alerts._alert(conn, alert_id)
+            alert = self.alerts.locked(conn, alert_id)
             if alert.state != "acknowledged":
                 raise AlertConflict(f"alert {alert_id} is {alert.state}, not acknowledged")
             conn.execute(
@@ -43,7 +43,7 @@ class LifecycleStore:
         self, alert_id: int, by: str, note: str, at_ms: int, deliveries: Deliveries
     ) -> Alert:
         with self.alerts.db.transaction() as conn:
-            alert = self.alerts._alert(conn, alert_id)
+            alert = self.alerts.locked(conn, alert_id)
             if alert.state == "resolved":
                 raise AlertConflict(f"alert {alert_id} is already resolved")
             conn.execute(
@@ -56,7 +56,7 @@ class LifecycleStore:
     def assign(self, alert_id: int, assignee: str | None, by: str, at_ms: int) -> Alert:
         """Give the alert to `assignee`; None takes the assignment away."""
         with self.alerts.db.transaction() as conn:
-            alert = self.alerts._alert(conn, alert_id)
+            alert = self.alerts.locked(conn, alert_id)
             if alert.state == "resolved":
                 raise AlertConflict(f"alert {alert_id} is already resolved")
             if assignee is None:

@@ -51,6 +51,12 @@ class Silencer:
             self._silences[silence_id] = ended
         return ended
 
+    def reload(self) -> None:
+        """Read the silences again: other processes sharing the store make and end them."""
+        found = {s.id: s for s in self.store.silences()}
+        with self._lock:
+            self._silences = found
+
     def silences(self) -> list[Silence]:
         with self._lock:
             return list(self._silences.values())

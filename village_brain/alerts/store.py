@@ -138,7 +138,7 @@ class AlertStore:
         self, alert_id: int, by: str, comment: str, at_ms: int, deliveries: Deliveries
     ) -> Alert:
         with self.db.transaction() as conn:
-            alert = self._alert(conn, alert_id)
+            alert = self.locked(conn, alert_id)
             if alert.state != "firing":
                 raise AlertConflict(f"alert {alert_id} is already {alert.state}")
             conn.execute(
@@ -160,11 +160,14 @@ class AlertStore:
         with self.db.transaction() as conn:
             self._fenced(conn, self._devices_of(conn, alert_id, states))
             _put_states(conn, states, at_ms)
-            conn.execute(
+            # Resolved already (by hand, perhaps in another process): nothing more to say.
+            changed = conn.execute(
                 "UPDATE alerts SET state = 'resolved', resolved_ms = ?, updated_ms = ?, "
-                "value = coalesce(?, value) WHERE id = ?",
+                "value = coalesce(?, value) WHERE id = ? AND state != 'resolved'",
                 (at_ms, at_ms, value, alert_id),
-            )
+            ).rowcount
+            if not changed:
+                return self._alert(conn, alert_id)
             return self._after(
                 conn, alert_id, "resolved", at_ms, deliveries, comment=reason or None, value=value
             )
@@ -172,10 +175,15 @@ class AlertStore:
     def remind(self, alert_id: int, at_ms: int, deliveries: Deliveries) -> Alert:
         with self.db.transaction() as conn:
             self._fenced(conn, self._devices_of(conn, alert_id, None))
-            conn.execute(
-                "UPDATE alerts SET notified_ms = ?, reminders = reminders + 1 WHERE id = ?",
+            # Only a firing alert reminds: one acknowledged or resolved elsewhere (another
+            # process's staff) since the engine last read it is handed back as it is now.
+            changed = conn.execute(
+                "UPDATE alerts SET notified_ms = ?, reminders = reminders + 1 "
+                "WHERE id = ? AND state = 'firing'",
                 (at_ms, alert_id),
-            )
+            ).rowcount
+            if not changed:
+                return self._alert(conn, alert_id)
             return self._after(conn, alert_id, "reminded", at_ms, deliveries)
 
     def _fenced(self, conn: Any, devices: list[str]) -> None:
@@ -208,6 +216,19 @@ class AlertStore:
         alert = self._alert(conn, alert_id)
         put_outgoing(conn, alert_id, at_ms, deliveries(alert, entry))
         return alert
+
+    def locked(self, conn: Any, alert_id: int) -> Alert:
+        """The alert, its row locked until the transaction ends, for a change that depends
+        on its state: on a shared PostgreSQL a worker's resolution could otherwise commit
+        between the read and the write. (SQLite has one writer.)"""
+        if not isinstance(self.db, PostgresDatabase):
+            return self._alert(conn, alert_id)
+        row = conn.execute(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ? FOR UPDATE", (alert_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(alert_id)
+        return Alert(*row)
 
     @staticmethod
     def _alert(conn: sqlite3.Connection, alert_id: int) -> Alert:

@@ -17,6 +17,7 @@ from village_brain.store.base import SeriesStore
 from village_brain.store.registry import RegistryStore
 
 if TYPE_CHECKING:
+    from village_brain.alerts.desk import AlertDesk
     from village_brain.alerts.engine import AlertEngine
     from village_brain.control.stage import ControlStage
     from village_brain.ingest.http_post import HttpIngest
@@ -32,7 +33,7 @@ class ApiContext:
     stats: Callable[[], StatsSnapshot]
     offline_after_intervals: float = 3.0
     bus: Bus = field(default_factory=Bus)
-    alerts: AlertEngine | None = None
+    alerts: AlertEngine | AlertDesk | None = None  # a desk: staff actions only (api role)
     auth: Gate = field(default_factory=Gate.closed)
     http_ingest: HttpIngest | None = None  # readings posted by devices, when taken
     # Registers devices with the running ingest too; without it only the registry learns.

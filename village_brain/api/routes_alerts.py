@@ -12,6 +12,7 @@ import msgspec
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from village_brain.alerts.desk import AlertDesk
 from village_brain.alerts.engine import AlertEngine
 from village_brain.alerts.records import Alert
 from village_brain.alerts.rules import Rule, RuleError
@@ -29,6 +30,8 @@ Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 # SQLite row ids are 64-bit: a larger number names no alert, and cannot even be looked up.
 MAX_ROW_ID = 2**63 - 1
 AlertId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The alert's id.")]
+# Evaluation and staff actions in one process, or staff actions only (an api process).
+Alerts = AlertEngine | AlertDesk
 StateFilter = Literal["active", "firing", "acknowledged", "resolved"]
 SeverityFilter = Literal["critical", "major", "minor", "warning", "info"]
 
@@ -50,7 +53,7 @@ class AssignIn(BaseModel):
     )
 
 
-def engine(ctx: ApiContext) -> AlertEngine:
+def engine(ctx: ApiContext) -> Alerts:
     if ctx.alerts is None:
         raise HTTPException(404, "alerts are not enabled on this server")
     return ctx.alerts
@@ -61,7 +64,7 @@ def account(who: Principal) -> str:
     return who.name or f"({who.role})"
 
 
-def alert_out(alerts: AlertEngine, found: list[Alert]) -> list[AlertOut]:
+def alert_out(alerts: Alerts, found: list[Alert]) -> list[AlertOut]:
     now = alerts.clock()
     assignees = alerts.lifecycle.assignees([a.id for a in found])
     return [
@@ -168,7 +171,7 @@ def timeline(ctx: Ctx, alert_id: AlertId) -> list[TimelineOut]:
     ]
 
 
-def _act(alerts: AlertEngine, change: Any) -> AlertOut:
+def _act(alerts: Alerts, change: Any) -> AlertOut:
     try:
         changed = change()
     except KeyError:
@@ -178,7 +181,7 @@ def _act(alerts: AlertEngine, change: Any) -> AlertOut:
     return alert_out(alerts, [changed])[0]
 
 
-def _find(alerts: AlertEngine, alert_id: int) -> Alert:
+def _find(alerts: Alerts, alert_id: int) -> Alert:
     alert = alerts.store.alert(alert_id)
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id}")
@@ -251,14 +254,14 @@ def delete_rule(ctx: Ctx, rule_id: str) -> Response:
     raise HTTPException(404, f"no rule {rule_id!r}")
 
 
-def _put(alerts: AlertEngine, body: dict[str, Any]) -> Rule:
+def _put(alerts: Alerts, body: dict[str, Any]) -> Rule:
     try:
         return alerts.put_rule(body)
     except RuleError as exc:
         raise HTTPException(422, str(exc)) from None
 
 
-def _rule_out(alerts: AlertEngine, rule: Rule) -> RuleOut:
+def _rule_out(alerts: Alerts, rule: Rule) -> RuleOut:
     return RuleOut.model_validate(
         {**msgspec.to_builtins(rule), "source": alerts.rule_source(rule.id)}
     )

@@ -10,11 +10,10 @@ import msgspec
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from village_brain.alerts.engine import AlertEngine
 from village_brain.alerts.silences import Matchers, Silence
 from village_brain.api.auth import OPERATOR
 from village_brain.api.context import ApiContext, context
-from village_brain.api.routes_alerts import Operator, account, engine
+from village_brain.api.routes_alerts import Alerts, Operator, account, engine
 from village_brain.api.schemas import MatchersBody, SilenceOut
 from village_brain.core.timefmt import MAX_TIME_MS, format_ms, parse_duration_ms, parse_rfc3339_ms
 
@@ -74,7 +73,7 @@ def expire_silence(ctx: Ctx, who: Operator, silence_id: str) -> SilenceOut:
     return silence_out(alerts.expire_silence(silence_id, account(who)), alerts.clock())
 
 
-def _find(alerts: AlertEngine, silence_id: str) -> Silence:
+def _find(alerts: Alerts, silence_id: str) -> Silence:
     silence = alerts.silencer.get(silence_id)
     if silence is None:
         raise HTTPException(404, f"no silence {silence_id!r}")

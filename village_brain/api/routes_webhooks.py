@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from village_brain.alerts.channel_ops import NotFailed, resend, test_message
-from village_brain.alerts.engine import AlertEngine, _policy
+from village_brain.alerts.engine import _policy
 from village_brain.alerts.records import EVENT_TYPES, Delivery, Mention, Webhook
 from village_brain.alerts.redact import hide_keys
 from village_brain.alerts.signing import new_secret, valid_secret
@@ -19,7 +19,7 @@ from village_brain.alerts.targets import TargetRefused
 from village_brain.api.auth import ADMIN
 from village_brain.api.auth_redact import shown_url
 from village_brain.api.context import ApiContext, context
-from village_brain.api.routes_alerts import MAX_ROW_ID, SeverityFilter, engine
+from village_brain.api.routes_alerts import MAX_ROW_ID, Alerts, SeverityFilter, engine
 from village_brain.api.schemas import ChannelTestOut, DeliveryOut, MentionBody, WebhookOut
 from village_brain.core.timefmt import format_ms, now_ms
 
@@ -145,7 +145,7 @@ def test_webhook(ctx: Ctx, webhook_id: str) -> ChannelTestOut:
     )
 
 
-def _webhook(alerts: AlertEngine, webhook_id: str) -> Webhook:
+def _webhook(alerts: Alerts, webhook_id: str) -> Webhook:
     webhook = alerts.webhook(webhook_id)
     if webhook is None:
         raise HTTPException(404, f"no webhook {webhook_id!r}")
@@ -169,7 +169,7 @@ def _mentions(bodies: list[MentionBody]) -> tuple[Mention, ...]:
     )
 
 
-def _save(alerts: AlertEngine, webhook: Webhook) -> Webhook:
+def _save(alerts: Alerts, webhook: Webhook) -> Webhook:
     if webhook.kind == "standard" and not valid_secret(webhook.secret):
         raise HTTPException(422, "secret must be whsec_ and base64 of at least 16 bytes")
     try:
@@ -213,7 +213,7 @@ def resend_delivery(
         raise HTTPException(404, f"no delivery {delivery_id}") from None
     except NotFailed as exc:
         raise HTTPException(409, str(exc)) from None
-    alerts.dispatcher.wake()
+    alerts.wake()
     return _delivery_out(delivery)
 
 

@@ -9,6 +9,9 @@ NOTIFY payloads are limited to 8000 bytes: a batch goes out as compact records (
 objects), split into as many notifications as it needs. Notifications are sent when the
 transaction that sends them commits, and a listener that is not connected then never sees
 them: this is a live feed, not a log (what was stored is read from the stores).
+
+Alert changes go the same way, one per notification: what a worker's engine fired or
+resolved, and what staff did in any process, reaches every dashboard.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 import psycopg
@@ -50,12 +54,26 @@ class LiveStatus(msgspec.Struct, array_like=True, frozen=True):
     ts_ms: int
 
 
+class LiveAlert(msgspec.Struct, array_like=True, frozen=True):
+    """An alert change, as the engine announces it on its bus."""
+
+    change: str
+    alert: dict[str, Any]
+
+
 class LiveNotice(msgspec.Struct, array_like=True, frozen=True):
-    """One notification: part of a committed batch, from the process `origin`."""
+    """One notification: part of a committed batch, or an alert change, from the process
+    `origin`."""
 
     origin: str
     readings: list[LiveReading] = []
     statuses: list[LiveStatus] = []
+    alerts: list[LiveAlert] = []
+
+
+# Set while this thread puts another process's notice on the bus: what is relayed here is
+# not sent on again (two processes would echo it between them for ever).
+_relaying = threading.local()
 
 
 _encoder = msgspec.json.Encoder()
@@ -98,10 +116,17 @@ def _notice(origin: str, items: list[LiveReading | LiveStatus]) -> bytes:
 
 def publish_notice(bus: Bus, notice: LiveNotice) -> None:
     """On the bus in the shape the writer announces a batch (see Service._announce)."""
-    if notice.readings:
-        bus.publish("readings", {"readings": [msgspec.to_builtins(r) for r in _readings(notice)]})
-    for s in notice.statuses:
-        bus.publish("status", {"device": s.device, "status": s.status, "ts_ms": s.ts_ms})
+    _relaying.active = True
+    try:
+        if notice.readings:
+            readings = [msgspec.to_builtins(r) for r in _readings(notice)]
+            bus.publish("readings", {"readings": readings})
+        for s in notice.statuses:
+            bus.publish("status", {"device": s.device, "status": s.status, "ts_ms": s.ts_ms})
+        for a in notice.alerts:
+            bus.publish("alert", {"change": a.change, "alert": a.alert})
+    finally:
+        _relaying.active = False
 
 
 def _readings(notice: LiveNotice) -> list[Reading]:
@@ -126,6 +151,21 @@ class LiveFeedSender:
             return
         try:
             self._queue.put_nowait(notices(self.origin, readings, record))
+        except queue.Full:
+            self.dropped += 1
+
+    def on_bus(self, kind: str, payload: dict[str, Any]) -> None:
+        """A bus listener: this process's alert changes go out too."""
+        if kind != "alert" or getattr(_relaying, "active", False):
+            return
+        notice = _encoder.encode(
+            LiveNotice(self.origin, alerts=[LiveAlert(payload["change"], payload["alert"])])
+        )
+        if len(notice) > PAYLOAD_BYTES:
+            self.dropped += 1  # a live frame only: the alert is in the store
+            return
+        try:
+            self._queue.put_nowait([notice])
         except queue.Full:
             self.dropped += 1
 
