@@ -12,6 +12,8 @@ import os
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -97,9 +99,37 @@ def stall(process: ServeProcess, seconds: float) -> None:
     os.kill(process.process.pid, signal.SIGCONT)
 
 
+@contextmanager
+def stopped(process: ServeProcess) -> Iterator[None]:
+    """SIGSTOP for the body of the with (its connections stay up), then SIGCONT."""
+    assert process.process is not None
+    os.kill(process.process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(process.process.pid, signal.SIGCONT)
+
+
 def queue_leaders(cluster: RabbitCluster, prefix: str) -> Counter:
     """How many of the prefix's partition queues each node leads."""
     ask = next(n for n in cluster.nodes if n.is_running())
     answer = ask.ctl("list_queues", "name", "leader", "--no-table-headers", "-q")
     rows = [line.split() for line in answer.splitlines()]
     return Counter(row[1] for row in rows if len(row) == 2 and row[0].startswith(prefix + "."))
+
+
+def active_ingest_consumers(cluster: RabbitCluster, prefix: str) -> Counter:
+    """How many of the prefix's ingest partition queues each worker is the active consumer
+    of (single-active-consumer: the others wait their turn)."""
+    ask = next(n for n in cluster.nodes if n.is_running())
+    answer = ask.ctl(
+        "list_consumers", "queue_name", "consumer_tag", "active", "--no-table-headers", "-q"
+    )
+    ingest = {f"{prefix}.{p}" for p in range(4096)}
+    rows = [line.split() for line in answer.splitlines()]
+    # A worker's consumer tag on ingest partition p is "{client id}.{p}".
+    return Counter(
+        row[1].rsplit(".", 1)[0]
+        for row in rows
+        if len(row) == 3 and row[0] in ingest and row[2] == "true"
+    )
