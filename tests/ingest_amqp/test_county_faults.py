@@ -195,7 +195,8 @@ def test_killed_worker_killed_leader_node_and_stalled_worker_change_no_outcome(
         victim = None
         try:
             # The first makes the shared schema; two at once on an empty database collide
-            # in PostgreSQL's catalog (see the report). The others boot side by side.
+            # in PostgreSQL's catalog (CREATE TABLE IF NOT EXISTS work_notices). The others
+            # boot side by side.
             killed.start()
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(lambda w: w.start(), [workers[n] for n in names[1:]]))
