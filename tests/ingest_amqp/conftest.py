@@ -14,6 +14,7 @@ import pytest
 
 from support.influx import InfluxServer, ServerUnavailable, start_influx
 from support.rabbitmq import RabbitCluster, start_rabbitmq
+from support.victoria import VictoriaServer, start_victoria
 
 _ids = itertools.count()
 
@@ -46,6 +47,23 @@ def influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
     """A series store several workers share, as they would in production."""
     try:
         server = start_influx(tmp_path_factory.mktemp("influxdb"))
+    except ServerUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaServer]:
+    """A VictoriaMetrics the workers write to through its InfluxDB-compatible write path.
+
+    Redelivered readings reach it again, and it keeps every copy of a point unless told to
+    deduplicate: a 1 ms interval keeps one sample per series and reading time, the dedupe
+    rule the other stores apply by themselves."""
+    try:
+        server = start_victoria(
+            tmp_path_factory.mktemp("victoria"), ("-dedup.minScrapeInterval=1ms",)
+        )
     except ServerUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
     yield server

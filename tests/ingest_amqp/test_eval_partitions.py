@@ -5,22 +5,17 @@ partitions after the lease, and the alerts and notifications are a single proces
 from __future__ import annotations
 
 import json
-import os
-import signal
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from alerts.receivers import receiving
 
 from village_brain.alerts.evaluator import Evaluator
-from village_brain.alerts.records import Webhook
 from village_brain.alerts.rules import load_rules
-from village_brain.alerts.store import AlertStore
 from village_brain.cluster.partitions import partition_of
 from village_brain.core.catalog import load_catalog
 from village_brain.core.records import Reading
@@ -28,6 +23,8 @@ from village_brain.core.timefmt import now_ms
 
 from support.acked_device import Device
 from support.influx import InfluxServer
+from support.partition_workers import add_webhook, owners, partition_worker, transitions
+from support.partition_workers import stall as pause
 from support.rabbitmq import RabbitCluster
 from support.serve_process import ServeProcess
 from support.waiting import wait_until
@@ -93,28 +90,12 @@ def single_process_transitions(rules_file: Path, t0: int) -> Counter:
 
 
 def worker(tmp_path: Path, name: str, rabbit: RabbitCluster, prefix: str, influx, db, dsn, rules):
-    process = ServeProcess(
-        rabbit.nodes[0].mqtt_url, tmp_path / name, tmp_path / f"{name}.log", name
-    )
-    process.env.update(
-        {
-            "VILLAGE_BRAIN_INGEST__INPUT": "amqp",
-            "VILLAGE_BRAIN_AMQP__URLS": json.dumps(rabbit.amqp_urls),
-            "VILLAGE_BRAIN_AMQP__PARTITIONS": str(K),
-            "VILLAGE_BRAIN_AMQP__QUEUE_PREFIX": prefix,
-            "VILLAGE_BRAIN_AMQP__PREFETCH": "200",
-            "VILLAGE_BRAIN_STORE__BACKEND": "influxdb",
-            "VILLAGE_BRAIN_STORE__INFLUXDB__URL": influx.url,
-            "VILLAGE_BRAIN_STORE__INFLUXDB__DATABASE": db,
-            "VILLAGE_BRAIN_STORE__INFLUXDB__WRITE_API": "v1",
-            "VILLAGE_BRAIN_CLUSTER__POSTGRES_DSN": dsn,
-            "VILLAGE_BRAIN_CLUSTER__PARTITIONS": str(K),
-            "VILLAGE_BRAIN_CLUSTER__LEASE_SECONDS": str(LEASE_S),
-            "VILLAGE_BRAIN_ALERTS__RULES_FILE": str(rules),
-            "VILLAGE_BRAIN_ALERTS__ALLOW_PRIVATE_TARGETS": "true",
-        }
-    )
-    return process
+    store_env = {
+        "VILLAGE_BRAIN_STORE__INFLUXDB__URL": influx.url,
+        "VILLAGE_BRAIN_STORE__INFLUXDB__DATABASE": db,
+        "VILLAGE_BRAIN_STORE__INFLUXDB__WRITE_API": "v1",
+    }
+    return partition_worker(tmp_path, name, rabbit, prefix, K, LEASE_S, dsn, rules, store_env)
 
 
 def points_in(influx: InfluxServer, database: str) -> list[tuple[str, int]]:
@@ -122,45 +103,13 @@ def points_in(influx: InfluxServer, database: str) -> list[tuple[str, int]]:
     return [(device, ts) for series in rows for ts, _value, device in series["values"]]
 
 
-def owners(dsn: str) -> Counter:
-    with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            "SELECT owner FROM partition_leases WHERE owner IS NOT NULL AND expires_at > now()"
-        ).fetchall()
-    return Counter(owner.split(".")[0] for (owner,) in rows)
-
-
-def transitions(dsn: str) -> Counter:
-    store = AlertStore(None, postgres_dsn=dsn)
-    try:
-        seen = Counter()
-        for alert in store.alerts(limit=1000):
-            for entry in store.timeline(alert.id):
-                action = {"fired": "fire", "resolved": "resolve"}.get(entry.kind)
-                if action:
-                    seen[(alert.rule_id, alert.device, action)] += 1
-        return seen
-    finally:
-        store.close()
-
-
-def add_webhook(dsn: str, url: str) -> None:
-    store = AlertStore(None, postgres_dsn=dsn)
-    store.put_webhook(Webhook("ops", url, "standard", "whsec_dGVzdHNlY3JldA==", now_ms()))
-    store.close()
-
-
 def kill(process: ServeProcess) -> None:
     process.kill()  # kill -9: whatever it committed and had not acked comes again
 
 
 def stall(process: ServeProcess) -> None:
-    """SIGSTOP past its lease (its connections stay up), then SIGCONT: it carries on with
-    what it held, as a paused VM or a long GC pause would."""
-    assert process.process is not None
-    os.kill(process.process.pid, signal.SIGSTOP)
-    time.sleep(LEASE_S * 2)
-    os.kill(process.process.pid, signal.SIGCONT)
+    """Paused past its lease, then resumed: it carries on with what it held."""
+    pause(process, LEASE_S * 2)
 
 
 @pytest.mark.parametrize("fault", [kill, stall], ids=["killed", "stalled"])

@@ -18,7 +18,7 @@ from support.influx import ServerProcess, ensure_package
 class VictoriaServer(ServerProcess):
     ready_path = "/health"
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, extra_flags: tuple[str, ...] = ()) -> None:
         super().__init__(state_dir)
         self.binary = ensure_package("victoria-metrics", "victoria-metrics")
         self.flags = [
@@ -29,6 +29,7 @@ class VictoriaServer(ServerProcess):
             # Show just-written points at once rather than after the usual 30 s.
             "-search.latencyOffset=0s",
             "-search.disableCache",
+            *extra_flags,
         ]
         state_dir.mkdir(parents=True, exist_ok=True)
         (state_dir / "flags").write_text("\n".join(self.flags) + "\n", encoding="utf-8")
@@ -45,7 +46,7 @@ class VictoriaServer(ServerProcess):
         return [json.loads(row) for row in response.text.splitlines() if row.strip()]
 
 
-def start_victoria(state_dir: Path) -> VictoriaServer:
-    server = VictoriaServer(state_dir)
+def start_victoria(state_dir: Path, extra_flags: tuple[str, ...] = ()) -> VictoriaServer:
+    server = VictoriaServer(state_dir, extra_flags)
     server.start()
     return server
