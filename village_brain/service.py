@@ -16,6 +16,7 @@ from village_brain.auth.commands import account_store
 from village_brain.auth.demo import forget_demo_accounts
 from village_brain.auth.gate import Gate
 from village_brain.auth.setup import FirstAdminSetup
+from village_brain.cluster.sole_worker import SoleWorker
 from village_brain.cluster.wiring import Cluster, open_cluster
 from village_brain.control.records import CommandResult
 from village_brain.control.service import open_control
@@ -110,6 +111,7 @@ class Service:
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
         self.cluster = open_cluster(settings)  # several workers (docs/scale.md)
+        self.sole = _sole_worker(settings, self.cluster)
         self.alerts = _alert_engine(
             settings, self.catalog, self.registry, self.bus, self.series, self.cluster
         )
@@ -168,6 +170,8 @@ class Service:
             self.work.stop()
         if self.cluster is not None:
             self.cluster.stop()
+        if self.sole is not None:
+            self.sole.close()
         if self.alerts is not None:
             self.alerts.stop()
         if self.control is not None:
@@ -313,6 +317,13 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
+def _sole_worker(settings: Settings, cluster: Cluster | None) -> SoleWorker | None:
+    """The MQTT input on a shared database: one such worker at a time."""
+    if cluster is not None or settings.cluster.postgres_dsn is None:
+        return None
+    return SoleWorker(settings.cluster.postgres_dsn.get_secret_value())
+
+
 def _alert_engine(
     settings: Settings,
     catalog: Catalog,
@@ -324,6 +335,8 @@ def _alert_engine(
     if not settings.alerts.enabled:
         return None
     shared = {}
+    if cluster is None and settings.cluster.postgres_dsn is not None:  # the one MQTT worker
+        shared = {"postgres_dsn": settings.cluster.postgres_dsn.get_secret_value()}
     if cluster is not None:  # state in PostgreSQL, written under this worker's leases
         shared = {
             "postgres_dsn": cluster.dsn,

@@ -14,6 +14,7 @@ from village_brain.alerts.records import Webhook
 from village_brain.alerts.store import AlertStore
 from village_brain.cluster.leases import LeaseTable
 from village_brain.cluster.ownership import Ownership
+from village_brain.cluster.sole_worker import SoleWorker
 from village_brain.cluster.wiring import open_cluster
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import default_catalog
@@ -128,7 +129,16 @@ def test_a_dropped_partition_is_forgotten_and_no_longer_ticked(workers):
     assert first.engine.owned_partitions() == []
 
 
-def test_several_workers_without_the_amqp_input_is_a_configuration_error():
+def test_the_mqtt_input_on_a_shared_database_is_one_worker_without_partitions():
     settings = load_settings(cluster={"postgres_dsn": "host=nowhere"})
-    with pytest.raises(ConfigError, match='input = "amqp"'):
-        open_cluster(settings)
+    assert open_cluster(settings) is None
+
+
+def test_a_second_mqtt_worker_on_the_same_database_is_refused_with_what_to_set(postgres_dsn):
+    first = SoleWorker(postgres_dsn)
+    try:
+        with pytest.raises(ConfigError, match='input = "amqp"'):
+            SoleWorker(postgres_dsn)
+    finally:
+        first.close()
+    SoleWorker(postgres_dsn).close()  # the lock went with the first worker's session

@@ -72,12 +72,9 @@ class Cluster:
 
 
 def open_cluster(settings: Settings) -> Cluster | None:
-    """None for one process (no `[cluster] postgres_dsn`)."""
+    """None for one process (no `[cluster] postgres_dsn`), or one worker on the MQTT input."""
     if settings.cluster.postgres_dsn is None:
         return None
     if settings.ingest.input != "amqp":
-        raise ConfigError(
-            '[cluster] postgres_dsn needs [ingest] input = "amqp": several workers share '
-            "RabbitMQ's partition queues (see docs/scale.md); unset postgres_dsn for one process"
-        )
+        return None  # one MQTT worker: service.py holds it to that (cluster/sole_worker.py)
     return Cluster(settings)
