@@ -11,9 +11,10 @@ import psycopg
 from village_brain.alerts.engine import AlertEngine
 from village_brain.cluster.eval_queues import EvalPublisher, EvalTopology
 from village_brain.cluster.leases import LeaseTable
-from village_brain.cluster.ownership import Ownership
+from village_brain.cluster.ownership import Changes, Ownership
 from village_brain.cluster.stage import EvalStage
 from village_brain.core.config import ConfigError, Settings
+from village_brain.ingest.amqp_receiver import AmqpReceiver
 from village_brain.ingest.writer import BatchWriter
 
 
@@ -55,6 +56,24 @@ class Cluster:
             heartbeat=amqp.heartbeat,
             name=self.owner,
         )
+
+    def share_ingest(self, receiver: AmqpReceiver) -> None:
+        """Ingest queue q is consumed only while this worker holds partition
+        q % `[cluster] partitions`, so N workers split the queues between them
+        (single-active-consumer stays on in case two ever overlap)."""
+        if self.stage is None:
+            return  # no leases are taken without the eval stage: consume every queue
+
+        def follow(changes: Changes) -> None:
+            receiver.stop_queues(self._ingest_queues(receiver, changes.lost))
+            receiver.start_queues(self._ingest_queues(receiver, changes.gained))
+
+        receiver.consume_only(set())
+        self.stage.listeners.append(follow)
+
+    def _ingest_queues(self, receiver: AmqpReceiver, partitions: list[int]) -> list[int]:
+        held = set(partitions)
+        return [q for q in range(receiver.topology.partitions) if q % self.partitions in held]
 
     def start(self) -> None:
         if self.stage is not None:
