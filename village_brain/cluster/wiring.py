@@ -64,16 +64,14 @@ class Cluster:
         if self.stage is None:
             return  # no leases are taken without the eval stage: consume every queue
 
+        queues, k = receiver.topology.partitions, self.partitions
+
         def follow(changes: Changes) -> None:
-            receiver.stop_queues(self._ingest_queues(receiver, changes.lost))
-            receiver.start_queues(self._ingest_queues(receiver, changes.gained))
+            receiver.stop_queues(ingest_queues(changes.lost, queues, k))
+            receiver.start_queues(ingest_queues(changes.gained, queues, k))
 
         receiver.consume_only(set())
         self.stage.listeners.append(follow)
-
-    def _ingest_queues(self, receiver: AmqpReceiver, partitions: list[int]) -> list[int]:
-        held = set(partitions)
-        return [q for q in range(receiver.topology.partitions) if q % self.partitions in held]
 
     def start(self) -> None:
         if self.stage is not None:
@@ -88,6 +86,12 @@ class Cluster:
 
     def owned(self) -> list[int]:
         return self.ownership.owned()
+
+
+def ingest_queues(partitions: list[int], queues: int, k: int) -> list[int]:
+    """The ingest queues that follow these lease partitions: q with q % k among them."""
+    held = set(partitions)
+    return [q for q in range(queues) if q % k in held]
 
 
 def open_cluster(settings: Settings) -> Cluster | None:
