@@ -124,6 +124,8 @@ class Service:
                 self.alerts.use_control(self.control)  # rule actions (docs/alerts.md)
         if self.alerts is not None and self.cluster is not None:
             self.cluster.attach(self.writer, self.alerts)  # the eval queues feed the engine
+            if isinstance(self.receiver, AmqpReceiver):
+                self.cluster.share_ingest(self.receiver)  # each worker its partitions' queues
         elif self.alerts is not None:
             self.writer.listeners.append(self.alerts.on_batch)
         self.reports = open_desk(settings)

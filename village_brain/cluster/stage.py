@@ -64,6 +64,8 @@ class EvalStage:
         self._pending: dict[int, list[int]] = {}  # delivery tags applied, not yet settled
         self._channel: BlockingChannel | None = None
         self.applied = 0
+        # Told of every change, on the leases thread (the ingest receiver follows them).
+        self.listeners: list[Callable[[Changes], None]] = []
         self._leases = threading.Thread(target=self._run_leases, name="leases", daemon=True)
         self._consumer = threading.Thread(target=self._run_consumer, name="eval", daemon=True)
 
@@ -106,6 +108,8 @@ class EvalStage:
                 if changes.gained or changes.lost:
                     log.info("partitions gained %s, lost %s", changes.gained, changes.lost)
                     self._changes.put(changes)
+                    for listener in self.listeners:
+                        listener(changes)
             self._stop.wait(self._step_s)
 
     # --- the connection's thread -----------------------------------------------------------

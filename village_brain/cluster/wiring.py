@@ -11,9 +11,10 @@ import psycopg
 from village_brain.alerts.engine import AlertEngine
 from village_brain.cluster.eval_queues import EvalPublisher, EvalTopology
 from village_brain.cluster.leases import LeaseTable
-from village_brain.cluster.ownership import Ownership
+from village_brain.cluster.ownership import Changes, Ownership
 from village_brain.cluster.stage import EvalStage
 from village_brain.core.config import ConfigError, Settings
+from village_brain.ingest.amqp_receiver import AmqpReceiver
 from village_brain.ingest.writer import BatchWriter
 
 
@@ -56,6 +57,22 @@ class Cluster:
             name=self.owner,
         )
 
+    def share_ingest(self, receiver: AmqpReceiver) -> None:
+        """Ingest queue q is consumed only while this worker holds partition
+        q % `[cluster] partitions`, so N workers split the queues between them
+        (single-active-consumer stays on in case two ever overlap)."""
+        if self.stage is None:
+            return  # no leases are taken without the eval stage: consume every queue
+
+        queues, k = receiver.topology.partitions, self.partitions
+
+        def follow(changes: Changes) -> None:
+            receiver.stop_queues(ingest_queues(changes.lost, queues, k))
+            receiver.start_queues(ingest_queues(changes.gained, queues, k))
+
+        receiver.consume_only(set())
+        self.stage.listeners.append(follow)
+
     def start(self) -> None:
         if self.stage is not None:
             self.stage.start()
@@ -69,6 +86,12 @@ class Cluster:
 
     def owned(self) -> list[int]:
         return self.ownership.owned()
+
+
+def ingest_queues(partitions: list[int], queues: int, k: int) -> list[int]:
+    """The ingest queues that follow these lease partitions: q with q % k among them."""
+    held = set(partitions)
+    return [q for q in range(queues) if q % k in held]
 
 
 def open_cluster(settings: Settings) -> Cluster | None:

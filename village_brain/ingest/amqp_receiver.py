@@ -10,6 +10,11 @@ has put those messages back, another consumer (or we, after reconnecting) gets t
 and the store's dedupe rule absorbs the repeat. Within one channel the writer commits
 messages in the order they arrived, so one `multiple` ack up to a batch's highest tag
 acknowledges exactly what the batch and the batches before it committed.
+
+In cluster mode a worker consumes only the queues of the partitions it holds leases for
+(`consume_only`, then `start_queues` / `stop_queues` as leases change); the receiver keeps
+that set, so a new connection consumes it again. Cancelling a consumer leaves the channel
+open: tags already handed to the writer are still acknowledged on it.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ CONNECTION_ERRORS = (pika.exceptions.AMQPError, OSError)
 
 
 class AmqpReceiver:
-    """Consumes every partition queue with single-active-consumer; passes messages on."""
+    """Consumes the partition queues (all of them, or the ones it is told to) with
+    single-active-consumer; passes messages on."""
 
     _v5 = False  # commands go out through the MQTT plugin, which speaks 3.1.1
 
@@ -69,6 +75,8 @@ class AmqpReceiver:
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
         self._receiving: set[int] = set()  # partitions that delivered on this connection
+        self._wanted: frozenset[int] | None = None  # the queues to consume; None: all
+        self._consuming: set[int] = set()  # queues with a consumer on this channel
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="amqp-receiver", daemon=True)
         self.client = _CommandClient(self)  # what control publishes commands through
@@ -82,6 +90,22 @@ class AmqpReceiver:
         self._stopping.set()
         self._thread.join(STOP_WAIT_S)
         self.connected.clear()
+
+    def consume_only(self, partitions: set[int]) -> None:
+        """Consume these queues only (before `start`): the rest belong to other workers."""
+        self._wanted = frozenset(partitions)
+
+    def start_queues(self, partitions: list[int]) -> None:
+        """Also consume these queues, now and after every reconnect (any thread)."""
+        self._want((self._wanted or frozenset()) | set(partitions))
+
+    def stop_queues(self, partitions: list[int]) -> None:
+        """Cancel these queues' consumers (any thread); what was handed on is still acked."""
+        self._want((self._wanted or frozenset()) - set(partitions))
+
+    def consuming(self) -> list[int]:
+        """The queues this worker has a consumer on now."""
+        return sorted(self._consuming)
 
     def receiving_partitions(self) -> list[int]:
         """Partitions this worker was handed messages from on its current connection.
@@ -131,6 +155,11 @@ class AmqpReceiver:
 
     def subscriptions_settled(self) -> bool:
         return self.connected.is_set()
+
+    def _want(self, partitions: frozenset[int]) -> None:
+        # Set before the call is queued: a connect that races it consumes the new set anyway.
+        self._wanted = frozenset(p for p in partitions if 0 <= p < self.topology.partitions)
+        self._call_soon(self.generation, self._follow_wanted)
 
     def _call_soon(self, generation: int, call: Callable[[BlockingChannel], Any]) -> None:
         connection = self._connection
@@ -185,22 +214,44 @@ class AmqpReceiver:
         channel.basic_qos(prefetch_count=self._prefetch)
         self.generation += 1
         self._receiving = set()
+        self._consuming = set()
         self._connection, self._channel = connection, channel
         self.node = _without_credentials(url)
-        for partition, queue in enumerate(self.topology.queues()):
-            channel.basic_consume(
-                queue,
-                self._handler(partition, self.generation),
-                consumer_tag=f"{self._consumer_tag}.{partition}",
-            )
+        self._follow_wanted(channel)
         self.connected.set()
-        log.info(
-            "connected to RabbitMQ at %s; consuming %d partitions %s.0..%d; receiving",
-            self.node,
-            self.topology.partitions,
-            self.topology.prefix,
-            self.topology.partitions - 1,
-        )
+        log.info("connected to RabbitMQ at %s; receiving", self.node)
+
+    def _follow_wanted(self, channel: BlockingChannel) -> None:
+        """Start and cancel consumers until this channel consumes the wanted queues."""
+        wanted = self._wanted
+        if wanted is None:
+            wanted = frozenset(range(self.topology.partitions))
+        gone, new = self._consuming - wanted, wanted - self._consuming
+        for partition in sorted(gone):
+            self._cancel(channel, partition)
+        for partition in sorted(new):
+            channel.basic_consume(
+                self.topology.queue(partition),
+                self._handler(partition, self.generation),
+                consumer_tag=self._tag(partition),
+            )
+            self._consuming = self._consuming | {partition}
+        if gone or new:
+            log.info(
+                "consuming ingest queues %s",
+                ", ".join(map(self.topology.queue, sorted(self._consuming))) or "none",
+            )
+
+    def _cancel(self, channel: BlockingChannel, partition: int) -> None:
+        # Replaced, not changed in place: the API thread reads them without a lock.
+        self._consuming = self._consuming - {partition}
+        self._receiving = self._receiving - {partition}
+        # pika rejects (requeues) what arrived and was not yet handed on, one tag at a time,
+        # so the writer's later `multiple` acks cover only what it was given.
+        channel.basic_cancel(self._tag(partition))
+
+    def _tag(self, partition: int) -> str:
+        return f"{self._consumer_tag}.{partition}"
 
     def _consume(self) -> None:
         connection = self._connection
@@ -251,6 +302,7 @@ class AmqpReceiver:
     def _close(self) -> None:
         self.connected.clear()
         self._receiving = set()
+        self._consuming = set()
         connection, self._connection, self._channel = self._connection, None, None
         if connection is None or connection.is_closed:
             return
