@@ -23,8 +23,7 @@ class ChannelWatch:
     def __init__(self, store: AlertStore, failing_after: int) -> None:
         self.store = store
         self.failing_after = failing_after
-        with store.db.transaction() as conn:
-            conn.execute(INDEX)
+        store.db.ensure(INDEX)
         self._checked_ms = 0
         self.open: dict[str, Alert] = {
             a.subject: a for a in store.open_alerts() if a.kind == CHANNEL_KIND

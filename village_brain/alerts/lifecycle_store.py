@@ -23,8 +23,7 @@ def _nothing(_alert: Alert, _entry: TimelineEntry) -> list[Outgoing]:
 class LifecycleStore:
     def __init__(self, alerts: AlertStore) -> None:
         self.alerts = alerts
-        with alerts.db.transaction() as conn:
-            conn.execute(SCHEMA)
+        alerts.db.ensure(SCHEMA)
 
     def unacknowledge(self, alert_id: int, by: str, at_ms: int) -> Alert:
         """Back to firing; reminders count again from now."""

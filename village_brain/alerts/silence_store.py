@@ -41,9 +41,7 @@ class SilenceStore:
     def __init__(self, alerts: AlertStore) -> None:
         self.alerts = alerts
         self.db = alerts.db
-        with self.db.transaction() as conn:
-            for statement in SCHEMA:
-                conn.execute(statement)
+        self.db.ensure(*SCHEMA)
 
     def put(self, silence: Silence) -> None:
         with self.db.transaction() as conn:

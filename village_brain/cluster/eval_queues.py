@@ -16,7 +16,7 @@ import msgspec
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
-from village_brain.cluster.eval_records import encode, split
+from village_brain.cluster.eval_records import EvalBatch, encode, split
 from village_brain.core.records import Reading
 from village_brain.ingest.amqp_topology import queue_arguments
 from village_brain.store.registry import BatchRecord
@@ -65,8 +65,19 @@ class EvalPublisher:
         batches = split(readings, record, self.topology.partitions)
         if not batches:
             return
-        channel = self._open()
         properties = pika.BasicProperties(delivery_mode=2, content_type="application/msgpack")
+        # A node lost since the last batch shows only now: the batch goes again on the next
+        # node, once, rather than failing the writer. What went out before the loss is sent
+        # again, which evaluation absorbs (an input evaluated twice changes nothing).
+        try:
+            self._publish(batches, properties)
+        except pika.exceptions.AMQPConnectionError:
+            log.warning("the eval publisher lost its node; publishing on the next one")
+            self._publish(batches, properties)
+        self.published += len(batches)
+
+    def _publish(self, batches: list[EvalBatch], properties: pika.BasicProperties) -> None:
+        channel = self._open()
         try:
             for batch in batches:
                 # Confirmed one by one: BlockingChannel waits for each confirm, and raises
@@ -81,21 +92,25 @@ class EvalPublisher:
         except Exception:
             self.close()
             raise
-        self.published += len(batches)
 
     def _open(self) -> BlockingChannel:
         channel = self._channel
         if channel is not None and channel.is_open:
             return channel
         self.close()
-        url = self.urls[self._attempt % len(self.urls)]
-        self._attempt += 1
-        connection = connect(url, self._heartbeat, self._name)
-        channel = connection.channel()
-        self.topology.declare(channel)
-        channel.confirm_delivery()
-        self._connection, self._channel = connection, channel
-        return channel
+        for _node in self.urls:  # each node once, starting after the last one tried
+            url = self.urls[self._attempt % len(self.urls)]
+            self._attempt += 1
+            try:
+                connection = connect(url, self._heartbeat, self._name)
+            except pika.exceptions.AMQPConnectionError:
+                continue
+            channel = connection.channel()
+            self.topology.declare(channel)
+            channel.confirm_delivery()
+            self._connection, self._channel = connection, channel
+            return channel
+        raise pika.exceptions.AMQPConnectionError("no RabbitMQ node in [amqp] urls answers")
 
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None

@@ -51,8 +51,7 @@ class WorkNotices:
         self.dashboard_url = dashboard_url
         self.wake = wake
         self.time_zone = time_zone
-        with store.db.transaction() as conn:
-            conn.execute(SCHEMA)
+        store.db.ensure(SCHEMA)
 
     def new(self, item: WorkItem, at_ms: int) -> bool:
         """Tell of new work once; True the first time."""

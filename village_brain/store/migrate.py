@@ -29,7 +29,7 @@ import msgspec
 Dialect = Literal["sqlite", "postgres"]
 _STEP_FILE = re.compile(r"^(\d{4})_([\w-]+)\.sql$")
 # Any constant: the key of the advisory lock every migrating process takes.
-_PG_LOCK = 0x56425348
+SCHEMA_LOCK = 0x56425348
 
 
 class Migration(msgspec.Struct, frozen=True):
@@ -129,7 +129,7 @@ def migrate_postgres(conn: Any, component: str, steps: Sequence[Migration]) -> i
     a transaction); the version it is at afterwards."""
     _check(component, steps)
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         conn.execute(_VERSION_TABLE)
         at = _current(conn, component, "%s")
         for step in _pending(component, steps, at):

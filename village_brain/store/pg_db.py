@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from village_brain.store.migrate import Schema, migrate_postgres
+from village_brain.store.migrate import SCHEMA_LOCK, Schema, migrate_postgres
 
 # A quoted string, a '::' cast, a ? placeholder, a :name placeholder, or a % to escape.
 _TOKEN = re.compile(r"'(?:[^']|'')*'|::|\?|(?<![\w:]):([A-Za-z_]\w*)|%")
@@ -108,6 +108,15 @@ class PostgresDatabase:
     def transaction(self) -> Iterator[Connection]:
         with self._write_lock, self._writer.raw.transaction():
             yield self._writer
+
+    def ensure(self, *statements: str) -> None:
+        """Create what a part of a store adds beside its migrations (`IF NOT EXISTS`).
+        Under the migrations' lock: two workers starting at once on a new database would
+        otherwise both create the same table, and one of them fail."""
+        with self.transaction() as conn:
+            conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            for statement in statements:
+                conn.execute(statement)
 
     def reader(self) -> Connection:
         """This thread's reader (autocommit: each query sees what is committed now)."""

@@ -69,6 +69,12 @@ class Database:
         self._open: set[sqlite3.Connection] = set()
         self._closed = False
 
+    def ensure(self, *statements: str) -> None:
+        """Create what a part of a store adds beside its migrations (`IF NOT EXISTS`)."""
+        with self.transaction() as conn:
+            for statement in statements:
+                conn.execute(statement)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._write_lock:
