@@ -26,6 +26,7 @@ from village_brain.alerts.notices import outgoing
 from village_brain.alerts.payloads import EVENT_TYPE, alert_fields
 from village_brain.alerts.policy import Policy
 from village_brain.alerts.records import Alert, Outgoing, TimelineEntry, Webhook
+from village_brain.alerts.rule_book import known_devices, merged_rules, rule_source
 from village_brain.alerts.rules import Known, Rule, RuleError, load_rules, parse_rule
 from village_brain.alerts.silence_store import SilenceStore
 from village_brain.alerts.silences import Matchers, Silence
@@ -162,19 +163,10 @@ class AlertDesk:
     # --- rules: in the store, evaluated by the workers (at their next start) -------------
 
     def rules(self) -> list[Rule]:
-        merged = dict(self.file_rules)
-        for raw in self.store.api_rules():
-            try:
-                rule = parse_rule(raw, self.catalog, stored=True)
-            except ValueError as exc:
-                log.warning("ignoring a stored rule: %s", exc)
-                continue
-            merged[rule.id] = rule
-        return list(merged.values())
+        return merged_rules(self.file_rules, self.store, self.catalog)
 
     def rule_source(self, rule_id: str) -> str:
-        api_ids = {raw.get("id") for raw in self.store.api_rules()}
-        return "api" if rule_id in api_ids else "file"
+        return rule_source(self.store, rule_id)
 
     def put_rule(self, raw: dict[str, Any]) -> Rule:
         known = None if raw.get("enabled", True) is False else self.known()
@@ -186,12 +178,7 @@ class AlertDesk:
         return self.store.delete_rule(rule_id)
 
     def known(self) -> Known:
-        return Known(
-            {
-                r.device.id: (r.device.village, r.device.kind, r.device.place)
-                for r in self.registry.devices()
-            }
-        )
+        return known_devices(self.registry)
 
     # --- webhooks ------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from village_brain.alerts.notices import outgoing
 from village_brain.alerts.payloads import EVENT_TYPE, alert_fields, message
 from village_brain.alerts.policy import Policy
 from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry, Webhook
+from village_brain.alerts.rule_book import known_devices, merged_rules, rule_source
 from village_brain.alerts.rules import Known, Rule, RuleError, duration_ms, load_rules, parse_rule
 from village_brain.alerts.silence_store import SilenceStore
 from village_brain.alerts.silences import Matchers, Silence
@@ -519,20 +520,10 @@ class AlertEngine:
     # --- rules ---------------------------------------------------------------------------
 
     def rules(self) -> list[Rule]:
-        """File rules, with those made through the API added or put in their place."""
-        merged = dict(self.file_rules)
-        for raw in self.store.api_rules():
-            try:
-                rule = parse_rule(raw, self.catalog, stored=True)
-            except ValueError as exc:
-                log.warning("ignoring a stored rule: %s", exc)
-                continue
-            merged[rule.id] = rule
-        return list(merged.values())
+        return merged_rules(self.file_rules, self.store, self.catalog)
 
     def rule_source(self, rule_id: str) -> str:
-        api_ids = {raw.get("id") for raw in self.store.api_rules()}
-        return "api" if rule_id in api_ids else "file"
+        return rule_source(self.store, rule_id)
 
     def put_rule(self, raw: dict[str, Any]) -> Rule:
         """Create or replace a rule (raises RuleError when it is not usable)."""
@@ -553,8 +544,7 @@ class AlertEngine:
             return gone
 
     def known(self) -> Known:
-        """What a rule's scope may name: the registered devices."""
-        return Known({r.device.id: _known(r.device) for r in self.registry.devices()})
+        return known_devices(self.registry)
 
     def _reload(self) -> None:
         self.evaluator.set_rules(self.rules())
@@ -759,10 +749,6 @@ def _heard(row: DeviceRow) -> int | None:
     signs = [p.last_seen_ms, p.last_stored_ms, p.status_ms if p.status != "offline" else None]
     known = [ms for ms in signs if ms is not None]
     return max(known) if known else None
-
-
-def _known(device: Device) -> tuple[str, str, str]:
-    return (device.village, device.kind, device.place)
 
 
 def _queue_behind(queued: list[Change], change: Change) -> list[Change]:
