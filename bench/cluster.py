@@ -13,6 +13,11 @@ broker alone allows: the baseline) and N = 1, 2, 3 `serve` workers with `[ingest
 consumer processes (summed) and for the broker. At the end of each worker drain the stores
 are opened and every (device, sensor, ts) counted: lost and stored twice.
 
+With --cluster the workers share their state in a private PostgreSQL ([cluster]
+postgres_dsn), as a county runs them: leases share the partitions out (each drain waits
+until every worker holds its share), each worker consumes only its partitions' queues, and
+alerts go through the evaluation queues.
+
 Then a latency phase: 2 workers, devices publishing MQTT 3.1.1 QoS 1 to the node's MQTT
 plugin at --rate; each reading carries its publish time (wall clock, same machine) and its
 commit is seen on each worker's live feed (/api/v1/live, sent right after the commit).
@@ -46,6 +51,7 @@ from ingest_backends import SENSORS, device_name
 from village_brain.ingest.amqp_topology import Topology
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.postgres import PostgresServer, start_postgres
 from support.rabbitmq import RabbitCluster, start_rabbitmq
 from support.serve_process import logged_url
 
@@ -76,7 +82,9 @@ def load_text() -> str:
 class Worker:
     """One `village-brain serve` with the AMQP input, its own config, data dir and log."""
 
-    def __init__(self, root: Path, name: str, node: object, topology: Topology) -> None:
+    def __init__(
+        self, root: Path, name: str, node: object, topology: Topology, dsn: str | None = None
+    ) -> None:
         self.name, self.dir = name, root / name
         self.dir.mkdir(parents=True)
         self.log = self.dir / "serve.log"
@@ -104,6 +112,7 @@ class Worker:
                     "[http]",
                     'host = "127.0.0.1"',
                     "port = 0",
+                    *cluster_section(dsn, topology.partitions),
                 ]
             )
             + "\n"
@@ -119,6 +128,9 @@ class Worker:
         logged = self.log.read_bytes()
         self.url = logged_url(logged) or ""
         return b"receiving" in logged and bool(self.url)
+
+    def owned(self) -> list[int]:
+        return httpx.get(self.url + "/healthz", timeout=10).json().get("partitions_owned") or []
 
     def committed(self) -> int:
         stats = httpx.get(self.url + "/api/v1/ingest/stats", timeout=10).json()
@@ -138,6 +150,30 @@ class Worker:
     @property
     def store(self) -> Path:
         return self.dir / "data" / "series.sqlite3"
+
+
+def cluster_section(dsn: str | None, partitions: int) -> list[str]:
+    """With --cluster: shared PostgreSQL state, leases sharing the partitions out."""
+    if dsn is None:
+        return []
+    return [
+        "[cluster]",
+        f'postgres_dsn = "{dsn}"',
+        f"partitions = {partitions}",
+        "lease_seconds = 3",
+    ]
+
+
+def wait_shared(workers: list[Worker]) -> None:
+    """With --cluster: until the leases are shared fairly (each worker its share)."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        counts = [len(w.owned()) for w in workers]
+        if sum(counts) == PARTITIONS and max(counts) - min(counts) <= 1:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the leases were not shared out in time: {counts}")
+        time.sleep(0.2)
 
 
 def wait_all(workers: list[Worker]) -> None:
@@ -192,8 +228,14 @@ class Drain:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, cluster: RabbitCluster, root: Path) -> None:
-        self.args, self.root = args, root
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        cluster: RabbitCluster,
+        root: Path,
+        postgres: PostgresServer | None = None,
+    ) -> None:
+        self.args, self.root, self.postgres = args, root, postgres
         self.node = cluster.nodes[0]
         assert self.node.process is not None
         self.broker_session = self.node.process.pid  # started in a session of its own
@@ -203,6 +245,10 @@ class Bench:
     def topology(self) -> Topology:
         self.runs += 1
         return Topology(f"bench{self.runs}.ingest", PARTITIONS)
+
+    def database(self) -> str | None:
+        """A fresh shared database for one set of workers (--cluster), else None."""
+        return None if self.postgres is None else self.postgres.fresh_database()
 
     def broker_cpu(self) -> float:
         return cpu_seconds(session_pids(self.broker_session))
@@ -262,9 +308,12 @@ class Bench:
         root = self.root / topology.prefix
         # Started together, as after a deployment's restart: which worker becomes a
         # partition's active consumer is up to who registers first.
-        workers = [Worker(root, f"bench-w{i + 1}", self.node, topology) for i in range(count)]
+        dsn = self.database()
+        workers = [Worker(root, f"bench-w{i + 1}", self.node, topology, dsn) for i in range(count)]
         try:
             wait_all(workers)
+            if dsn is not None:
+                wait_shared(workers)
             load = os.getloadavg()[0]
             for w in workers:
                 w.signal(signal.SIGSTOP)
@@ -314,14 +363,19 @@ class Bench:
     def latency(self) -> str:
         args = self.args
         topology = self.topology()
+        dsn = self.database()
         workers = [
-            Worker(self.root / topology.prefix, f"bench-l{i + 1}", self.node, topology)
+            Worker(self.root / topology.prefix, f"bench-l{i + 1}", self.node, topology, dsn)
             for i in range(2)
         ]
         try:
             wait_all(workers)
+            if dsn is not None:
+                wait_shared(workers)
             since = int(time.time() * 1000)
-            feeds = [LiveFeed(w.url, since) for w in workers]
+            # Shared state: every worker's feed carries the others' commits too, so one
+            # feed sees each reading once (through NOTIFY when the other worker stored it).
+            feeds = [LiveFeed(w.url, since) for w in workers[: 1 if dsn else 2]]
             total = int(args.rate * args.seconds)
             load = load_text()
             offered = publish_at_rate(self.node.mqtt_port, args.rate, total, args.devices)
@@ -418,6 +472,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", default="1,2,3", help="worker counts to drain with")
     parser.add_argument("--rate", type=float, default=2_000.0, help="latency phase, msg/s")
     parser.add_argument("--seconds", type=float, default=20.0, help="latency phase; 0 skips")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="workers share state in a private PostgreSQL ([cluster] postgres_dsn): leases "
+        "share the partitions out, alerts go through the evaluation queues",
+    )
     args = parser.parse_args()
     try:
         args.counts = [int(x) for x in args.workers.split(",") if x.strip()]
@@ -437,10 +497,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vb-cluster-bench-") as tmp:
         print(f"starting a private RabbitMQ node; load {load_text()}", flush=True)
         cluster = start_rabbitmq(Path(tmp) / "rabbitmq", 1)
+        postgres = start_postgres() if args.cluster else None
         try:
-            run(Bench(args, cluster, Path(tmp)))
+            run(Bench(args, cluster, Path(tmp), postgres))
         finally:
             cluster.stop()
+            if postgres is not None:
+                postgres.remove()
 
 
 def run(bench: Bench) -> None:
