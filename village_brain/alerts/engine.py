@@ -266,12 +266,17 @@ class AlertEngine:
 
     def settled(self, partition: int) -> bool:
         """Whether every change and state of the partition's devices is written down."""
+        return partition not in self.unsettled()
+
+    def unsettled(self) -> set[int]:
+        """The partitions with a change or state not yet written down (one pass for all,
+        as the stage asks after every message)."""
         assert self.partition_count is not None
         count = self.partition_count
         with self._lock:
             self._apply([])  # try again what the store refused before
             waiting = [*self._unrecorded, *self._unsaved, *self.evaluator.dirty_keys()]
-            return all(partition_of(key[1], count) != partition for key in waiting)
+            return {partition_of(key[1], count) for key in waiting}
 
     def _take_in_staff_changes(self) -> None:
         """Staff act in api processes too, on the shared store: an alert acknowledged there

@@ -217,8 +217,11 @@ class EvalStage:
         channel = self._channel
         if channel is None:
             return
+        if not any(self._pending.values()):
+            return
+        unsettled = self.engine.unsettled()
         for partition, tags in list(self._pending.items()):
-            if tags and self.engine.settled(partition):
+            if tags and partition not in unsettled:
                 for tag in tags:
                     channel.basic_ack(tag)
                 del self._pending[partition]
