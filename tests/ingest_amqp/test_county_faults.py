@@ -181,6 +181,9 @@ def test_killed_worker_killed_leader_node_and_stalled_worker_change_no_outcome(
         "VILLAGE_BRAIN_STORE__INFLUXDB__WRITE_API": "v2",
         "VILLAGE_BRAIN_STORE__INFLUXDB__BUCKET": bucket,
         "VILLAGE_BRAIN_STORE__INFLUXDB__DATABASE": bucket,
+        # Read back too (a new owner rebuilds its rate windows from the store).
+        "VILLAGE_BRAIN_STORE__INFLUXDB__QUERY_API": "prometheus",
+        "VILLAGE_BRAIN_STORE__INFLUXDB__RETENTION_BY": "server",
     }
     names = ["wa", "wb", "wc"]
     with receiving() as hooks:

@@ -1,7 +1,8 @@
 """The SeriesStore contract, run against every backend so they cannot drift apart.
 
 InfluxDB here is a real 1.x server, written to through the v1 /write option and read
-through InfluxQL.
+through InfluxQL; VictoriaMetrics a real single node, written to the same way and read
+through its Prometheus export and query API.
 """
 
 from __future__ import annotations
@@ -29,18 +30,54 @@ class FoldingSqliteStore(SqliteSeriesStore):
         return added
 
 
-@pytest.fixture(params=["sqlite", "sqlite-folded", "influxdb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SeriesStore]:
-    if request.param.startswith("sqlite"):
-        kind = FoldingSqliteStore if request.param == "sqlite-folded" else SqliteSeriesStore
-        sqlite = kind(tmp_path / "series.sqlite3")
+class FlushedVictoria:
+    """A VictoriaMetrics store whose reads first make every written point searchable.
+
+    VictoriaMetrics takes about a second to make a new point searchable (the service's own
+    writes show at once through its latest index); flushing keeps read-after-write exact.
+    """
+
+    def __init__(self, store: SeriesStore, flush: Callable[[], None]) -> None:
+        self._store = store
+        self._flush = flush
+
+    def write(self, readings: Sequence[Reading]) -> int:
+        return self._store.write(readings)
+
+    def __getattr__(self, name: str) -> object:
+        self._flush()
+        return getattr(self._store, name)
+
+
+def _open(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Iterator[SeriesStore]:
+    if kind.startswith("sqlite"):
+        sqlite = (FoldingSqliteStore if kind == "sqlite-folded" else SqliteSeriesStore)(
+            tmp_path / "series.sqlite3"
+        )
         yield sqlite
         sqlite.close()
         return
-    url = request.getfixturevalue("influx_server").url
     database = request.getfixturevalue("fresh_database")
     open_influx: Callable[..., SeriesStore] = request.getfixturevalue("open_influx")
-    yield open_influx(url=url, database=database)
+    if kind == "influxdb":
+        yield open_influx(url=request.getfixturevalue("influx_server").url, database=database)
+        return
+    victoria = request.getfixturevalue("victoria_server")
+    store = open_influx(
+        url=victoria.url, database=database, query_api="prometheus", retention_by="server"
+    )
+    yield FlushedVictoria(store, victoria.flush)  # type: ignore[misc]
+
+
+@pytest.fixture(params=["sqlite", "sqlite-folded", "influxdb", "victoriametrics"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SeriesStore]:
+    yield from _open(request, request.param, tmp_path)
+
+
+# VictoriaMetrics deletes whole series only: retention is its own -retentionPeriod.
+@pytest.fixture(params=["sqlite", "sqlite-folded", "influxdb"])
+def deleting_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SeriesStore]:
+    yield from _open(request, request.param, tmp_path)
 
 
 def reading(ts_ms: int, value: float, sensor: str = "water_level", device: str = "g1") -> Reading:
@@ -142,13 +179,15 @@ def test_series_keeps_devices_and_sensors_apart(store):
     assert [b.last for b in store.series("b", "water_level", T0, T0 + MINUTE, MINUTE)] == [2.0]
 
 
-def test_retention_deletes_only_points_before_the_cutoff_and_counts_them(store):
+def test_retention_deletes_only_points_before_the_cutoff_and_counts_them(deleting_store):
+    store = deleting_store
     store.write([reading(1000, 1.0), reading(2000, 2.0, "rssi"), reading(5000, 5.0)])
     assert store.delete_before(T0 + 5000) == 2
     assert store.latest("g1") == [LatestValue("water_level", T0 + 5000, 5.0)]
 
 
-def test_retention_with_nothing_old_deletes_nothing(store):
+def test_retention_with_nothing_old_deletes_nothing(deleting_store):
+    store = deleting_store
     store.write([reading(5000, 5.0)])
     assert store.delete_before(T0) == 0
     assert [b.count for b in everything(store)] == [1]

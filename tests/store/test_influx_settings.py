@@ -48,3 +48,13 @@ def test_secrets_survive_loading_through_the_settings_file_and_environment(monke
 def test_an_influxdb_url_without_http_is_refused():
     with pytest.raises(ConfigError, match=r"store\.influxdb\.url"):
         load_settings(store={"influxdb": {"url": "influx.local:8086"}})
+
+
+def test_reading_through_the_prometheus_api_with_influxql_retention_is_refused_with_the_fix():
+    with pytest.raises(ConfigError, match=r'retention_by = "server".*-retentionPeriod'):
+        load_settings(store={"influxdb": {"query_api": "prometheus"}})
+
+
+def test_a_latest_within_that_is_no_duration_is_refused():
+    with pytest.raises(ConfigError, match=r"store\.influxdb\.latest_within"):
+        load_settings(store={"influxdb": {"latest_within": "a while"}})

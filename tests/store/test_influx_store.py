@@ -133,13 +133,13 @@ def test_the_latest_of_a_whole_fleet_takes_one_statement_per_sensor_type_not_per
     store.write([Reading("xiashan", f"d{i}", "rssi", T0 + i, -i) for i in range(30)])
     store.write([Reading("xiashan", f"d{i}", "battery", T0 + i, i) for i in range(0, 30, 2)])
     statements: list[str] = []
-    fetch = store.query.fetch  # every statement goes through it, whoever reads the answer
+    fetch = store.reader.query.fetch  # every statement goes through it, whoever reads the answer
     monkeypatch.setattr(
-        store.query, "fetch", lambda q, *method: statements.append(q) or fetch(q, *method)
+        store.reader.query, "fetch", lambda q, *method: statements.append(q) or fetch(q, *method)
     )
-    wait_until(lambda: len(store._latest_of_all()) == 30)
+    wait_until(lambda: len(store.reader.latest_of_all()) == 30)
     statements.clear()
-    found = store._latest_of_all()
+    found = store.reader.latest_of_all()
     assert len(statements) == 3  # the sensor types, then one for each of the two
     assert found["d0"] == [LatestValue("battery", T0, 0.0), LatestValue("rssi", T0, 0.0)]
     assert found["d7"] == [LatestValue("rssi", T0 + 7, -7.0)]
@@ -150,11 +150,11 @@ def test_the_fleets_latest_is_read_from_influxdb_once_then_follows_the_stores_wr
 ):
     store = open_influx(url=influx_server.url, database=fresh_database)
     store.write([Reading("xiashan", f"d{i}", "rssi", T0 + i, -i) for i in range(30)])
-    wait_until(lambda: len(store._latest_of_all()) == 30)
+    wait_until(lambda: len(store.reader.latest_of_all()) == 30)
     statements: list[str] = []
-    fetch = store.query.fetch
+    fetch = store.reader.query.fetch
     monkeypatch.setattr(
-        store.query, "fetch", lambda q, *method: statements.append(q) or fetch(q, *method)
+        store.reader.query, "fetch", lambda q, *method: statements.append(q) or fetch(q, *method)
     )
     assert len(store.latest_by_device()) == 30
     read = len(statements)

@@ -1,7 +1,8 @@
 """The v2 write path (gzip, /api/v2/write) against a real VictoriaMetrics.
 
 VictoriaMetrics takes InfluxDB line protocol on /api/v2/write and names each series
-`{measurement}_{field}`, so the points come back through its export API as `reading_value`.
+`{measurement}_{field}`, so the points come back through its export API as `reading_value`
+(with no `db` label: other tests here write through /write?db=, which sets one).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def test_points_written_through_the_v2_api_arrive_with_their_tags_values_and_tim
             (s["metric"]["village"], s["metric"]["device"], s["metric"]["sensor"]): list(
                 zip(s["timestamps"], s["values"], strict=True)
             )
-            for s in victoria_server.export('{__name__="reading_value"}')
+            for s in victoria_server.export('{__name__="reading_value", db=""}')
         }
 
     wait_until(lambda: sum(map(len, arrived().values())) >= 3, what="three points to arrive")

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -231,10 +239,29 @@ class InfluxSettings(Section):
     retention_by: Literal["delete", "server"] = Field(
         "delete",
         description="delete: store.retention runs InfluxQL DELETE; server: the bucket's "
-        "retention does it (2.x, 3.x).",
+        "retention does it (2.x, 3.x, VictoriaMetrics' -retentionPeriod).",
+    )
+    query_api: Literal["influxql", "prometheus"] = Field(
+        "influxql",
+        description="How series are read back: influxql (/query: InfluxDB 1.x, 2.x, 3.x) or "
+        "prometheus (/api/v1/export and /api/v1/query: VictoriaMetrics).",
+    )
+    latest_within: str = Field(
+        "1d",
+        description="With query_api = prometheus: how far back each series' newest point is "
+        "looked for first; an older one is found once over all time, then remembered.",
     )
 
-    _check_durations = field_validator("timeout", "spool_retry_max")(_duration)
+    _check_durations = field_validator("timeout", "spool_retry_max", "latest_within")(_duration)
+
+    @model_validator(mode="after")
+    def _prometheus_cannot_delete(self) -> InfluxSettings:
+        if self.query_api == "prometheus" and self.retention_by == "delete":
+            raise ValueError(
+                'query_api = "prometheus" (VictoriaMetrics) cannot delete points by age: set '
+                'retention_by = "server" and start VictoriaMetrics with -retentionPeriod'
+            )
+        return self
 
     @field_validator("url")
     @classmethod

@@ -10,9 +10,11 @@ import httpx
 from village_brain.core.config import InfluxSettings
 from village_brain.core.timefmt import parse_duration_ms
 from village_brain.store.influx_query import InfluxQL
-from village_brain.store.influx_series import DeadLetter, InfluxSeriesStore
+from village_brain.store.influx_series import DeadLetter, InfluxSeriesStore, SeriesReader
 from village_brain.store.influx_spool import Spool
 from village_brain.store.influx_write import LineWriter, V1LineWriter, V2LineWriter
+from village_brain.store.influxql_reader import InfluxQLReader
+from village_brain.store.prometheus_reader import PrometheusReader
 
 SPOOL_FILE = "influx-spool.sqlite3"
 
@@ -24,13 +26,22 @@ def open_influx_store(
     client = _http_client(settings, timeout_s)
     return InfluxSeriesStore(
         writer=_line_writer(settings, client, timeout_s),
-        query=InfluxQL(client, settings.database),
+        reader=_reader(settings, client),
         spool=Spool(data_dir / SPOOL_FILE, settings.spool_max_points),
         dead_letter=dead_letter,
         max_per_request=settings.max_points_per_request,
         retry_max_s=parse_duration_ms(settings.spool_retry_max) / 1000,
         delete_points=settings.retention_by == "delete",
     )
+
+
+def _reader(settings: InfluxSettings, client: httpx.Client) -> SeriesReader:
+    if settings.query_api == "prometheus":
+        within_ms = parse_duration_ms(settings.latest_within)
+        # Only /write?db= labels the points with their database (see prometheus_reader).
+        database = settings.database if settings.write_api == "v1" else None
+        return PrometheusReader(client, database, within_ms)
+    return InfluxQLReader(InfluxQL(client, settings.database))
 
 
 def _line_writer(settings: InfluxSettings, client: httpx.Client, timeout_s: float) -> LineWriter:

@@ -6,7 +6,7 @@ so these few statements are the one read path for every current InfluxDB.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
 
@@ -139,28 +139,9 @@ def sensor_points_statement(sensor: str, start_ms: int, end_ms: int) -> str:
     )
 
 
-def window_lasts(
-    series: list[Row], windows: Mapping[str, tuple[int, int]], step_ms: int
-) -> dict[str, list[tuple[int, float]]]:
-    """Each device's points in its own window, bucketed as `series_statement` buckets them
-    (aligned to multiples of the step, the newest point of each): the bounds are each
-    device's, where the statement could only ask for the span of them all."""
-    found: dict[str, list[tuple[int, float]]] = {}
-    for row in series:
-        device = row["tags"]["device"]
-        if device not in windows:
-            continue
-        start, end = windows[device]
-        newest: dict[int, tuple[int, float]] = {}
-        for ts, value in row["values"]:
-            if value is None or not start <= ts < end:
-                continue
-            bucket = ts // step_ms * step_ms
-            if bucket not in newest or newest[bucket][0] < ts:
-                newest[bucket] = (int(ts), float(value))
-        if newest:
-            found[device] = [(bucket, newest[bucket][1]) for bucket in sorted(newest)]
-    return found
+def points_by_device(series: list[Row]) -> dict[str, list[tuple[int, float | None]]]:
+    """The raw points of a statement grouped by device, as {device: [(ts, value)]}."""
+    return {row["tags"]["device"]: row["values"] for row in series}
 
 
 def count_before_statement(cutoff_ms: int) -> str:

@@ -1,4 +1,5 @@
-"""The InfluxDB time-series backend: writes that survive outages, reads through InfluxQL.
+"""The line-protocol time-series backend (InfluxDB, VictoriaMetrics): writes that survive
+outages; reads through InfluxQL or, for VictoriaMetrics, the Prometheus API.
 
 `write` sends each batch synchronously. If InfluxDB is down or slow, the batch goes to
 the on-disk spool instead, and a background thread sends the spool, oldest first, once
@@ -12,50 +13,49 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 from village_brain.core.records import Reading, Rejection
 from village_brain.core.timefmt import now_ms
 from village_brain.store.base import Bucket, LatestValue
 from village_brain.store.influx_lines import line
-from village_brain.store.influx_query import (
-    LATEST_OF_ALL_STATEMENT,
-    SENSORS_STATEMENT,
-    InfluxQL,
-    buckets,
-    count_before_statement,
-    delete_before_statement,
-    latest_by_device_answer,
-    latest_of_sensor_statement,
-    latest_statement,
-    latest_values,
-    merged,
-    sensor_points_statement,
-    series_statement,
-    tag_values,
-    total_count,
-    window_lasts,
-)
 from village_brain.store.influx_spool import Spool
 from village_brain.store.influx_write import Delivery, LineWriter, deliver
 from village_brain.store.latest_index import LatestIndex
 
 log = logging.getLogger(__name__)
 
-# InfluxDB 1.x spends its time on the fleet's answer series by series (about 30 µs each on
-# one core): asked for a sensor type at a time, side by side, it uses every core it has.
-FLEET_READERS = 4
-
 DeadLetter = Callable[[list[Rejection]], None]
 STORE_REJECTED = "store_rejected"
 RETRY_MIN_S = 0.5
+
+
+class SeriesReader(Protocol):
+    """How points come back from the server: InfluxQL for InfluxDB, the Prometheus query and
+    export API for VictoriaMetrics. Each answers as `SeriesStore` does."""
+
+    def latest(self, device: str) -> list[LatestValue]: ...
+
+    def latest_of_all(self) -> dict[str, list[LatestValue]]: ...
+
+    def series(
+        self, device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int
+    ) -> list[Bucket]: ...
+
+    def window_lasts(
+        self, sensor: str, windows: Mapping[str, tuple[int, int]], step_ms: int
+    ) -> dict[str, list[tuple[int, float]]]: ...
+
+    def delete_before(self, cutoff_ms: int) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class InfluxSeriesStore:
     def __init__(
         self,
         writer: LineWriter,
-        query: InfluxQL,
+        reader: SeriesReader,
         spool: Spool,
         dead_letter: DeadLetter,
         max_per_request: int = 5_000,
@@ -63,15 +63,14 @@ class InfluxSeriesStore:
         delete_points: bool = True,
     ) -> None:
         self.writer = writer
-        self.query = query
+        self.reader = reader
         self.spool = spool
         self.dead_letter = dead_letter
         self.max_per_request = max_per_request
         self.retry_max_s = retry_max_s
         self.delete_points = delete_points
         self._write_lock = threading.Lock()
-        self._fleet_readers = ThreadPoolExecutor(FLEET_READERS, thread_name_prefix="influx-read")
-        self._latest = LatestIndex(self._latest_of_all)
+        self._latest = LatestIndex(reader.latest_of_all)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._drainer = threading.Thread(
@@ -109,7 +108,7 @@ class InfluxSeriesStore:
         return len(readings)
 
     def latest(self, device: str) -> list[LatestValue]:
-        return latest_values(self.query.select(latest_statement(device)))
+        return self.reader.latest(device)
 
     def latest_by_device(
         self, devices: Collection[str] | None = None
@@ -122,47 +121,21 @@ class InfluxSeriesStore:
         wanted = set(devices)
         return {device: values for device, values in found.items() if device in wanted}
 
-    def _latest_of_all(self) -> dict[str, list[LatestValue]]:
-        """The fleet's latest values: one statement per sensor type, run side by side.
-
-        However many devices there are, the statements are as many as the sensor types.
-        """
-        sensors = tag_values(self.query.select(SENSORS_STATEMENT))
-        if len(sensors) <= 1:
-            return latest_by_device_answer(self.query.fetch(LATEST_OF_ALL_STATEMENT))
-        statements = [latest_of_sensor_statement(sensor) for sensor in sensors]
-        answers = self._fleet_readers.map(self.query.fetch, statements)
-        return merged(latest_by_device_answer(answer) for answer in answers)
-
     def series(
         self, device: str, sensor: str, start_ms: int, end_ms: int, step_ms: int
     ) -> list[Bucket]:
-        return buckets(
-            self.query.select(series_statement(device, sensor, start_ms, end_ms, step_ms))
-        )
+        return self.reader.series(device, sensor, start_ms, end_ms, step_ms)
 
     def window_lasts(
         self, sensor: str, windows: Mapping[str, tuple[int, int]], step_ms: int
     ) -> dict[str, list[tuple[int, float]]]:
-        # One statement over the span of every window: a statement per device would be an
-        # HTTP round trip each, and a list of devices costs more to parse than it saves.
-        if not windows:
-            return {}
-        start = min(lo for lo, _ in windows.values())
-        end = max(hi for _, hi in windows.values())
-        answer = self.query.select(sensor_points_statement(sensor, start, end))
-        return window_lasts(answer, windows, step_ms)
+        return self.reader.window_lasts(sensor, windows, step_ms) if windows else {}
 
     def delete_before(self, cutoff_ms: int) -> int:
-        """Delete old points and return how many there were just before.
-
-        InfluxQL's DELETE does not say how many points went, hence the count first.
-        """
         if not self.delete_points:
             return 0
-        count = total_count(self.query.select(count_before_statement(cutoff_ms)))
+        count = self.reader.delete_before(cutoff_ms)
         if count:
-            self.query.execute(delete_before_statement(cutoff_ms))
             self._latest.forget_before(cutoff_ms)
         return count
 
@@ -170,9 +143,8 @@ class InfluxSeriesStore:
         self._stop.set()
         self._wake.set()
         self._drainer.join(timeout=30)
-        self._fleet_readers.shutdown(wait=True)
         self.writer.close()
-        self.query.close()
+        self.reader.close()
         self.spool.close()
 
     def _spool(self, readings: Sequence[Reading]) -> None:
