@@ -83,6 +83,8 @@ class Api:
         accounts = AccountStore(tmp_path / "accounts.sqlite3", postgres_dsn=dsn)
         accounts.add("wang", Role.OPERATOR, "river-bank-7", 0)
         token = accounts.add_token("wang", 0)
+        accounts.add("li", Role.ADMIN, "village-office-3", 0)
+        self.admin = {"Authorization": f"Bearer {accounts.add_token('li', 0)}"}
         accounts.close()
         settings = load_settings(
             None,
@@ -145,6 +147,35 @@ def test_an_acknowledgement_made_in_an_api_process_waits_in_the_outbox_for_the_w
         ("alert.acknowledged", "pending"),
         ("alert.firing", "pending"),
     ]
+
+
+def test_a_rule_made_in_an_api_process_is_evaluated_by_a_worker_from_its_next_read(world):
+    worker, api = world
+    low = {"name": "River low", "severity": "minor", "kind": "threshold"}
+    low |= {"sensor": "water_level", "below": 0.5}
+    made = api.client.put("/api/v1/rules/low", json=low, headers=api.admin)
+    assert made.status_code == 200, made.text
+
+    worker.engine.tick(T0)
+    worker.reading(T0 + 1000, 0.2)
+
+    assert [a.rule_id for a in worker.engine.store.alerts()] == ["low"]
+
+
+def test_a_rule_deleted_in_an_api_process_resolves_its_alert_on_a_worker(world):
+    worker, api = world
+    high = {"name": "River high", "severity": "major", "kind": "threshold"}
+    api.client.put(
+        "/api/v1/rules/high", json=high | {"sensor": "water_level", "above": 2.0}, headers=api.admin
+    )
+    worker.engine.tick(T0)
+    worker.reading(T0 + 1000, 2.5)
+    (alert,) = [a for a in worker.engine.store.alerts() if a.rule_id == "high"]
+
+    assert api.client.delete("/api/v1/rules/high", headers=api.admin).status_code == 204
+    worker.engine.tick(T0 + DAY)
+
+    assert worker.engine.store.alert(alert.id).state == "resolved"
 
 
 def test_a_worker_does_not_remind_of_an_alert_acknowledged_in_an_api_process(world):

@@ -95,6 +95,7 @@ class AlertEngine:
         self._lock = threading.RLock()
         self._devices: dict[str, Device | None] = {}
         self._webhooks = {w.id: w for w in self.store.webhooks()}
+        self._rule_marks = self.store.api_rule_marks()  # before the rules: a change shows
         self.evaluator = Evaluator(
             self.rules(),
             catalog,
@@ -281,7 +282,7 @@ class AlertEngine:
     def _take_in_staff_changes(self) -> None:
         """Staff act in api processes too, on the shared store: an alert acknowledged there
         is not reminded of here, one acknowledged and taken back is again, one resolved by
-        hand is not resolved again; their silences and webhooks apply here from now."""
+        hand is not resolved again; their silences, webhooks and rules apply here from now."""
         current = {a.id: a for a in self.store.open_alerts()}
         for key, alert in list(self._open.items()):
             fresh = current.get(alert.id)
@@ -295,6 +296,8 @@ class AlertEngine:
             self._webhooks.pop(gone, None)
         self._webhooks.update(hooks)
         self.silencer.reload()
+        if self.store.api_rule_marks() != self._rule_marks:
+            self._reload()  # a rule made, changed or deleted in an api process
 
     def _note_stale(self, key: Key, exc: Exception) -> None:
         """The fence refused a write: another worker owns the partition now. The change
@@ -552,6 +555,7 @@ class AlertEngine:
         return known_devices(self.registry)
 
     def _reload(self) -> None:
+        self._rule_marks = self.store.api_rule_marks()
         self.evaluator.set_rules(self.rules())
         self._armed.clear()
         self._seed_presence()

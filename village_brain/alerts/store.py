@@ -309,6 +309,11 @@ class AlertStore:
         rows = self.db.reader().execute("SELECT body FROM rules ORDER BY id")
         return [json.loads(body) for (body,) in rows]
 
+    def api_rule_marks(self) -> list[tuple[str, int]]:
+        """Each API rule's id and time of change: whether any changed since one last looked."""
+        rows = self.db.reader().execute("SELECT id, updated_ms FROM rules ORDER BY id")
+        return [(rule_id, int(updated_ms)) for rule_id, updated_ms in rows]
+
     def put_rule(self, rule_id: str, body: dict[str, Any], at_ms: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(
