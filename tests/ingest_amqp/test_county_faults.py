@@ -4,13 +4,14 @@ shared state, VictoriaMetrics for the series, three `serve` workers.
 While QoS 1 readings flow and a `for` breach, a hysteresis band, a rate rise and a silent
 device are all in progress, one worker is killed (-9), then the node leading the partition
 queues (-9), then a worker is paused past its lease and resumed. Every PUBACKed reading is
-stored once, the alerts and notifications are a single process's, and the resumed worker's
-stale writes are refused.
+stored once, the alerts and notifications are a single process's, and nothing the resumed
+worker wrote under the leases it had lost stands.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -236,8 +237,8 @@ def test_killed_worker_killed_leader_node_and_stalled_worker_change_no_outcome(
             # Once every ingest queue has its consumer again, the stalled worker is the one
             # active on the fewest: while it is stopped the other commits most readings,
             # and the eval batches of the stopped one's partitions wait in its socket (it
-            # is still their active consumer). Resumed, it applies them, the band resolves
-            # in its memory and it writes that under a lease it no longer has.
+            # is still their active consumer). Resumed, it may apply them, resolve the band
+            # in its memory and write that under a lease it no longer has.
             active = wait_until(
                 lambda: ingest_consumers_back(cluster, queue_prefix, names[1:]),
                 timeout=20,
@@ -300,5 +301,9 @@ def test_killed_worker_killed_leader_node_and_stalled_worker_change_no_outcome(
     event = {"fire": "alert.firing", "resolve": "alert.resolved"}
     assert posts == Counter({(r, d, event[a]): n for (r, d, a), n in expected.items()})
     assert health["partitions_owned"]  # the survivor says what it evaluates
-    # It went on writing what it held, and the fence refused it.
-    assert "alert state of partition" in stalled.log_text()
+    # Resumed, the stalled worker either applies the batches waiting in its socket first,
+    # and its writes are refused ("alert state of partition … refused"), or sees its leases
+    # gone first and hands them back unapplied: which comes first is the scheduler's choice.
+    # Either way nothing of it stands (the transitions and posts above are one process's);
+    # the refusal itself is tested head-on in tests/cluster (test_partitioned_engine).
+    assert re.search(r"partitions gained \[.*\], lost \[\d", stalled.log_text())
