@@ -24,6 +24,7 @@ from village_brain.ingest.stats import IngestStats, StatsSnapshot
 from village_brain.roles import shared_dsn
 from village_brain.service import open_stores
 from village_brain.store.registry import RegistryStore
+from village_brain.store.registry_open import open_device_tokens
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class ApiProcess:
         self.catalog = load_catalog(settings.store.catalog_file)
         self.series, self.registry = open_stores(settings.store.data_dir, settings)
         self.accounts = account_store(settings)
+        self.device_tokens = open_device_tokens(settings)
         setup = FirstAdminSetup.if_needed(self.accounts)
         self.auth = Gate.for_service(self.accounts, settings.auth, False, setup=setup)
         self.bus = Bus()
@@ -56,6 +58,7 @@ class ApiProcess:
             offline_after_intervals=self.settings.ingest.offline_after_intervals,
             auth=self.auth,
             alerts=self.alerts,
+            device_tokens=self.device_tokens,
         )
 
     def stop(self) -> None:
@@ -64,6 +67,7 @@ class ApiProcess:
         self.series.close()
         self.registry.close()
         self.accounts.close()
+        self.device_tokens.close()
         log.info("stores closed")
 
 

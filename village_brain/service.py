@@ -43,9 +43,8 @@ from village_brain.preflight import load_devices
 from village_brain.reports.intake import open_desk
 from village_brain.reports.work_stage import WorkStage
 from village_brain.store.base import SeriesStore
-from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import BatchRecord, RegistryStore
-from village_brain.store.registry_open import open_registry
+from village_brain.store.registry_open import open_device_tokens, open_registry
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
 log = logging.getLogger(__name__)
@@ -98,9 +97,7 @@ class Service:
         self.receiver = _receiver(
             settings, mqtt_url, mqtt_version, self.writer, SUBSCRIPTIONS + sources.subscriptions()
         )
-        self.device_tokens = DeviceTokenStore(
-            settings.store.data_dir / "registry.sqlite3", settings.store.sqlite_synchronous
-        )
+        self.device_tokens = open_device_tokens(settings)
         self.http_ingest = HttpIngest(
             post=self.writer.inbox.put,
             tokens=self.device_tokens,
@@ -224,6 +221,7 @@ class Service:
             alerts=self.alerts,
             auth=self.auth,
             http_ingest=self.http_ingest,
+            device_tokens=self.device_tokens,
             register_devices=self.register_devices,
             remove_device=self.remove_device,
             control=self.control,

@@ -14,6 +14,7 @@ from village_brain.core.catalog import Catalog
 from village_brain.core.devices import Device
 from village_brain.ingest.stats import StatsSnapshot
 from village_brain.store.base import SeriesStore
+from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import RegistryStore
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class ApiContext:
     alerts: AlertEngine | AlertDesk | None = None  # a desk: staff actions only (api role)
     auth: Gate = field(default_factory=Gate.closed)
     http_ingest: HttpIngest | None = None  # readings posted by devices, when taken
+    device_tokens: DeviceTokenStore | None = None  # HTTP ingest's tokens, to issue and revoke
     # Registers devices with the running ingest too; without it only the registry learns.
     register_devices: Callable[[Iterable[Device]], None] | None = None
     remove_device: Callable[[str], object] | None = None

@@ -278,6 +278,9 @@ def _credentials(ctx: ApiContext) -> Iterator[CredentialStore]:
 
 @contextmanager
 def _tokens(ctx: ApiContext) -> Iterator[DeviceTokenStore]:
+    if ctx.device_tokens is not None:
+        yield ctx.device_tokens
+        return
     if ctx.http_ingest is not None:
         yield ctx.http_ingest.tokens
         return

@@ -12,11 +12,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from village_brain.broker.credentials_commands import REGISTRY_FILE, known_devices
+from village_brain.broker.credentials_commands import known_devices
 from village_brain.core.config import ConfigError, Settings
 from village_brain.core.ids import id_problem
 from village_brain.core.timefmt import format_ms, now_ms
 from village_brain.store.device_tokens import DeviceTokenStore
+from village_brain.store.registry_open import open_device_tokens
 
 SettingsFrom = Callable[[argparse.Namespace], Settings]
 
@@ -55,9 +56,7 @@ def _action(actions: argparse._SubParsersAction, name: str, text: str) -> argpar
 
 def _run(args: argparse.Namespace, settings_from: SettingsFrom) -> int:
     settings = settings_from(args)
-    store = DeviceTokenStore(
-        settings.store.data_dir / REGISTRY_FILE, settings.store.sqlite_synchronous
-    )
+    store = open_device_tokens(settings)
     try:
         return args.action(store, settings, args)
     finally:

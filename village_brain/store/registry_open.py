@@ -1,9 +1,11 @@
-"""Where the registry lives under these settings: the data directory's SQLite file, or the
-shared PostgreSQL database when `[cluster] postgres_dsn` is set."""
+"""Where the registry (and the device tokens beside it) live under these settings: the data
+directory's SQLite file, or the shared PostgreSQL database when `[cluster] postgres_dsn` is
+set."""
 
 from __future__ import annotations
 
 from village_brain.core.config import Settings
+from village_brain.store.device_tokens import DeviceTokenStore
 from village_brain.store.registry import RegistryStore
 
 REGISTRY_FILE = "registry.sqlite3"
@@ -12,6 +14,16 @@ REGISTRY_FILE = "registry.sqlite3"
 def open_registry(settings: Settings) -> RegistryStore:
     dsn = settings.cluster.postgres_dsn
     return RegistryStore(
+        settings.store.data_dir / REGISTRY_FILE,
+        settings.store.sqlite_synchronous,
+        postgres_dsn=dsn.get_secret_value() if dsn is not None else None,
+    )
+
+
+def open_device_tokens(settings: Settings) -> DeviceTokenStore:
+    """HTTP ingest's device tokens, beside the registry (in its file, or shared with it)."""
+    dsn = settings.cluster.postgres_dsn
+    return DeviceTokenStore(
         settings.store.data_dir / REGISTRY_FILE,
         settings.store.sqlite_synchronous,
         postgres_dsn=dsn.get_secret_value() if dsn is not None else None,
