@@ -145,7 +145,10 @@ class VictoriaBackend(InfluxBackend):
 
             self.servers[variant] = start_victoria(self.root / "server" / variant)
         self.server = self.servers[variant]
-        return super().store_settings(variant)
+        settings = super().store_settings(variant)
+        # Read back as a county runs it: rate windows rebuilt through the Prometheus API.
+        settings["influxdb"] |= {"query_api": "prometheus", "retention_by": "server"}
+        return settings
 
     def _create(self, database: str) -> None:
         pass  # any bucket name is taken

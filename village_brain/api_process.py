@@ -21,10 +21,9 @@ from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog, load_catalog
 from village_brain.core.config import Settings
 from village_brain.ingest.stats import IngestStats, StatsSnapshot
-from village_brain.roles import shared_dsn
 from village_brain.service import open_stores
 from village_brain.store.registry import RegistryStore
-from village_brain.store.registry_open import open_device_tokens
+from village_brain.store.registry_open import open_device_tokens, shared_dsn
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Literal
 
 from village_brain.core.config import ConfigError, Settings
+from village_brain.store.registry_open import shared_dsn
 
 if TYPE_CHECKING:
     from village_brain.core.bus import Bus
@@ -49,11 +50,6 @@ def check_role(settings: Settings, role: Role) -> None:
     if problems:
         lines = [f"--role {role} shares its work with other processes, and cannot here:"]
         raise ConfigError("\n".join([*lines, *(f"  - {p}" for p in problems)]))
-
-
-def shared_dsn(settings: Settings) -> str | None:
-    dsn = settings.cluster.postgres_dsn
-    return dsn.get_secret_value() if dsn is not None else None
 
 
 def start_live_feed(

@@ -17,6 +17,7 @@ from village_brain.auth.accounts import AccountError, AccountStore
 from village_brain.auth.roles import Role
 from village_brain.core.config import ConfigError, Settings
 from village_brain.core.timefmt import format_ms, now_ms
+from village_brain.store.registry_open import shared_dsn
 
 SettingsFrom = Callable[[argparse.Namespace], Settings]
 ACCOUNTS_FILE = "accounts.sqlite3"
@@ -60,11 +61,10 @@ def _run(args: argparse.Namespace, settings_from: SettingsFrom) -> int:
 def account_store(settings: Settings) -> AccountStore:
     """The data directory's accounts file, or the shared PostgreSQL database when
     `[cluster] postgres_dsn` is set (every API process then knows the same logins)."""
-    dsn = settings.cluster.postgres_dsn
     return AccountStore(
         settings.store.data_dir / ACCOUNTS_FILE,
         settings.store.sqlite_synchronous,
-        postgres_dsn=dsn.get_secret_value() if dsn is not None else None,
+        postgres_dsn=shared_dsn(settings),
     )
 
 

@@ -11,20 +11,24 @@ from village_brain.store.registry import RegistryStore
 REGISTRY_FILE = "registry.sqlite3"
 
 
-def open_registry(settings: Settings) -> RegistryStore:
+def shared_dsn(settings: Settings) -> str | None:
+    """The shared PostgreSQL database's DSN, when the state is shared."""
     dsn = settings.cluster.postgres_dsn
+    return dsn.get_secret_value() if dsn is not None else None
+
+
+def open_registry(settings: Settings) -> RegistryStore:
     return RegistryStore(
         settings.store.data_dir / REGISTRY_FILE,
         settings.store.sqlite_synchronous,
-        postgres_dsn=dsn.get_secret_value() if dsn is not None else None,
+        postgres_dsn=shared_dsn(settings),
     )
 
 
 def open_device_tokens(settings: Settings) -> DeviceTokenStore:
     """HTTP ingest's device tokens, beside the registry (in its file, or shared with it)."""
-    dsn = settings.cluster.postgres_dsn
     return DeviceTokenStore(
         settings.store.data_dir / REGISTRY_FILE,
         settings.store.sqlite_synchronous,
-        postgres_dsn=dsn.get_secret_value() if dsn is not None else None,
+        postgres_dsn=shared_dsn(settings),
     )
