@@ -28,3 +28,12 @@ def test_a_failing_listener_does_not_stop_the_others():
     bus.subscribe(lambda kind, payload: seen.append(kind))
     bus.publish("alert", {})
     assert seen == ["alert"]
+
+
+def test_a_bus_says_whether_anyone_listens():
+    bus = Bus()
+    assert not bus.listened()
+    unsubscribe = bus.subscribe(lambda kind, payload: None)
+    assert bus.listened()
+    unsubscribe()
+    assert not bus.listened()

@@ -33,6 +33,10 @@ class Bus:
 
         return unsubscribe
 
+    def listened(self) -> bool:
+        """Whether anyone listens: an announcer may then skip building its payload."""
+        return bool(self._listeners)
+
     def publish(self, kind: str, payload: dict[str, Any]) -> None:
         for listener in self._listeners:
             try:
