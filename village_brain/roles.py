@@ -71,7 +71,8 @@ def start_live_feed(
         writer.listeners.append(sender.on_batch)
     sender.start()
     stack.callback(sender.stop)
-    stack.callback(bus.subscribe(sender.on_bus))  # unsubscribed before the sender stops
+    # Unsubscribed before the sender stops.
+    stack.callback(bus.subscribe(sender.on_bus, lambda kind: kind == "alert"))
     if role != "ingest":
         listener = LiveFeedListener(dsn, bus, origin)
         listener.start()

@@ -231,10 +231,10 @@ class Service:
 
     def _announce(self, readings: Sequence[Reading], record: BatchRecord) -> None:
         """Tell listeners (live dashboard, alerts) what this batch committed."""
-        if not self.bus.listened():
-            return  # no dashboard open: building the payload was a tenth of the writer's time
-        if readings:
+        if readings and self.bus.listened("readings"):
             self.bus.publish("readings", {"readings": msgspec.to_builtins(readings)})
+        if not (record.statuses and self.bus.listened("status")):
+            return
         for device, (status, ms) in record.statuses.items():
             self.bus.publish("status", {"device": device, "status": status, "ts_ms": ms})
 

@@ -49,7 +49,8 @@ def test_water_above_the_warning_line_sends_a_signed_webhook(start_service, publ
         started = time.monotonic()
         level(publisher, "gauge-1", 2.7)
         wait_until(lambda: receiver.received, what="the webhook")
-        assert time.monotonic() - started < 1.0
+        # Sent with the commit, not at a later sweep; how fast is bench/notify_latency.py's.
+        assert time.monotonic() - started < 5.0
         body = verified(hook["secret"], receiver.received[0])
     assert body["type"] == "alert.firing"
     data = body["data"]

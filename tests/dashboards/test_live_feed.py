@@ -123,3 +123,16 @@ def test_a_client_that_comes_after_the_hub_was_shut_is_ended_at_once() -> None:
         return hub.open(asyncio.get_running_loop()).ended
 
     assert asyncio.run(scenario())
+
+
+def test_a_hub_wants_the_committed_readings_only_while_a_client_is_connected() -> None:
+    async def scenario() -> list[bool]:
+        bus, hub = Bus(), LiveHub()
+        hub.attach(bus)
+        wanted = [bus.listened("readings")]
+        feed = hub.open(asyncio.get_running_loop())
+        wanted += [bus.listened("readings"), bus.listened("internal")]
+        hub.close(feed)
+        return [*wanted, bus.listened("readings")]
+
+    assert asyncio.run(scenario()) == [False, True, False, False]

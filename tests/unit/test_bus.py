@@ -30,10 +30,18 @@ def test_a_failing_listener_does_not_stop_the_others():
     assert seen == ["alert"]
 
 
-def test_a_bus_says_whether_anyone_listens():
+def test_a_bus_says_whether_anyone_wants_a_kind():
     bus = Bus()
-    assert not bus.listened()
-    unsubscribe = bus.subscribe(lambda kind, payload: None)
-    assert bus.listened()
+    assert not bus.listened("readings")
+    unsubscribe = bus.subscribe(lambda kind, payload: None, lambda kind: kind == "alert")
+    assert bus.listened("alert") and not bus.listened("readings")
     unsubscribe()
-    assert not bus.listened()
+    assert not bus.listened("alert")
+
+
+def test_a_listener_hears_only_the_kinds_it_wants():
+    bus, seen = Bus(), []
+    bus.subscribe(lambda kind, payload: seen.append(kind), lambda kind: kind == "alert")
+    bus.publish("readings", {})
+    bus.publish("alert", {})
+    assert seen == ["alert"]

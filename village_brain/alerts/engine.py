@@ -449,7 +449,7 @@ class AlertEngine:
                 self._registered,  # not the cache: a siren registered a moment ago counts
                 self.clock,
             )
-            control.bus.subscribe(self.actions.heard)
+            control.bus.subscribe(self.actions.heard, lambda kind: kind == "command")
             self._quietly("command follow-up", lambda: self._catch_up())
 
     def _catch_up(self) -> None:

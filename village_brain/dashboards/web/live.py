@@ -143,7 +143,7 @@ class LiveHub:
         return sum(feed.buffered_bytes for feed in self._feeds)
 
     def attach(self, bus: Bus) -> None:
-        self._detach = bus.subscribe(self.publish)
+        self._detach = bus.subscribe(self.publish, self.wants)
 
     def detach(self) -> None:
         if self._detach is not None:
@@ -170,6 +170,10 @@ class LiveHub:
             feeds = self._feeds
         for feed in feeds:
             feed.end()
+
+    def wants(self, kind: str) -> bool:
+        """Only what it forwards, and only while a client is connected."""
+        return kind in FORWARDED and bool(self._feeds)
 
     def publish(self, kind: str, payload: dict[str, Any]) -> None:
         feeds = self._feeds
