@@ -268,11 +268,14 @@ def test_killed_worker_killed_leader_node_and_stalled_worker_change_no_outcome(
                 what=f"every PUBACKed reading stored ({len(want)})",
             )
             expected = single_process_transitions(rules, t0, village, devices)
-            wait_until(
-                lambda: transitions(postgres_dsn) == expected,
-                timeout=30,
-                what=f"the alert transitions of one process ({sum(expected.values())})",
-            )
+            try:
+                wait_until(lambda: transitions(postgres_dsn) == expected, timeout=30)
+            except AssertionError:
+                seen = transitions(postgres_dsn)
+                raise AssertionError(
+                    f"not one process's alert transitions: missing {expected - seen}, "
+                    f"extra {seen - expected}"
+                ) from None
             wait_until(
                 lambda: len(hooks.bodies()) >= sum(expected.values()),
                 timeout=30,

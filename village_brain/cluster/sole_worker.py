@@ -9,6 +9,8 @@ refuses it at start.
 
 from __future__ import annotations
 
+import contextlib
+
 import psycopg
 
 from village_brain.core.config import ConfigError
@@ -35,4 +37,8 @@ class SoleWorker:
             )
 
     def close(self) -> None:
-        self._conn.close()  # the lock goes with the session
+        # The lock would go with the session too, but the server ends a session a moment
+        # after the client hangs up: a standby starting at once could be refused meanwhile.
+        with contextlib.suppress(psycopg.Error):  # a connection gone took the lock with it
+            self._conn.execute("SELECT pg_advisory_unlock(%s)", (SOLE_WORKER_LOCK,))
+        self._conn.close()
