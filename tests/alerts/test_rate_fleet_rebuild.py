@@ -108,3 +108,17 @@ def test_each_device_is_judged_against_its_own_stored_readings(world):
     ] + [Reading("xs", d, "water_level", now + S, 0.5) for d in DEVICES]
     batch(world, readings, now + S)
     assert fired(world) == rising
+
+
+def test_a_late_reading_after_a_rebuild_is_judged_against_stored_points_at_their_own_times(
+    world,
+):
+    device, now = DEVICES[0], T0 + 3 * MIN
+    world.clock.ms = now
+    batch(world, [Reading("xs", device, "water_level", T0 + MIN, 0.8)], now)
+    batch(world, [Reading("xs", device, "water_level", T0 + 2 * MIN + 900, 0.5)], now)
+    restarted(world)
+    batch(world, [Reading("xs", device, "water_level", now, 0.55)], now)
+    # From inside the second of the stored 0.5, and before it: the level fell, never rose.
+    batch(world, [Reading("xs", device, "water_level", T0 + 2 * MIN + 500, 0.8)], now)
+    assert fired(world) == set()

@@ -24,6 +24,7 @@ from alerts.receivers import receiving
 
 from village_brain.alerts.evaluator import Change, Evaluator
 from village_brain.alerts.rules import load_rules
+from village_brain.alerts.store import AlertStore
 from village_brain.cluster.partitions import partition_of
 from village_brain.core.catalog import load_catalog
 from village_brain.core.records import Reading
@@ -162,6 +163,27 @@ def single_process_transitions(
     return Counter((c.rule.id, c.device, c.action) for c in changes)
 
 
+def story(dsn: str, keys: Counter, t0: int) -> str:
+    """The timelines and kept states of the given (rule, device) pairs, for a failure."""
+    store = AlertStore(None, postgres_dsn=dsn)
+    try:
+        wanted = {(rule, device) for rule, device, _ in keys}
+        lines = [
+            f"{a.rule_id} {a.device} #{a.id}: "
+            + ", ".join(f"{e.kind} at {e.at_ms - t0} ms ({e.value})" for e in store.timeline(a.id))
+            for a in store.alerts(limit=1000)
+            if (a.rule_id, a.device) in wanted
+        ]
+        lines += [
+            f"state {key}: {state}"
+            for key, _kind, _village, state in store.rule_states()
+            if (key[0], key[1]) in wanted
+        ]
+        return "\n".join(lines)
+    finally:
+        store.close()
+
+
 def stored_points(victoria: VictoriaServer, village: str) -> list[tuple[str, int]]:
     """(device, ts) of every sample stored for the village."""
     series = victoria.export(f'{{__name__="reading_value", village="{village}"}}')
@@ -182,7 +204,6 @@ def test_killed_worker_killed_leader_node_and_stalled_worker_change_no_outcome(
         "VILLAGE_BRAIN_STORE__INFLUXDB__WRITE_API": "v2",
         "VILLAGE_BRAIN_STORE__INFLUXDB__BUCKET": bucket,
         "VILLAGE_BRAIN_STORE__INFLUXDB__DATABASE": bucket,
-        # Read back too (a new owner rebuilds its rate windows from the store).
         "VILLAGE_BRAIN_STORE__INFLUXDB__QUERY_API": "prometheus",
         "VILLAGE_BRAIN_STORE__INFLUXDB__RETENTION_BY": "server",
     }
@@ -274,7 +295,7 @@ def test_killed_worker_killed_leader_node_and_stalled_worker_change_no_outcome(
                 seen = transitions(postgres_dsn)
                 raise AssertionError(
                     f"not one process's alert transitions: missing {expected - seen}, "
-                    f"extra {seen - expected}"
+                    f"extra {seen - expected}\n{story(postgres_dsn, seen - expected, t0)}"
                 ) from None
             wait_until(
                 lambda: len(hooks.bodies()) >= sum(expected.values()),

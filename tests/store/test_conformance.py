@@ -193,7 +193,7 @@ def test_retention_with_nothing_old_deletes_nothing(deleting_store):
     assert [b.count for b in everything(store)] == [1]
 
 
-def test_window_lasts_gives_each_device_what_series_gives_over_its_own_window(store):
+def test_window_lasts_gives_the_newest_point_of_each_bucket_of_each_device_s_own_window(store):
     store.write(
         [
             reading(s * 1000 + 250 * (s % 3), float(s), device=d)
@@ -203,14 +203,23 @@ def test_window_lasts_gives_each_device_what_series_gives_over_its_own_window(st
         + [reading(7750, 99.0), reading(5000, 9.0, sensor="rssi")]
     )
     windows = {"g1": (T0 + 2000, T0 + 7500), "g2": (T0 + 500, T0 + 4000), "g3": (T0, T0 + 9000)}
-    expected = {
-        device: [(b.start_ms, b.last) for b in store.series(device, "water_level", lo, hi, 1000)]
-        for device, (lo, hi) in windows.items()
-        if device != "g3"
+    found = store.window_lasts("water_level", windows, 1000)
+    # At its point's own time: g1's second 7 holds 7,250 ms; its 7,750 ms is past the end.
+    assert found == {
+        "g1": [
+            (T0 + 2500, 2.0),
+            (T0 + 3000, 3.0),
+            (T0 + 4250, 4.0),
+            (T0 + 5500, 5.0),
+            (T0 + 6000, 6.0),
+            (T0 + 7250, 7.0),
+        ],
+        "g2": [(T0 + 1250, 1.0), (T0 + 2500, 2.0), (T0 + 3000, 3.0)],
     }
-    assert store.window_lasts("water_level", windows, 1000) == expected
-    # Its second's point at 7,750 ms is past g1's end, the one at 7,250 ms is not.
-    assert expected["g1"][-1] == (T0 + 7000, 7.0)
+    buckets = [
+        (b.start_ms, b.last) for b in store.series("g1", "water_level", *windows["g1"], 1000)
+    ]
+    assert buckets == [(ts // 1000 * 1000, value) for ts, value in found["g1"]]
 
 
 def test_window_lasts_of_no_devices_is_empty(store):

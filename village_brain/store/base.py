@@ -90,11 +90,14 @@ class SeriesStore(Protocol):
     def window_lasts(
         self, sensor: str, windows: Mapping[str, tuple[int, int]], step_ms: int
     ) -> dict[str, list[tuple[int, float]]]:
-        """For each device of `windows` (device -> [start_ms, end_ms)), what `series` gives
-        over its window as (bucket start, last value), for every device in one query.
+        """For each device of `windows` (device -> [start_ms, end_ms)), the newest point of
+        each of `series`' buckets over its window, as (its time, its value), for every
+        device in one query.
 
-        What a rate rule needs to rebuild the fleet's windows after a start without a round
-        trip per device. Devices with no point in their window are absent from the answer.
+        What a rate rule needs to rebuild the fleet's windows after a start or a takeover
+        without a round trip per device. The point's own time, not its bucket's start: a
+        reading that arrives late, from inside the bucket, must land on the right side of
+        it. Devices with no point in their window are absent from the answer.
         """
         ...
 

@@ -34,9 +34,9 @@ def window_lasts(
     windows: Mapping[str, tuple[int, int]],
     step_ms: int,
 ) -> dict[str, list[tuple[int, float]]]:
-    """Each device's points (device -> points) in its own window, as (bucket start, newest
-    value) per bucket: the bounds are each device's, where a query could only ask for the
-    span of them all."""
+    """Each device's points (device -> points) in its own window, the newest of each bucket
+    as (its time, its value): the bounds are each device's, where a query could only ask
+    for the span of them all."""
     found: dict[str, list[tuple[int, float]]] = {}
     for device, device_points in points.items():
         if device not in windows:
@@ -50,5 +50,5 @@ def window_lasts(
             if bucket not in newest or newest[bucket][0] < ts:
                 newest[bucket] = (int(ts), float(value))
         if newest:
-            found[device] = [(bucket, newest[bucket][1]) for bucket in sorted(newest)]
+            found[device] = [newest[bucket] for bucket in sorted(newest)]
     return found

@@ -239,7 +239,7 @@ class SqliteSeriesStore:
         )
         found: dict[str, list[tuple[int, float]]] = {}
         for device, group in groupby(rows, key=itemgetter(0)):
-            found[device] = [(bucket, value) for _, bucket, _, value in group]
+            found[device] = [(ts, value) for _, _bucket, ts, value in group]
         return found
 
     def delete_before(self, cutoff_ms: int) -> int:
