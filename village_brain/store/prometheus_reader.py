@@ -84,8 +84,8 @@ class PrometheusReader:
         latest_within_ms: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """`latest_within_ms`: how far back a series' newest point is looked for; a series
-        silent for longer has no latest value here (the registry still knows the device)."""
+        """`latest_within_ms`: how far back a series' newest point is looked for first; a
+        series silent for longer is looked up over all time once (see `_latest`)."""
         self.client = client
         self.database = database
         self.latest_within_ms = latest_within_ms
