@@ -29,6 +29,12 @@ def _bucket(start_ms: int, points: list[Point]) -> Bucket:
     return Bucket(start_ms, min(values), max(values), sum(values) / len(values), len(values), last)
 
 
+def span(windows: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
+    """From the earliest start to the latest end of the windows: what one read asks for,
+    where a read per device would be a round trip each."""
+    return min(lo for lo, _ in windows.values()), max(hi for _, hi in windows.values())
+
+
 def window_lasts(
     points: Mapping[str, Iterable[tuple[int, float | None]]],
     windows: Mapping[str, tuple[int, int]],

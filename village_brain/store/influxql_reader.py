@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from village_brain.store.base import Bucket, LatestValue
-from village_brain.store.bucketing import window_lasts
+from village_brain.store.bucketing import span, window_lasts
 from village_brain.store.influx_query import (
     LATEST_OF_ALL_STATEMENT,
     SENSORS_STATEMENT,
@@ -63,8 +63,7 @@ class InfluxQLReader:
     ) -> dict[str, list[tuple[int, float]]]:
         # One statement over the span of every window: a statement per device would be an
         # HTTP round trip each, and a list of devices costs more to parse than it saves.
-        start = min(lo for lo, _ in windows.values())
-        end = max(hi for _, hi in windows.values())
+        start, end = span(windows)
         answer = self.query.select(sensor_points_statement(sensor, start, end))
         return window_lasts(points_by_device(answer), windows, step_ms)
 

@@ -23,7 +23,7 @@ import httpx
 import msgspec
 
 from village_brain.store.base import Bucket, LatestValue
-from village_brain.store.bucketing import buckets_of, window_lasts
+from village_brain.store.bucketing import buckets_of, span, window_lasts
 from village_brain.store.influx_lines import FIELD, MEASUREMENT
 from village_brain.store.influx_write import error_text
 
@@ -109,8 +109,7 @@ class PrometheusReader:
         self, sensor: str, windows: Mapping[str, tuple[int, int]], step_ms: int
     ) -> dict[str, list[tuple[int, float]]]:
         # One export over the span of every window, as the InfluxQL reader does.
-        start = min(lo for lo, _ in windows.values())
-        end = max(hi for _, hi in windows.values())
+        start, end = span(windows)
         by_device = self._export(self._selector(sensor=sensor), start, end)
         return window_lasts(
             {device: points.items() for device, points in by_device.items()}, windows, step_ms

@@ -176,9 +176,9 @@ class LiveHub:
         return kind in FORWARDED and bool(self._feeds)
 
     def publish(self, kind: str, payload: dict[str, Any]) -> None:
-        feeds = self._feeds
-        if kind not in FORWARDED or not feeds:
+        if not self.wants(kind):
             return
+        feeds = self._feeds
         for frame in frames_of(kind, payload):
             for feed in feeds:
                 feed.offer(frame)
