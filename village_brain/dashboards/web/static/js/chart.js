@@ -146,8 +146,10 @@ function drawAlertMarks(svg, marks, series, x, plot) {
     const x0 = Math.max(plot.x0, x(mark.start_ms));
     const x1 = Math.min(plot.x1, x(mark.end_ms ?? series.end_ms));
     const severity = mark.severity || "warning";
+    // At least 2 px, and inside the plot for an alert that began at its very right edge.
+    const left = Math.min(x0, plot.x1 - 2);
     group.append(
-      s("rect", { x: x0, y: plot.y1 - 4, width: Math.max(2, x1 - x0), height: 4, class: `alert-span sev-${severity}` }),
+      s("rect", { x: left, y: plot.y1 - 4, width: Math.max(2, x1 - left), height: 4, class: `alert-span sev-${severity}` }),
       s(
         "path",
         { d: `M${x0.toFixed(1)},${plot.y1 - 4} l-5,-8 h10 z`, class: `alert-mark sev-${severity}`, "data-alert": mark.id ?? "" },
