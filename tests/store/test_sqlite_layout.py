@@ -8,12 +8,17 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 
 from village_brain.core.records import Reading
 from village_brain.store.base import Bucket, LatestValue
+from village_brain.store.sqlite_fold import _DROP as DROP
+from village_brain.store.sqlite_fold import _MOVE as MOVE
+from village_brain.store.sqlite_fold import _NEWEST as NEWEST
+from village_brain.store.sqlite_fold import fold_all
 from village_brain.store.sqlite_series import _SERIES as SERIES_QUERY
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
@@ -137,6 +142,23 @@ def test_a_fold_that_fails_midway_leaves_every_point_staged_once(tmp_path):
     store.close()
 
 
+def test_a_write_during_a_fold_waits_for_one_chunk_not_the_whole_fold(tmp_path):
+    store = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
+    store.write([Reading("v", f"d{i % 100}", "rssi", T0 + i, -60.0) for i in range(20_000)])
+    folding = threading.Thread(target=fold_all, args=(store.db, 500))  # 40 chunks
+    folding.start()
+    reader = store.db.reader()
+    wait_until(
+        lambda: reader.execute("SELECT count(*) FROM points_history").fetchone()[0] > 0,
+        what="the first chunk",
+    )
+    with store.db.transaction() as conn:  # what a write sees once it has the lock
+        folded = conn.execute("SELECT count(*) FROM points_history").fetchone()[0]
+    folding.join()
+    assert folded < 20_000
+    store.close()
+
+
 # Writes batches, saying which ones are acknowledged, and folds big chunks between them.
 _FOLDING_WRITER = textwrap.dedent(
     """
@@ -240,3 +262,19 @@ def test_one_series_staged_points_are_found_without_a_pass_over_all_staged_point
     plan = conn.execute(f"EXPLAIN QUERY PLAN {SERIES_QUERY}", window).fetchall()
     conn.close()
     assert any("points_recent_series" in row[-1] for row in plan), plan
+
+
+def test_a_fold_chunk_reads_only_its_own_staged_points(tmp_path):
+    # Read in the history's order off the series index, each chunk passed over every staged
+    # point: a fold of many small chunks cost as many full passes.
+    store = SqliteSeriesStore(tmp_path / "series.sqlite3")
+    store.close()
+    conn = sqlite3.connect(tmp_path / "series.sqlite3")
+    plans = [
+        " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql.format(op='<')}", (0,)))
+        for sql in (MOVE, NEWEST, DROP)
+    ]
+    conn.close()
+    assert "SEARCH points_recent USING PRIMARY KEY (ts<?)" in plans[0], plans[0]
+    assert "COVERING INDEX points_recent_series" in plans[1], plans[1]
+    assert "SEARCH points_recent USING PRIMARY KEY (ts<?)" in plans[2], plans[2]

@@ -19,13 +19,14 @@ from village_brain.core.records import Reading
 from village_brain.store.base import Bucket, LatestValue
 from village_brain.store.latest_index import LatestIndex
 from village_brain.store.sqlite_db import Database
-from village_brain.store.sqlite_fold import CHUNK_ROWS, Folder, fold_all
+from village_brain.store.sqlite_fold import Folder, chunk_rows_for, fold_all
 from village_brain.store.sqlite_layout import SERIES_SCHEMA, upgrade
 
 FOLD_EVERY_S = 300.0
 # A fold pays one history page per series it touches, so it waits for enough points per
-# series to share that page; and for at least a chunk, however small the fleet.
+# series to share that page; and for a few chunks at least, however small the fleet.
 FOLD_POINTS_PER_SERIES = 16
+FOLD_MIN_POINTS = 100_000
 # The service is the only writer of its data directory (it holds the directory's lock), so
 # the fleet's latest values kept beside the writes stay exact; the read again now and then
 # only guards against a change made some other way.
@@ -169,12 +170,12 @@ class SqliteSeriesStore:
         return added
 
     def fold_threshold(self) -> int:
-        return max(CHUNK_ROWS, FOLD_POINTS_PER_SERIES * len(self._series_ids))
+        return max(FOLD_MIN_POINTS, FOLD_POINTS_PER_SERIES * len(self._series_ids))
 
     def fold(self) -> int:
         """Move every staged point into the history now; return how many moved."""
         self._since_fold = 0
-        return fold_all(self.db)
+        return fold_all(self.db, chunk_rows_for(len(self._series_ids)))
 
     def staged_points(self) -> int:
         return self.db.reader().execute("SELECT count(*) FROM points_recent").fetchone()[0]
