@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from village_brain.alerts.evaluator import Change, Evaluator
+from village_brain.alerts.kinds.base import Moment
+from village_brain.alerts.kinds.rate import RateTracker
 from village_brain.alerts.rules import parse_rule
 from village_brain.core.catalog import default_catalog
 from village_brain.core.records import Reading
@@ -86,3 +92,28 @@ def test_a_fall_rule_fires_on_a_drop():
 def test_the_same_reading_delivered_twice_counts_once():
     ev = evaluator(min_points=2)
     assert feed(ev, (0, 2.0), (MIN, 2.3), (MIN, 2.3)) == []
+
+
+@pytest.mark.parametrize("fields", [{}, {"rise": None, "fall": 0.2}], ids=["rise", "fall"])
+def test_each_reading_is_judged_against_its_whole_window_however_it_arrived(fields):
+    # Readings in order are judged from a running lowest (highest) value, late ones by a
+    # pass over the window: both must say what a pass over each reading's window says.
+    rule = parse_rule({**RISING, **fields}, CATALOG)
+    within = 10 * MIN
+    tracker = RateTracker()
+    rng = random.Random(7)
+    at, level, checked = 0, 2.0, 0
+    for n in range(3_000):
+        at += 11 * MIN if rng.random() < 0.01 else rng.choice((1_000, 30_000, 60_000))
+        late = rng.random() < 0.05
+        ts = at - rng.randrange(1, 15) * MIN if late else at
+        level += rng.uniform(-0.08, 0.08)  # moves near the rule's 0.2, both ways
+        dip = rng.choice((-0.3, 0.3)) if late else 0.0  # a late reading can be the extreme
+        tracker.reading(rule, T0 + ts, level + dip, Moment())
+        if n % 50 == 49:
+            times = tracker.times
+            whole = [i for i, t in enumerate(times) if t - within >= times[0]]
+            judged = [tracker._judge(rule, i, within) for i in whole]
+            assert [tracker.flags[i] for i in whole] == judged
+            checked += len(whole)
+    assert checked > 1_000

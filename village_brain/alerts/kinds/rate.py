@@ -16,6 +16,7 @@ hands the tracker the readings of the last two windows before the first new one)
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,17 @@ MOVED, CALM, BETWEEN = 1, -1, 0
 
 
 class RateTracker(Tracker):
-    __slots__ = ("dirty", "firing", "flags", "resolved_at", "times", "value", "values")
+    __slots__ = (
+        "dirty",
+        "extremes",
+        "extremes_for",
+        "firing",
+        "flags",
+        "resolved_at",
+        "times",
+        "value",
+        "values",
+    )
 
     def __init__(self, firing: bool = False, resolved_at: int = NEVER) -> None:
         self.firing = firing
@@ -48,6 +59,12 @@ class RateTracker(Tracker):
         self.times: list[int] = []
         self.values: list[float] = []
         self.flags: list[int] = []
+        # The readings that can still be the lowest (a rise rule; the highest for a fall) of
+        # the newest reading's window, oldest first: judging a reading in order takes a look
+        # at the first, not a pass over a window that a gauge read every second fills with
+        # hundreds. Kept for one (rise?, within); None after a late reading, until rebuilt.
+        self.extremes: deque[tuple[int, float]] = deque()
+        self.extremes_for: tuple[bool, int] | None = None
 
     @property
     def newest_ts(self) -> int:
@@ -82,15 +99,45 @@ class RateTracker(Tracker):
             return False
         if self.times and ts_ms < self.newest_ts - 2 * within:
             return False  # older than anything the window can still use
+        newest = at == len(self.times)
         self.times.insert(at, ts_ms)
         self.values.insert(at, value)
         self.flags.insert(at, BETWEEN)
-        # The new reading and the later ones whose window now holds it need judging again.
-        end = bisect_left(self.times, ts_ms + within + 1)
-        for i in range(at, end):
-            self.flags[i] = self._judge(rule, i, within)
+        if newest:
+            self.flags[at] = self._judge_newest(rule, within)
+        else:
+            # The new reading and the later ones whose window now holds it need judging again.
+            self.extremes_for = None
+            end = bisect_left(self.times, ts_ms + within + 1)
+            for i in range(at, end):
+                self.flags[i] = self._judge(rule, i, within)
         self._forget(within)
         return True
+
+    def _judge_newest(self, rule: Rule, within: int) -> int:
+        """What `_judge` says of the newest reading, from the running extremes."""
+        rising = rule.rise is not None
+        i = len(self.times) - 1
+        start = bisect_left(self.times, self.times[i] - within)
+        if self.extremes_for != (rising, within):
+            self.extremes_for = (rising, within)
+            self.extremes.clear()
+            for j in range(start, i):
+                self._keep_extreme(rising, self.times[j], self.values[j])
+        self._keep_extreme(rising, self.times[i], self.values[i])
+        while self.extremes[0][0] < self.times[i] - within:
+            self.extremes.popleft()
+        if start == i:
+            return BETWEEN  # alone in its window (after a gap): no evidence either way
+        extreme = self.extremes[0][1]
+        return self._flag(rule, self.values[i] - extreme if rising else extreme - self.values[i])
+
+    def _keep_extreme(self, rising: bool, ts_ms: int, value: float) -> None:
+        # A reading is never again the extreme once a newer one is as low (as high).
+        kept = self.extremes
+        while kept and (kept[-1][1] >= value if rising else kept[-1][1] <= value):
+            kept.pop()
+        kept.append((ts_ms, value))
 
     def _judge(self, rule: Rule, i: int, within: int) -> int:
         start = bisect_left(self.times, self.times[i] - within)
@@ -98,10 +145,13 @@ class RateTracker(Tracker):
             return BETWEEN  # alone in its window (after a gap): no evidence either way
         window = self.values[start : i + 1]
         if rule.rise is not None:
-            moved, limit = self.values[i] - min(window), rule.rise
-        else:
-            assert rule.fall is not None
-            moved, limit = max(window) - self.values[i], rule.fall
+            return self._flag(rule, self.values[i] - min(window))
+        return self._flag(rule, max(window) - self.values[i])
+
+    @staticmethod
+    def _flag(rule: Rule, moved: float) -> int:
+        limit = rule.rise if rule.rise is not None else rule.fall
+        assert limit is not None
         if moved >= limit:
             return MOVED
         return CALM if moved < limit / 2 else BETWEEN
