@@ -278,3 +278,18 @@ def test_a_fold_chunk_reads_only_its_own_staged_points(tmp_path):
     assert "SEARCH points_recent USING PRIMARY KEY (ts<?)" in plans[0], plans[0]
     assert "COVERING INDEX points_recent_series" in plans[1], plans[1]
     assert "SEARCH points_recent USING PRIMARY KEY (ts<?)" in plans[2], plans[2]
+
+
+def test_a_fold_asked_to_stop_commits_the_chunk_in_hand_and_leaves_the_rest_staged(tmp_path):
+    # A store closing stops its background fold so; the fold it makes itself does the rest.
+    store = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
+    store.write([Reading("v", f"d{i % 10}", "rssi", T0 + i, -60.0) for i in range(2_000)])
+    stop = threading.Event()
+    stop.set()
+    assert fold_all(store.db, 500, stop) == 500
+    assert store.staged_points() == 1_500
+    store.close()
+    again = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
+    assert again.staged_points() == 0
+    assert sum(b.count for b in again.series("d3", "rssi", T0, T0 + 2_000, 2_000)) == 200
+    again.close()

@@ -75,24 +75,27 @@ def chunk_rows_for(series: int) -> int:
     return max(CHUNK_ROWS, CHUNK_POINTS_PER_SERIES * series)
 
 
-def fold_all(db: Database, chunk_rows: int = CHUNK_ROWS) -> int:
+def fold_all(
+    db: Database, chunk_rows: int = CHUNK_ROWS, stop: threading.Event | None = None
+) -> int:
+    """Fold every staged point, chunk by chunk; once `stop` is set, only the chunk in hand."""
+    stop = stop or threading.Event()
     total = 0
     while True:
         began = time.monotonic()
         moved = fold_chunk(db, chunk_rows)
-        if not moved:
-            return total
         total += moved
         # Without a pause the lock just released was taken again by this thread before the
         # waiting writer ran, and the writer got one batch in between chunks: at 5,000
         # messages a second it fell behind for the whole fold.
-        time.sleep(max(CHUNK_PAUSE_S, time.monotonic() - began))
+        if not moved or stop.wait(max(CHUNK_PAUSE_S, time.monotonic() - began)):
+            return total
 
 
 class Folder:
     """A thread that folds every `every_s` seconds, or sooner when asked to."""
 
-    def __init__(self, fold: Callable[[], int], every_s: float) -> None:
+    def __init__(self, fold: Callable[[threading.Event], int], every_s: float) -> None:
         self._fold = fold
         self._every_s = every_s
         self._wake = threading.Event()
@@ -115,7 +118,7 @@ class Folder:
             if self._stop.is_set():
                 return
             try:
-                self._fold()
+                self._fold(self._stop)  # a store closing folds the rest itself
             except Exception:
                 # The points stay staged and readable; the next round tries again.
                 log.exception("folding staged points into the history failed")

@@ -8,6 +8,7 @@ sees one snapshot: a fold committing meanwhile can neither hide a point nor show
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Collection, Mapping, Sequence
 from itertools import groupby
 from operator import itemgetter
@@ -172,10 +173,11 @@ class SqliteSeriesStore:
     def fold_threshold(self) -> int:
         return max(FOLD_MIN_POINTS, FOLD_POINTS_PER_SERIES * len(self._series_ids))
 
-    def fold(self) -> int:
-        """Move every staged point into the history now; return how many moved."""
+    def fold(self, stop: threading.Event | None = None) -> int:
+        """Move every staged point into the history now (or, once `stop` is set, the chunk
+        in hand); return how many moved."""
         self._since_fold = 0
-        return fold_all(self.db, chunk_rows_for(len(self._series_ids)))
+        return fold_all(self.db, chunk_rows_for(len(self._series_ids)), stop)
 
     def staged_points(self) -> int:
         return self.db.reader().execute("SELECT count(*) FROM points_recent").fetchone()[0]
