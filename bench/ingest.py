@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from ingest_backends import BACKENDS, SENSORS, Backend, device_name, prefill, start_backend
+from ingest_backends import (
+    BACKENDS,
+    SENSORS,
+    Backend,
+    device_name,
+    levels,
+    prefill,
+    start_backend,
+)
 
 from village_brain.broker.mosquitto import MosquittoProcess, find_mosquitto
 from village_brain.broker.ports import pick_free_port
@@ -45,8 +53,8 @@ CONSUMERS = ("bare", *VARIANTS)
 
 
 def payload(i: int, ts_ms: int) -> bytes:
-    values = (1.0 + (i % 100) / 100, 3.7, -80 - i % 20, 12.5)
-    return json.dumps({"ts": ts_ms, "values": dict(zip(SENSORS, values, strict=True))}).encode()
+    values = dict(zip(SENSORS, levels(i), strict=True))
+    return json.dumps({"ts": ts_ms, "values": values}).encode()
 
 
 def publisher(port: int, client_id: str) -> mqtt.Client:

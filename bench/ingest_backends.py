@@ -23,6 +23,12 @@ PREFILL_CHUNK = 50_000
 PREFILL_STEP_MS = 60_000  # one point a minute of history per sensor
 
 
+def levels(i: int) -> tuple[float, ...]:
+    """What device i's sensors read (the backlog's message i reads those of device i too,
+    for any fleet of a multiple of 100 devices)."""
+    return (1.0 + (i % 100) / 100, 3.7, -80 - i % 20, 12.5)
+
+
 def device_name(i: int) -> str:
     return f"dev-{i:05d}"
 
@@ -217,4 +223,8 @@ def _history(points: int, devices: int, before_ms: int) -> Iterator[Reading]:
                 if emitted == points:
                     return
                 emitted += 1
-                yield Reading("bench", device_name(i), sensor, ts, float(k + step % 10))
+                # As the backlog reads, with a wobble well inside every shipped rule: a
+                # history that jumped by metres made each round's first readings a rise, and
+                # every round an alert storm of a thousand firings and resolutions.
+                wobble = 0.01 * (step % 5)
+                yield Reading("bench", device_name(i), sensor, ts, levels(i)[k] + wobble)
