@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import msgspec
 from pydantic import SecretStr
@@ -16,8 +17,6 @@ from village_brain.auth.commands import account_store
 from village_brain.auth.demo import forget_demo_accounts
 from village_brain.auth.gate import Gate
 from village_brain.auth.setup import FirstAdminSetup
-from village_brain.cluster.sole_worker import SoleWorker
-from village_brain.cluster.wiring import Cluster, open_cluster
 from village_brain.control.records import CommandResult
 from village_brain.control.service import open_control
 from village_brain.core.bus import Bus
@@ -26,7 +25,6 @@ from village_brain.core.config import ConfigError, Settings
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
 from village_brain.core.timefmt import now_ms, parse_duration_ms
-from village_brain.ingest.amqp_receiver import AmqpReceiver
 from village_brain.ingest.amqp_topology import Topology
 from village_brain.ingest.codecs import default_registry
 from village_brain.ingest.flood import FloodGuard
@@ -46,6 +44,13 @@ from village_brain.store.base import SeriesStore
 from village_brain.store.registry import BatchRecord, RegistryStore
 from village_brain.store.registry_open import open_device_tokens, open_registry
 from village_brain.store.sqlite_series import SqliteSeriesStore
+
+if TYPE_CHECKING:
+    # The county's drivers (psycopg, pika) are imported only where a setting asks for them:
+    # together they were a third of a village server's memory.
+    from village_brain.cluster.sole_worker import SoleWorker
+    from village_brain.cluster.wiring import Cluster
+    from village_brain.ingest.amqp_receiver import AmqpReceiver
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +112,7 @@ class Service:
         )
         self.bus = Bus()
         self.writer.listeners.append(self._announce)
-        self.cluster = open_cluster(settings)  # several workers (docs/scale.md)
+        self.cluster = _open_cluster(settings)  # several workers (docs/scale.md)
         self.sole = _sole_worker(settings, self.cluster)
         self.alerts = _alert_engine(
             settings, self.catalog, self.registry, self.bus, self.series, self.cluster
@@ -121,8 +126,8 @@ class Service:
                 self.alerts.use_control(self.control)  # rule actions (docs/alerts.md)
         if self.alerts is not None and self.cluster is not None:
             self.cluster.attach(self.writer, self.alerts)  # the eval queues feed the engine
-            if isinstance(self.receiver, AmqpReceiver):
-                self.cluster.share_ingest(self.receiver)  # each worker its partitions' queues
+            # A cluster's input is always RabbitMQ's: each worker its partitions' queues.
+            self.cluster.share_ingest(cast("AmqpReceiver", self.receiver))
         elif self.alerts is not None:
             self.writer.listeners.append(self.alerts.on_batch)
         self.reports = open_desk(settings)
@@ -205,8 +210,8 @@ class Service:
         )
         if self.cluster is not None:
             snap = msgspec.structs.replace(snap, partitions_owned=self.cluster.owned())
-        if isinstance(self.receiver, AmqpReceiver):
-            partitions = self.receiver.receiving_partitions()
+        if self.settings.ingest.input == "amqp":
+            partitions = cast("AmqpReceiver", self.receiver).receiving_partitions()
             return msgspec.structs.replace(snap, partitions_receiving=partitions)
         return snap
 
@@ -271,6 +276,8 @@ def _receiver(
 ) -> MqttReceiver | AmqpReceiver:
     """The input stage: the MQTT broker itself, or RabbitMQ's partition queues."""
     if settings.ingest.input == "amqp":
+        from village_brain.ingest.amqp_receiver import AmqpReceiver
+
         amqp = settings.amqp
         return AmqpReceiver(
             amqp.urls,
@@ -323,7 +330,17 @@ def _sole_worker(settings: Settings, cluster: Cluster | None) -> SoleWorker | No
     """The MQTT input on a shared database: one such worker at a time."""
     if cluster is not None or settings.cluster.postgres_dsn is None:
         return None
+    from village_brain.cluster.sole_worker import SoleWorker
+
     return SoleWorker(settings.cluster.postgres_dsn.get_secret_value())
+
+
+def _open_cluster(settings: Settings) -> Cluster | None:
+    if settings.cluster.postgres_dsn is None:
+        return None
+    from village_brain.cluster.wiring import open_cluster
+
+    return open_cluster(settings)
 
 
 def _alert_engine(

@@ -32,9 +32,8 @@ from village_brain.alerts.silences import Matchers, Silence
 from village_brain.alerts.silencing import Silencer
 from village_brain.alerts.store import AlertStore, Fence
 from village_brain.alerts.targets import check_target
-from village_brain.cluster.leases import StaleEpoch
-from village_brain.cluster.ownership import NotOwned
 from village_brain.cluster.partitions import partition_of
+from village_brain.cluster.refusals import NotOwned, StaleEpoch
 from village_brain.core.bus import Bus
 from village_brain.core.catalog import Catalog
 from village_brain.core.config import AlertSettings, ConfigError

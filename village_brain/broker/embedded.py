@@ -14,7 +14,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from village_brain.broker.amqtt_thread import AmqttThread
 from village_brain.broker.device_address import devices_line, interface_addresses
 from village_brain.broker.mosquitto import MosquittoProcess, find_mosquitto
 from village_brain.broker.port_holder import port_holder
@@ -160,6 +159,9 @@ def _mosquitto_guarantees(settings: list[Setting], process: MosquittoProcess) ->
 
 
 def _start_amqtt(settings: list[Setting], host: str, port: int) -> EmbeddedBroker:
+    # Imported only when Mosquitto is missing: amqtt is 17 MB of memory.
+    from village_brain.broker.amqtt_thread import AmqttThread
+
     runner = AmqttThread(host, port, session_expiry_seconds=client_expiration_seconds(settings))
     runner.start()
     broker = EmbeddedBroker(runner, runner.url, "amqtt", "3.1.1", AMQTT_GUARANTEES)

@@ -20,6 +20,7 @@ from datetime import datetime
 import msgspec
 import psycopg
 
+from village_brain.cluster.refusals import StaleEpoch
 from village_brain.store.migrate import migrate_postgres, sql_steps
 
 
@@ -28,18 +29,6 @@ class Lease(msgspec.Struct, frozen=True):
     owner: str
     epoch: int
     expires_at: datetime  # in the database's clock
-
-
-class StaleEpoch(Exception):
-    """A write under an epoch its partition has moved on from: refused, nothing written."""
-
-    def __init__(self, partition: int, epoch: int, current: int | None) -> None:
-        self.partition, self.epoch, self.current = partition, epoch, current
-        now = "no lease row" if current is None else f"it is at epoch {current}"
-        super().__init__(
-            f"partition {partition}: a write under epoch {epoch} refused, {now} "
-            "(another worker owns it now)"
-        )
 
 
 class FenceCounts:

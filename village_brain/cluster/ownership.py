@@ -19,15 +19,12 @@ import psycopg
 
 from village_brain.cluster.leases import FenceCounts, Lease, LeaseTable, fence
 from village_brain.cluster.partitions import partition_of
+from village_brain.cluster.refusals import NotOwned
 
 
 class Changes(msgspec.Struct, frozen=True):
     gained: list[int]
     lost: list[int]
-
-
-class NotOwned(Exception):
-    """A write for a device whose partition this worker does not hold."""
 
 
 class Ownership:

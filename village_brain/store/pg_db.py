@@ -14,11 +14,12 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from village_brain.store.migrate import SCHEMA_LOCK, Schema, migrate_postgres
+
+if TYPE_CHECKING:
+    import psycopg
 
 # A quoted string, a '::' cast, a ? placeholder, a :name placeholder, or a % to escape.
 _TOKEN = re.compile(r"'(?:[^']|'')*'|::|\?|(?<![\w:]):([A-Za-z_]\w*)|%")
@@ -63,6 +64,8 @@ class Connection:
 
 
 def connect(dsn: str) -> Connection:
+    import psycopg  # imported by a PostgreSQL setup only: the driver is 20 MB of memory
+
     return Connection(psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor))
 
 
