@@ -45,7 +45,7 @@ class SensorType(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     @property
     def interval_ms(self) -> int:
-        return parse_duration_ms(self.interval)
+        return _interval_ms(self.interval)
 
     def conversion(self, unit: str | None) -> UnitConversion | None:
         """How to turn a value in `unit` into the canonical unit; None when unknown."""
@@ -58,6 +58,9 @@ class SensorType(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 _IDENTITY = UnitConversion(factor=1.0)
+# Asked for each device's sensors at every tick of the alert timer (a fleet's silence limits):
+# re-parsing the text was two thirds of a tick. A catalog has few interval texts.
+_interval_ms = cache(parse_duration_ms)
 
 
 class Catalog:
