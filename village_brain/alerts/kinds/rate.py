@@ -62,7 +62,8 @@ class RateTracker(Tracker):
         # The readings that can still be the lowest (a rise rule; the highest for a fall) of
         # the newest reading's window, oldest first: judging a reading in order takes a look
         # at the first, not a pass over a window that a gauge read every second fills with
-        # hundreds. Kept for one (rise?, within); None after a late reading, until rebuilt.
+        # hundreds. `extremes_for` is the (rise?, within) they were kept for; None after a
+        # late reading, until they are rebuilt.
         self.extremes: deque[tuple[int, float]] = deque()
         self.extremes_for: tuple[bool, int] | None = None
 
