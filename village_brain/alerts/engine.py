@@ -26,7 +26,7 @@ from village_brain.alerts.payloads import EVENT_TYPE, alert_fields, message
 from village_brain.alerts.policy import Policy
 from village_brain.alerts.records import Alert, NewAlert, Outgoing, TimelineEntry, Webhook
 from village_brain.alerts.rule_book import known_devices, merged_rules, rule_source
-from village_brain.alerts.rules import Known, Rule, RuleError, duration_ms, load_rules, parse_rule
+from village_brain.alerts.rules import Known, Rule, RuleError, load_rules, parse_rule
 from village_brain.alerts.silence_store import SilenceStore
 from village_brain.alerts.silences import Matchers, Silence
 from village_brain.alerts.silencing import Silencer
@@ -39,7 +39,7 @@ from village_brain.core.catalog import Catalog
 from village_brain.core.config import AlertSettings, ConfigError
 from village_brain.core.devices import Device
 from village_brain.core.records import Reading
-from village_brain.core.timefmt import now_ms, parse_duration_ms
+from village_brain.core.timefmt import duration_ms, now_ms, parse_duration_ms
 from village_brain.store.base import SeriesStore
 from village_brain.store.registry import BatchRecord, DeviceRow, RegistryStore
 

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from village_brain.alerts.kinds import KINDS
-from village_brain.alerts.kinds.base import Moment, Tracker, duration_ms
+from village_brain.alerts.kinds.base import Moment, Tracker
 from village_brain.alerts.rules import Rule, parse_hours
 from village_brain.core.catalog import Catalog
 from village_brain.core.presence import silence_limit_ms
 from village_brain.core.records import Reading
+from village_brain.core.timefmt import duration_ms
 from village_brain.store.registry import Event
 
 Key = tuple[str, str, str]  # rule id, device, subject (sensor, event type, or "" for the device)

@@ -16,19 +16,18 @@ from typing import Any, Literal
 import msgspec
 
 from village_brain.alerts.kinds import KIND_FIELDS, KINDS
-from village_brain.alerts.kinds.base import duration_ms, id_text_problem
+from village_brain.alerts.kinds.base import id_text_problem
 from village_brain.control.validate import ACTIONS, check_command
 from village_brain.core.catalog import Catalog
 from village_brain.core.devices import Device
 from village_brain.core.records import Problem
-from village_brain.core.timefmt import parse_duration_ms
+from village_brain.core.timefmt import duration_ms, parse_duration_ms
 
 __all__ = [
     "Known",
     "Rule",
     "RuleAction",
     "RuleError",
-    "duration_ms",
     "load_rules",
     "parse_rule",
 ]

@@ -11,7 +11,7 @@ from typing import Literal
 import msgspec
 
 from village_brain.core.ids import id_problem
-from village_brain.core.timefmt import parse_duration_ms
+from village_brain.core.timefmt import duration_ms
 
 
 class UnitConversion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -45,7 +45,7 @@ class SensorType(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     @property
     def interval_ms(self) -> int:
-        return _interval_ms(self.interval)
+        return duration_ms(self.interval)
 
     def conversion(self, unit: str | None) -> UnitConversion | None:
         """How to turn a value in `unit` into the canonical unit; None when unknown."""
@@ -58,9 +58,6 @@ class SensorType(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 _IDENTITY = UnitConversion(factor=1.0)
-# Asked for each device's sensors at every tick of the alert timer (a fleet's silence limits):
-# re-parsing the text was two thirds of a tick. A catalog has few interval texts.
-_interval_ms = cache(parse_duration_ms)
 
 
 class Catalog:

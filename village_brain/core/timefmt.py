@@ -47,6 +47,11 @@ def parse_duration_ms(text: str) -> int:
     return ms
 
 
+# Rules and sensor types are read at every reading and every alert tick: each of their few
+# duration texts is parsed once.
+duration_ms = lru_cache(maxsize=1024)(parse_duration_ms)
+
+
 def parse_rfc3339_ms(text: str) -> int:
     """Parse an RFC 3339 date-time (with `Z` or an offset) into epoch milliseconds."""
     try:

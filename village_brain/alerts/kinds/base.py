@@ -8,13 +8,11 @@ what a kind makes of them is the kind's own business.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
 from village_brain.core.ids import id_problem
-from village_brain.core.timefmt import parse_duration_ms
 
 if TYPE_CHECKING:
     from village_brain.alerts.rules import Rule
@@ -25,9 +23,6 @@ Action = Literal["fire", "resolve"] | None
 # sign of life of the device (telemetry, status, events).
 Feed = Literal["readings", "events", "presence"]
 NEVER = -(2**62)
-
-# Rules are read on every reading they watch: parse each duration text once.
-duration_ms = cache(parse_duration_ms)
 
 
 class Moment(msgspec.Struct, frozen=True):

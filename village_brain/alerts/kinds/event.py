@@ -13,10 +13,10 @@ from village_brain.alerts.kinds.base import (
     KindSpec,
     Moment,
     Tracker,
-    duration_ms,
     id_text_problem,
     number,
 )
+from village_brain.core.timefmt import duration_ms
 
 if TYPE_CHECKING:
     from village_brain.alerts.rules import Rule

@@ -26,9 +26,9 @@ from village_brain.alerts.kinds.base import (
     KindSpec,
     Moment,
     Tracker,
-    duration_ms,
     number,
 )
+from village_brain.core.timefmt import duration_ms
 
 if TYPE_CHECKING:
     from village_brain.alerts.rules import Rule
