@@ -102,6 +102,14 @@ class Evaluator:
             else:
                 self._device_rules.append(rule)
         self._gate_sensors = {r.while_on for r in self.rules.values() if r.while_on}
+        # Rules for a part of the fleet, and rules that ask the moment (a time window, a
+        # gate, a silence limit): the rest skip those checks on every reading.
+        self._scoped = {r.id for r in self.rules.values() if _is_scoped(r)}
+        self._momentous = {
+            r.id
+            for r in self.rules.values()
+            if KINDS[r.kind].feed == "presence" or r.during is not None or r.while_on is not None
+        }
         # Rules whose trackers start from stored readings, by the sensor they watch.
         self._windowed: dict[str, list[Rule]] = defaultdict(list)
         for rule in self.rules.values():
@@ -220,13 +228,19 @@ class Evaluator:
         if self.history is not None:
             self._rebuild_windows(readings)
         changes: list[Change] = []
+        by_sensor, scoped = self._by_sensor, self._scoped
         for reading in readings:
             self._sensors[reading.device].add(reading.sensor)
-            for rule in self._by_sensor.get(reading.sensor, ()):
-                if self._in_scope(rule, reading.village, reading.device):
-                    change = self._observe(rule, reading)
-                    if change is not None:
-                        changes.append(change)
+            rules = by_sensor.get(reading.sensor)
+            if not rules:
+                continue
+            self._village[reading.device] = reading.village
+            for rule in rules:
+                if rule.id in scoped and not self._in_scope(rule, reading.village, reading.device):
+                    continue
+                change = self._observe(rule, reading)
+                if change is not None:
+                    changes.append(change)
         return changes
 
     def seen(self, device: str, village: str, at_ms: int) -> list[Change]:
@@ -248,6 +262,8 @@ class Evaluator:
                 tracker = self._tracker(rule, key, event.ts_ms)
                 self._village[event.device] = event.village
                 action = tracker.heard(event.ts_ms)
+                if tracker.dirty:
+                    self._touched.add(key)
                 change = self._change(action, rule, event.device, event.type, event.ts_ms)
                 if change is not None:
                     changes.append(change)
@@ -271,7 +287,8 @@ class Evaluator:
     # --- internals -----------------------------------------------------------------------
 
     def _tracker(self, rule: Rule, key: Key, at_ms: int) -> Tracker:
-        self._touched.add(key)
+        """The key's tracker, made (or its window rebuilt) if need be; the caller marks the
+        key touched if the tracker is dirty after its use."""
         tracker = self._trackers.get(key)
         if tracker is None:
             self._trackers[key] = tracker = KINDS[rule.kind].new(rule, at_ms)
@@ -325,8 +342,11 @@ class Evaluator:
         changes = []
         for rule in self._device_rules:
             if self._in_scope(rule, village, device):
-                tracker = self._tracker(rule, (rule.id, device, ""), at_ms)
+                key = (rule.id, device, "")
+                tracker = self._tracker(rule, key, at_ms)
                 action = tracker.offline(at_ms) if offline else tracker.heard(at_ms)
+                if tracker.dirty:
+                    self._touched.add(key)
                 reason = "offline" if offline else ""
                 change = self._change(action, rule, device, "", at_ms, reason=reason)
                 if change is not None:
@@ -336,9 +356,16 @@ class Evaluator:
     def _observe(self, rule: Rule, reading: Reading) -> Change | None:
         key = (rule.id, reading.device, reading.sensor)
         tracker = self._tracker(rule, key, reading.ts_ms)
-        moment = self._moment(rule, reading.device, reading.ts_ms)
+        moment = (
+            self._moment(rule, reading.device, reading.ts_ms)
+            if rule.id in self._momentous
+            else _ALWAYS
+        )
         action = tracker.reading(rule, reading.ts_ms, reading.value, moment)
-        self._village[reading.device] = reading.village
+        if tracker.dirty:
+            self._touched.add(key)
+        if action is None:
+            return None
         return self._change(
             action, rule, reading.device, reading.sensor, reading.ts_ms, reading.value
         )
@@ -409,3 +436,9 @@ class Evaluator:
 
 
 _ALWAYS = Moment()
+
+
+def _is_scoped(rule: Rule) -> bool:
+    return any(
+        field is not None for field in (rule.village, rule.device, rule.place, rule.device_kind)
+    ) or bool(rule.devices)

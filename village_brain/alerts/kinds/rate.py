@@ -95,40 +95,44 @@ class RateTracker(Tracker):
 
     def _insert(self, rule: Rule, ts_ms: int, value: float) -> bool:
         within = duration_ms(rule.within or "0s")
-        at = bisect_left(self.times, ts_ms)
-        if at < len(self.times) and self.times[at] == ts_ms:
+        times = self.times
+        if not times or ts_ms > times[-1]:  # the usual case: the newest reading yet
+            times.append(ts_ms)
+            self.values.append(value)
+            self.flags.append(self._judge_newest(rule, within))
+            self._forget(within)
+            return True
+        at = bisect_left(times, ts_ms)
+        if times[at] == ts_ms:
             return False
-        if self.times and ts_ms < self.newest_ts - 2 * within:
+        if ts_ms < times[-1] - 2 * within:
             return False  # older than anything the window can still use
-        newest = at == len(self.times)
-        self.times.insert(at, ts_ms)
+        times.insert(at, ts_ms)
         self.values.insert(at, value)
         self.flags.insert(at, BETWEEN)
-        if newest:
-            self.flags[at] = self._judge_newest(rule, within)
-        else:
-            # The new reading and the later ones whose window now holds it need judging again.
-            self.extremes_for = None
-            end = bisect_left(self.times, ts_ms + within + 1)
-            for i in range(at, end):
-                self.flags[i] = self._judge(rule, i, within)
+        # A late reading: it and the later ones whose window now holds it need judging again.
+        self.extremes_for = None
+        end = bisect_left(times, ts_ms + within + 1)
+        for i in range(at, end):
+            self.flags[i] = self._judge(rule, i, within)
         self._forget(within)
         return True
 
     def _judge_newest(self, rule: Rule, within: int) -> int:
         """What `_judge` says of the newest reading, from the running extremes."""
         rising = rule.rise is not None
-        i = len(self.times) - 1
-        start = bisect_left(self.times, self.times[i] - within)
+        times = self.times
+        i = len(times) - 1
+        since = times[i] - within
         if self.extremes_for != (rising, within):
             self.extremes_for = (rising, within)
             self.extremes.clear()
-            for j in range(start, i):
-                self._keep_extreme(rising, self.times[j], self.values[j])
-        self._keep_extreme(rising, self.times[i], self.values[i])
-        while self.extremes[0][0] < self.times[i] - within:
+            for j in range(bisect_left(times, since), i):
+                self._keep_extreme(rising, times[j], self.values[j])
+        self._keep_extreme(rising, times[i], self.values[i])
+        while self.extremes[0][0] < since:
             self.extremes.popleft()
-        if start == i:
+        if i == 0 or times[i - 1] < since:
             return BETWEEN  # alone in its window (after a gap): no evidence either way
         extreme = self.extremes[0][1]
         return self._flag(rule, self.values[i] - extreme if rising else extreme - self.values[i])
@@ -158,7 +162,10 @@ class RateTracker(Tracker):
         return CALM if moved < limit / 2 else BETWEEN
 
     def _forget(self, within: int) -> None:
-        cut = bisect_left(self.times, self.newest_ts - 2 * within)
+        oldest_kept = self.times[-1] - 2 * within
+        if self.times[0] >= oldest_kept:
+            return
+        cut = bisect_left(self.times, oldest_kept)
         if cut:
             del self.times[:cut], self.values[:cut], self.flags[:cut]
 
@@ -175,11 +182,10 @@ class RateTracker(Tracker):
     def _moved_tail(self, n: int) -> bool:
         if len(self.flags) < n or self.times[-n] <= self.resolved_at:
             return False
-        return all(flag == MOVED for flag in self.flags[-n:])
+        return self.flags[-n:].count(MOVED) == n
 
     def _calm_tail(self, n: int) -> bool:
-        tail = self.flags[-n:]
-        return len(tail) == n and all(flag == CALM for flag in tail)
+        return self.flags[-n:].count(CALM) == n
 
     def dump(self) -> dict[str, Any]:
         return {"firing": self.firing, "resolved_at": self.resolved_at}
