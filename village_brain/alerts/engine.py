@@ -155,18 +155,17 @@ class AlertEngine:
             for device in record.new_devices:
                 self._devices[device.id] = device
                 self._arm(device, None, {})
-            changes = self.evaluator.readings(readings)
-            for device, at_ms in record.seen.items():
-                changes += self.evaluator.seen(device, self._village_of(device), at_ms)
-            for device, at_ms in record.stored.items():
-                # Events are signs of life too, at their receipt (a device's clock may lag).
-                if device not in record.seen:
-                    changes += self.evaluator.seen(device, self._village_of(device), at_ms)
-            for device, (status, at_ms) in record.statuses.items():
-                changes += self.evaluator.status(device, self._village_of(device), status, at_ms)
-            if record.events:
-                changes += self.evaluator.events(record.events)
-            self._apply(changes)
+            seen = [(d, self._village_of(d), ms) for d, ms in record.seen.items()]
+            # Events are signs of life too, at their receipt (a device's clock may lag).
+            seen += [
+                (d, self._village_of(d), ms)
+                for d, ms in record.stored.items()
+                if d not in record.seen
+            ]
+            statuses = [
+                (d, self._village_of(d), status, ms) for d, (status, ms) in record.statuses.items()
+            ]
+            self._apply(self.evaluator.batch(readings, seen, statuses, record.events))
 
     def tick(self, now: int | None = None) -> None:
         now = self.clock() if now is None else now

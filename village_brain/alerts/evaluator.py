@@ -25,6 +25,8 @@ from village_brain.core.timefmt import duration_ms
 from village_brain.store.registry import Event
 
 Key = tuple[str, str, str]  # rule id, device, subject (sensor, event type, or "" for the device)
+Seen = tuple[str, str, int]  # device, village, received at: a sign of life
+StatusSeen = tuple[str, str, str, int]  # device, village, status, at
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -221,6 +223,24 @@ class Evaluator:
         return {k for k, t in self._trackers.items() if t.firing}
 
     # --- inputs --------------------------------------------------------------------------
+
+    def batch(
+        self,
+        readings: Sequence[Reading],
+        seen: Iterable[Seen] = (),
+        statuses: Iterable[StatusSeen] = (),
+        events: Sequence[Event] = (),
+    ) -> list[Change]:
+        """What one committed batch changes: its readings, then its signs of life, statuses
+        and events, in that order."""
+        changes = self.readings(readings)
+        for device, village, at_ms in seen:
+            changes += self.seen(device, village, at_ms)
+        for device, village, status, at_ms in statuses:
+            changes += self.status(device, village, status, at_ms)
+        if events:
+            changes += self.events(events)
+        return changes
 
     def readings(self, readings: Sequence[Reading]) -> list[Change]:
         if self._gate_sensors:
