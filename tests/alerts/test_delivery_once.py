@@ -67,4 +67,6 @@ def test_a_burst_across_a_restart_gives_every_row_one_post_and_no_row_two(tmp_pa
     assert duplicates == [0, 0, 0]
     assert [set(c) for c in posted] == expected
     assert len(expected[0]) >= ALERTS  # every danger firing, and the acknowledgements
-    assert len(group.received) < len(expected[1]) / 10  # merged, ~30 rows a message
+    # Merged: at 10 posts a second the group's rows share messages, about 10 rows each on 2
+    # cores (fewer when alerts are written down more slowly, so the bound leaves room).
+    assert len(group.received) < len(expected[1]) / 5
