@@ -117,6 +117,8 @@ def run_full(job: dict[str, Any]) -> dict[str, Any]:
     last = -1
     while not drained.wait(timeout=NO_PROGRESS_S) and stats.stored != last:
         last = stats.stored  # report what arrived if it stops: the parent counts the loss
+    if service.alerts is not None:  # done when the last batch is evaluated too
+        wait_for(lambda: service.alerts.evaluating() == 0, "alert evaluation", NO_PROGRESS_S)
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     snap = service.snapshot()
     service.stop()

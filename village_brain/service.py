@@ -129,7 +129,7 @@ class Service:
             # A cluster's input is always RabbitMQ's: each worker its partitions' queues.
             self.cluster.share_ingest(cast("AmqpReceiver", self.receiver))
         elif self.alerts is not None:
-            self.writer.listeners.append(self.alerts.on_batch)
+            self.writer.listeners.append(self.alerts.on_committed)
         self.reports = open_desk(settings)
         self.work = (
             None

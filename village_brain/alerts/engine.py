@@ -8,6 +8,7 @@ decides (held breaches, silent devices, reminders), and the dispatcher sends the
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ import msgspec
 from village_brain.alerts.channel_watch import CHANNEL_KIND, ChannelWatch
 from village_brain.alerts.command_watch import COMMAND_KIND, CommandWatch
 from village_brain.alerts.dispatcher import Dispatcher, RetryPolicy
+from village_brain.alerts.eval_process import EvaluatorProcess
 from village_brain.alerts.evaluator import Change, Clockwork, Evaluator, Key
 from village_brain.alerts.kinds import KINDS
 from village_brain.alerts.lifecycle_store import LifecycleStore
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TICK_S = 0.25
 DEVICE_CACHE_S = 60
+EVALUATION_QUEUE = 4  # committed batches waiting for evaluation, at most
 HISTORY_STEP_MS = 1_000
 # With a shared store, how often what staff changed through other processes (alerts
 # acknowledged or resolved by hand, silences, webhooks) is read again.
@@ -74,7 +77,8 @@ class AlertEngine:
         partitions: int | None = None,
     ) -> None:
         """With `partitions` (several workers), the engine evaluates only the evaluation
-        partitions it was given (`take_partitions`), and starts with none."""
+        partitions it was given (`take_partitions`), and starts with none; such a worker
+        evaluates in its own threads, whatever `evaluate_in` says."""
         self.settings = settings
         self.partition_count = partitions
         self._partitions: set[int] | None = None if partitions is None else set()
@@ -95,7 +99,12 @@ class AlertEngine:
         self._devices: dict[str, Device | None] = {}
         self._webhooks = {w.id: w for w in self.store.webhooks()}
         self._rule_marks = self.store.api_rule_marks()  # before the rules: a change shows
-        self.evaluator = Evaluator(
+        evaluator = (
+            EvaluatorProcess
+            if settings.evaluate_in == "process" and partitions is None
+            else Evaluator
+        )
+        self.evaluator = evaluator(
             self.rules(),
             catalog,
             Clockwork(settings.time_zone, settings.night, settings.day),
@@ -104,6 +113,14 @@ class AlertEngine:
             kind_of=self._kind_of,
             history=self._history if series is not None else None,
         )
+        # With evaluation in its own process, committed batches wait here for the engine's
+        # evaluation thread: the writer goes on at once, while the thread waits for the
+        # child without holding the interpreter lock. Bounded: a child that cannot keep up
+        # slows ingest rather than filling memory.
+        self._evaluating: queue.Queue[tuple[Sequence[Reading], BatchRecord] | None] | None = None
+        if isinstance(self.evaluator, EvaluatorProcess):
+            self.evaluator.on_lost = self._reseed
+            self._evaluating = queue.Queue(maxsize=EVALUATION_QUEUE)
         self.notify = Policy.from_settings(settings.notify)
         self.dispatcher = Dispatcher(
             self.store, self._webhooks.get, _policy(settings), clock, self.notify
@@ -135,22 +152,55 @@ class AlertEngine:
         self._save_states(self.clock())
         self._stop = threading.Event()
         self._timer = threading.Thread(target=self._run_timer, name="alert-timer", daemon=True)
+        self._evaluation = threading.Thread(
+            target=self._run_evaluation, name="alert-evaluation", daemon=True
+        )
 
     def start(self) -> None:
         self.dispatcher.start()
         self._timer.start()
+        if self._evaluating is not None:
+            self._evaluation.start()
 
     def stop(self) -> None:
+        if self._evaluation.is_alive():
+            assert self._evaluating is not None
+            self._evaluating.put(None)  # after what the writer handed over before it stopped
+            self._evaluation.join(timeout=30)
         self._stop.set()
         if self._timer.is_alive():
             self._timer.join(timeout=10)
         self.dispatcher.stop()
+        if isinstance(self.evaluator, EvaluatorProcess):
+            self.evaluator.close()
         self.store.close()
 
     # --- evaluation ----------------------------------------------------------------------
 
+    def on_committed(self, readings: Sequence[Reading], record: BatchRecord) -> None:
+        """The ingest writer's listener, run after each commit on the writer's thread: hands
+        the batch to the evaluation thread, or evaluates it here."""
+        if self._evaluating is None:
+            self.on_batch(readings, record)
+        else:
+            self._evaluating.put((readings, record))
+
+    def _run_evaluation(self) -> None:
+        assert self._evaluating is not None
+        while (batch := self._evaluating.get()) is not None:
+            try:
+                self.on_batch(*batch)
+            except Exception:
+                log.exception("alert evaluation of a committed batch failed")
+            finally:
+                self._evaluating.task_done()
+
+    def evaluating(self) -> int:
+        """Committed batches handed over and not yet evaluated."""
+        return 0 if self._evaluating is None else self._evaluating.unfinished_tasks
+
     def on_batch(self, readings: Sequence[Reading], record: BatchRecord) -> None:
-        """The ingest writer's listener: runs after each commit, on the writer's thread."""
+        """Evaluate a committed batch now, in the caller's thread."""
         with self._lock:
             for device in record.new_devices:
                 self._devices[device.id] = device
@@ -559,6 +609,13 @@ class AlertEngine:
         self._seed_presence()
         self._restore()
         self._save_states(self.clock())
+
+    def _reseed(self) -> None:
+        """A new evaluation process knows nothing yet: seed it as at a start."""
+        self.evaluator.load_states(s for s in self.store.rule_states() if self._mine(s[0][1]))
+        self._armed.clear()
+        self._seed_presence()
+        self._restore()
 
     def _warn_unknown_scopes(self) -> None:
         """A file rule naming a device nobody registered may be waiting for it to report for

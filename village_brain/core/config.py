@@ -457,6 +457,11 @@ class AlertSettings(Section):
     channel_failing_after: int = Field(
         3, ge=1, description="Failed attempts in a row after which a channel raises its own alert."
     )
+    evaluate_in: Literal["process", "thread"] = Field(
+        "process",
+        description="Evaluate rules in a process of their own, beside ingest, or in the ingest "
+        "writer's thread (a worker of several always uses its thread).",
+    )
     notify: NotifySettings = NotifySettings()
 
     _check_durations = field_validator(
