@@ -164,3 +164,17 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # ended, and not yet reaped by whoever adopted it
+
+
+def test_the_evaluation_process_outlasts_an_interrupt_sent_to_its_process_group():
+    here, there = both()
+    try:
+        child = there.pid
+        there.firing()  # started and listening
+        os.kill(child, signal.SIGINT)  # as Ctrl-C at a terminal sends it to the group
+        os.kill(child, signal.SIGTERM)
+        reading = [Reading("xs", "g1", "water_level", T0, 3.5)]
+        assert plain(there.batch(reading)) == plain(here.batch(reading)) != []
+        assert there.pid == child  # the same child answered: none was started again
+    finally:
+        there.close()

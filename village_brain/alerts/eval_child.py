@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -123,6 +124,10 @@ def _answer(evaluator: Evaluator, calls: list) -> tuple:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Ctrl-C at a terminal and a service manager's stop reach the whole process group: the
+    # engine is then still evaluating what it holds, so the child ends when it lets go.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sock = socket.socket(fileno=int(sys.argv[1]))
     serve(Connection(sock.detach()))
 
