@@ -293,3 +293,25 @@ def test_a_fold_asked_to_stop_commits_the_chunk_in_hand_and_leaves_the_rest_stag
     assert again.staged_points() == 0
     assert sum(b.count for b in again.series("d3", "rssi", T0, T0 + 2_000, 2_000)) == 200
     again.close()
+
+
+class CountedWaits(threading.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        return super().wait(timeout)
+
+
+def test_a_fold_leaves_the_writer_room_between_chunks_unless_told_nobody_writes(tmp_path):
+    store = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
+    try:
+        for start, pause, waits in ((T0, True, 4), (T0 + 2_000, False, 0)):  # chunks of 500
+            store.write([Reading("v", f"d{i % 10}", "rssi", start + i, -6.0) for i in range(2000)])
+            counted = CountedWaits()
+            assert fold_all(store.db, 500, counted, pause=pause) == 2_000
+            assert counted.waits == waits
+    finally:
+        store.close()

@@ -76,9 +76,13 @@ def chunk_rows_for(series: int) -> int:
 
 
 def fold_all(
-    db: Database, chunk_rows: int = CHUNK_ROWS, stop: threading.Event | None = None
+    db: Database,
+    chunk_rows: int = CHUNK_ROWS,
+    stop: threading.Event | None = None,
+    pause: bool = True,
 ) -> int:
-    """Fold every staged point, chunk by chunk; once `stop` is set, only the chunk in hand."""
+    """Fold every staged point, chunk by chunk; once `stop` is set, only the chunk in hand.
+    Without `pause` (nobody else writes: the store is closing) chunks follow at once."""
     stop = stop or threading.Event()
     total = 0
     while True:
@@ -88,7 +92,7 @@ def fold_all(
         # Without a pause the lock just released was taken again by this thread before the
         # waiting writer ran, and the writer got one batch in between chunks: at 5,000
         # messages a second it fell behind for the whole fold.
-        if not moved or stop.wait(max(CHUNK_PAUSE_S, time.monotonic() - began)):
+        if not moved or (pause and stop.wait(max(CHUNK_PAUSE_S, time.monotonic() - began))):
             return total
 
 

@@ -173,11 +173,11 @@ class SqliteSeriesStore:
     def fold_threshold(self) -> int:
         return max(FOLD_MIN_POINTS, FOLD_POINTS_PER_SERIES * len(self._series_ids))
 
-    def fold(self, stop: threading.Event | None = None) -> int:
+    def fold(self, stop: threading.Event | None = None, pause: bool = True) -> int:
         """Move every staged point into the history now (or, once `stop` is set, the chunk
-        in hand); return how many moved."""
+        in hand); return how many moved. `pause` leaves the writer the lock between chunks."""
         self._since_fold = 0
-        return fold_all(self.db, chunk_rows_for(len(self._series_ids)), stop)
+        return fold_all(self.db, chunk_rows_for(len(self._series_ids)), stop, pause)
 
     def staged_points(self) -> int:
         return self.db.reader().execute("SELECT count(*) FROM points_recent").fetchone()[0]
@@ -266,6 +266,7 @@ class SqliteSeriesStore:
 
     def close(self) -> None:
         self._folder.stop()
-        # Leave nothing staged, so the next start reads from the history alone.
-        self.fold()
+        # Leave nothing staged, so the next start reads from the history alone; the writer
+        # has stopped, so the chunks need not leave it room.
+        self.fold(pause=False)
         self.db.close()
