@@ -336,6 +336,7 @@ def _sole_worker(settings: Settings, cluster: Cluster | None) -> SoleWorker | No
 
 
 def _open_cluster(settings: Settings) -> Cluster | None:
+    # Asked here too, before the import: a village server never loads psycopg and pika.
     if settings.cluster.postgres_dsn is None:
         return None
     from village_brain.cluster.wiring import open_cluster
