@@ -178,3 +178,11 @@ def test_the_evaluation_process_outlasts_an_interrupt_sent_to_its_process_group(
         assert there.pid == child  # the same child answered: none was started again
     finally:
         there.close()
+
+
+def test_no_batch_counts_as_waiting_for_evaluation_once_the_engine_has_stopped(tmp_path):
+    engine = open_engine(tmp_path, [T0])
+    engine.start()
+    engine.on_committed([Reading("xs", "g1", "water_level", T0, 1.0)], BatchRecord())
+    engine.stop()
+    assert engine.evaluating() == 0

@@ -1,8 +1,9 @@
 """The alert engine: evaluates what ingest commits, keeps alerts, and queues notifications.
 
-The ingest writer calls `on_batch` after each commit; it runs the evaluator in memory and
-touches SQLite only when an alert changes. A timer thread handles what the clock alone
-decides (held breaches, silent devices, reminders), and the dispatcher sends the outbox.
+The ingest writer calls `on_committed` after each commit; the evaluator (in memory, in a
+process of its own by default: eval_process.py) runs on the batch, and SQLite is touched
+only when an alert changes. A timer thread handles what the clock alone decides (held
+breaches, silent devices, reminders), and the dispatcher sends the outbox.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class AlertEngine:
     ) -> None:
         """With `partitions` (several workers), the engine evaluates only the evaluation
         partitions it was given (`take_partitions`), and starts with none; such a worker
-        evaluates in its own threads, whatever `evaluate_in` says."""
+        evaluates in the threads that call it, whatever `evaluate_in` says."""
         self.settings = settings
         self.partition_count = partitions
         self._partitions: set[int] | None = None if partitions is None else set()
@@ -187,8 +188,11 @@ class AlertEngine:
 
     def _run_evaluation(self) -> None:
         assert self._evaluating is not None
-        while (batch := self._evaluating.get()) is not None:
+        while True:
+            batch = self._evaluating.get()
             try:
+                if batch is None:
+                    return
                 self.on_batch(*batch)
             except Exception:
                 log.exception("alert evaluation of a committed batch failed")
