@@ -50,6 +50,7 @@ except ImportError:  # an older checkout, measured for a before/after comparison
 CONSUMER = Path(__file__).with_name("ingest_consumer.py")
 VARIANTS = {"no-alerts": False, "alerts": True}
 CONSUMERS = ("bare", *VARIANTS)
+OUTSTANDING = 50_000  # publishes in flight at most, below the 65,535 MQTT message ids
 
 
 def payload(i: int, ts_ms: int) -> bytes:
@@ -72,14 +73,19 @@ def publish_backlog(port: int, count: int, devices: int, start_ts: int) -> float
     """Queue `count` messages; device i % devices, timestamps unique per device."""
     client = publisher(port, "bench-publisher")
     began = time.perf_counter()
-    infos = [
-        client.publish(
-            f"village/bench/{device_name(i % devices)}/telemetry",
-            payload(i, start_ts + i // devices),
-            qos=1,
+    infos = []
+    for i in range(count):
+        if i >= OUTSTANDING:
+            # Message ids are 16 bits: a backlog larger than that waits as it goes, or a new
+            # message would take the id of one still unacknowledged (paho: ERR_QUEUE_SIZE).
+            infos[i - OUTSTANDING].wait_for_publish(timeout=120)
+        infos.append(
+            client.publish(
+                f"village/bench/{device_name(i % devices)}/telemetry",
+                payload(i, start_ts + i // devices),
+                qos=1,
+            )
         )
-        for i in range(count)
-    ]
     for info in infos:
         info.wait_for_publish(timeout=120)
     elapsed = time.perf_counter() - began
