@@ -8,9 +8,10 @@ import random
 import msgspec
 import pytest
 
-from village_brain.store.base import LatestValue
+from village_brain.store.base import Bucket, LatestValue
 from village_brain.store.influx_query import (
     QueryError,
+    buckets,
     latest_by_device,
     latest_by_device_answer,
     latest_values,
@@ -57,6 +58,13 @@ def test_a_device_whose_every_value_is_null_is_left_out():
         {"tags": {"device": "b", "sensor": "rssi"}, "values": [[1, -70]]},
     ]
     assert latest_by_device(series) == {"b": [LatestValue("rssi", 1, -70.0)]}
+
+
+def test_a_bucket_with_any_aggregate_null_is_empty_until_its_point_is_whole():
+    # Seen from InfluxDB 1.6 while a spooled point was being written: a count and a last
+    # beside a null min.
+    rows = [[0, None, 1.0, 1.0, 1, 1.0], [60, 1.0, 1.0, 1.0, 1, None], [120, 2.0, 3.0, 2.5, 2, 3.0]]
+    assert buckets([{"values": rows}]) == [Bucket(120, 2.0, 3.0, 2.5, 2, 3.0)]
 
 
 def _json(series: list[dict]) -> bytes:

@@ -231,12 +231,13 @@ _sensor = attrgetter("sensor")
 
 def buckets(series: list[Row]) -> list[Bucket]:
     # While a point is being written, InfluxDB 1.x can answer with a bucket whose
-    # aggregates are null: it holds no visible point yet, so it is an empty bucket.
+    # aggregates are null, all of them or only some (a count and a last beside a null
+    # min): it holds no whole point yet, so it is an empty bucket until the next read.
     return [
         Bucket(int(ts), float(lo), float(hi), float(mean), int(n), float(last))
         for row in series
         for ts, lo, hi, mean, n, last in row["values"]
-        if n and last is not None
+        if n and None not in (lo, hi, mean, last)
     ]
 
 
