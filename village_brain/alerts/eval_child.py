@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from village_brain.alerts.evaluator import Change, Evaluator, Key
+from village_brain.alerts.evaluator import Change, Evaluator
 from village_brain.alerts.rules import Rule
 from village_brain.core.records import Reading
 from village_brain.store.registry import Event
@@ -35,10 +35,6 @@ _decode = msgspec.msgpack.Decoder().decode
 def to_wire(change: Change) -> WireChange:
     c = change
     return (c.action, c.rule.id, c.village, c.device, c.subject, c.at_ms, c.value, c.reason)
-
-
-def _keys(raw: list[list[str]]) -> list[Key]:
-    return [(k[0], k[1], k[2]) for k in raw]
 
 
 def _changes(changes: list[Change]) -> list[WireChange]:
