@@ -18,7 +18,6 @@ from village_brain.store.base import Bucket, LatestValue
 from village_brain.store.sqlite_fold import _DROP as DROP
 from village_brain.store.sqlite_fold import _MOVE as MOVE
 from village_brain.store.sqlite_fold import _NEWEST as NEWEST
-from village_brain.store.sqlite_fold import fold_all
 from village_brain.store.sqlite_series import _SERIES as SERIES_QUERY
 from village_brain.store.sqlite_series import SqliteSeriesStore
 
@@ -116,6 +115,37 @@ def test_a_point_redelivered_after_its_fold_is_ignored_and_the_first_value_stays
     store.close()
 
 
+def test_a_point_redelivered_after_a_restart_is_found_in_the_history_it_was_folded_into(
+    tmp_path,
+):
+    store = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
+    store.write([Reading("v", "g1", "water_level", T0 + i, 1.0) for i in range(3)])
+    store.close()  # folds
+    again = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
+    assert again.write([Reading("v", "g1", "water_level", T0 + 2, 9.0)]) == 0
+    assert again.latest("g1") == [LatestValue("water_level", T0 + 2, 1.0)]
+    again.close()
+
+
+def test_a_batch_of_new_and_redelivered_points_stores_only_the_new_ones(tmp_path):
+    store = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
+    store.write([Reading("v", "g1", "water_level", T0, 1.0), Reading("v", "g2", "rssi", T0, 2.0)])
+    store.fold()
+    batch = [
+        Reading("v", "g1", "water_level", T0 + 1, 3.0),
+        Reading("v", "g1", "water_level", T0, 9.0),  # folded already
+        Reading("v", "g2", "rssi", T0 - 1, 4.0),  # late, older than the history's newest
+        Reading("v", "g3", "rssi", T0, 5.0),  # a new series
+    ]
+    assert store.write(batch) == 3
+    assert store.series("g1", "water_level", T0, T0 + 2, 1) == [
+        Bucket(T0, 1.0, 1.0, 1.0, 1, 1.0),
+        Bucket(T0 + 1, 3.0, 3.0, 3.0, 1, 3.0),
+    ]
+    assert [b.last for b in store.series("g2", "rssi", T0 - 1, T0 + 1, 1)] == [4.0, 2.0]
+    store.close()
+
+
 def test_staged_points_are_folded_in_the_background(tmp_path):
     store = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=0.05)
     store.write([Reading("v", "g1", "water_level", T0 + i, i / 4) for i in range(100)])
@@ -145,7 +175,7 @@ def test_a_fold_that_fails_midway_leaves_every_point_staged_once(tmp_path):
 def test_a_write_during_a_fold_waits_for_one_chunk_not_the_whole_fold(tmp_path):
     store = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
     store.write([Reading("v", f"d{i % 100}", "rssi", T0 + i, -60.0) for i in range(20_000)])
-    folding = threading.Thread(target=fold_all, args=(store.db, 500))  # 40 chunks
+    folding = threading.Thread(target=store.fold, kwargs={"chunk_rows": 500})  # 40 chunks
     folding.start()
     reader = store.db.reader()
     wait_until(
@@ -286,7 +316,7 @@ def test_a_fold_asked_to_stop_commits_the_chunk_in_hand_and_leaves_the_rest_stag
     store.write([Reading("v", f"d{i % 10}", "rssi", T0 + i, -60.0) for i in range(2_000)])
     stop = threading.Event()
     stop.set()
-    assert fold_all(store.db, 500, stop) == 500
+    assert store.fold(stop, chunk_rows=500) == 500
     assert store.staged_points() == 1_500
     store.close()
     again = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
@@ -311,7 +341,7 @@ def test_a_fold_leaves_the_writer_room_between_chunks_unless_told_nobody_writes(
         for start, pause, waits in ((T0, True, 4), (T0 + 2_000, False, 0)):  # chunks of 500
             store.write([Reading("v", f"d{i % 10}", "rssi", start + i, -6.0) for i in range(2000)])
             counted = CountedWaits()
-            assert fold_all(store.db, 500, counted, pause=pause) == 2_000
+            assert store.fold(counted, pause, chunk_rows=500) == 2_000
             assert counted.waits == waits
     finally:
         store.close()

@@ -44,13 +44,17 @@ _NEWEST = (
     ") n JOIN points_recent r ON r.ts = n.ts AND r.series_id = n.series_id "
     "WHERE true "  # an upsert after a join needs a WHERE to parse
     "ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value "
-    "WHERE excluded.ts > series_latest.ts"
+    "WHERE excluded.ts > series_latest.ts RETURNING series_id, ts"
 )
 _DROP = "DELETE FROM points_recent WHERE ts {op} ?"
 
 
-def fold_chunk(db: Database, chunk_rows: int = CHUNK_ROWS) -> int:
-    """Fold the oldest staged points, about chunk_rows of them; return how many moved."""
+def fold_chunk(db: Database, newest: dict[int, int], chunk_rows: int = CHUNK_ROWS) -> int:
+    """Fold the oldest staged points, about chunk_rows of them; return how many moved.
+
+    `newest` maps a series to its newest point in the history; it is brought up to date
+    before the chunk commits, while the fold holds the write lock, so a write never sees
+    the history newer than `newest` says."""
     with db.transaction() as conn:
         first = conn.execute("SELECT min(ts) FROM points_recent").fetchone()[0]
         if first is None:
@@ -67,7 +71,7 @@ def fold_chunk(db: Database, chunk_rows: int = CHUNK_ROWS) -> int:
         else:
             op, bound = "<", row[0]
         conn.execute(_MOVE.format(op=op), (bound,))
-        conn.execute(_NEWEST.format(op=op), (bound,))
+        newest.update(conn.execute(_NEWEST.format(op=op), (bound,)).fetchall())
         return conn.execute(_DROP.format(op=op), (bound,)).rowcount
 
 
@@ -77,6 +81,7 @@ def chunk_rows_for(series: int) -> int:
 
 def fold_all(
     db: Database,
+    newest: dict[int, int],
     chunk_rows: int = CHUNK_ROWS,
     stop: threading.Event | None = None,
     pause: bool = True,
@@ -87,7 +92,7 @@ def fold_all(
     total = 0
     while True:
         began = time.monotonic()
-        moved = fold_chunk(db, chunk_rows)
+        moved = fold_chunk(db, newest, chunk_rows)
         total += moved
         # Without a pause the lock just released was taken again by this thread before the
         # waiting writer ran, and the writer got one batch in between chunks: at 5,000
