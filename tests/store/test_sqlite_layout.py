@@ -294,20 +294,23 @@ def test_one_series_staged_points_are_found_without_a_pass_over_all_staged_point
     assert any("points_recent_series" in row[-1] for row in plan), plan
 
 
-def test_a_fold_chunk_reads_only_its_own_staged_points(tmp_path):
-    # Read in the history's order off the series index, each chunk passed over every staged
-    # point: a fold of many small chunks cost as many full passes.
+def test_a_fold_chunk_reads_its_series_staged_points_off_the_series_index_in_key_order(
+    tmp_path,
+):
+    # A pass over every staged point for each chunk, or a sort of the chunk, cost a fold as
+    # much as its writes.
     store = SqliteSeriesStore(tmp_path / "series.sqlite3")
     store.close()
     conn = sqlite3.connect(tmp_path / "series.sqlite3")
+    chunk = {"lo": 0, "hi": 10, "bound": 0}
     plans = [
-        " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql.format(op='<')}", (0,)))
+        " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", chunk))
         for sql in (MOVE, NEWEST, DROP)
     ]
     conn.close()
-    assert "SEARCH points_recent USING PRIMARY KEY (ts<?)" in plans[0], plans[0]
-    assert "COVERING INDEX points_recent_series" in plans[1], plans[1]
-    assert "SEARCH points_recent USING PRIMARY KEY (ts<?)" in plans[2], plans[2]
+    by_series = "INDEX points_recent_series (series_id>? AND series_id<?)"
+    assert all(by_series in plan for plan in plans), plans
+    assert "TEMP B-TREE" not in plans[0], plans[0]
 
 
 def test_a_fold_asked_to_stop_commits_the_chunk_in_hand_and_leaves_the_rest_staged(tmp_path):
@@ -316,8 +319,8 @@ def test_a_fold_asked_to_stop_commits_the_chunk_in_hand_and_leaves_the_rest_stag
     store.write([Reading("v", f"d{i % 10}", "rssi", T0 + i, -60.0) for i in range(2_000)])
     stop = threading.Event()
     stop.set()
-    assert store.fold(stop, chunk_rows=500) == 500
-    assert store.staged_points() == 1_500
+    assert store.fold(stop, chunk_rows=400) == 400  # two series
+    assert store.staged_points() == 1_600
     store.close()
     again = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
     assert again.staged_points() == 0
@@ -338,10 +341,45 @@ class CountedWaits(threading.Event):
 def test_a_fold_leaves_the_writer_room_between_chunks_unless_told_nobody_writes(tmp_path):
     store = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
     try:
-        for start, pause, waits in ((T0, True, 4), (T0 + 2_000, False, 0)):  # chunks of 500
+        for start, pause, waits in ((T0, True, 5), (T0 + 2_000, False, 0)):  # 2 series a chunk
             store.write([Reading("v", f"d{i % 10}", "rssi", start + i, -6.0) for i in range(2000)])
             counted = CountedWaits()
-            assert store.fold(counted, pause, chunk_rows=500) == 2_000
+            assert store.fold(counted, pause, chunk_rows=400) == 2_000
             assert counted.waits == waits
+    finally:
+        store.close()
+
+
+def test_a_series_holding_more_than_a_chunk_is_a_chunk_alone(tmp_path):
+    store = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
+    store.write([Reading("v", "busy", "rssi", T0 + i, -6.0) for i in range(1_000)])
+    store.write([Reading("v", "quiet", "rssi", T0 + i, -6.0) for i in range(10)])
+    stop = threading.Event()
+    stop.set()
+    assert store.fold(stop, chunk_rows=100) == 1_000
+    assert store.staged_points() == 10
+    store.close()
+
+
+class WritesBetweenChunks(threading.Event):
+    def __init__(self, store: SqliteSeriesStore) -> None:
+        super().__init__()
+        self.store = store
+        self.written = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self.written:
+            self.written = True
+            self.store.write([Reading("v", "d0", "rssi", T0 + 10_000, -1.0)])
+        return False
+
+
+def test_points_staged_during_a_fold_are_folded_by_it_too(tmp_path):
+    store = SqliteSeriesStore(tmp_path / "series.sqlite3", fold_every_s=3600)
+    try:
+        store.write([Reading("v", f"d{i % 10}", "rssi", T0 + i, -6.0) for i in range(2000)])
+        assert store.fold(WritesBetweenChunks(store), chunk_rows=400) == 2_001
+        assert store.staged_points() == 0
+        assert store.latest("d0") == [LatestValue("rssi", T0 + 10_000, -1.0)]
     finally:
         store.close()
