@@ -20,7 +20,7 @@ from village_brain.core.records import Reading
 from village_brain.store.base import Bucket, LatestValue
 from village_brain.store.latest_index import LatestIndex
 from village_brain.store.sqlite_db import Database
-from village_brain.store.sqlite_fold import Folder, chunk_rows_for, fold_all
+from village_brain.store.sqlite_fold import CHUNK_ROWS, Folder, fold_all
 from village_brain.store.sqlite_layout import SERIES_SCHEMA, upgrade
 
 FOLD_EVERY_S = 300.0
@@ -201,13 +201,12 @@ class SqliteSeriesStore:
         self,
         stop: threading.Event | None = None,
         pause: bool = True,
-        chunk_rows: int | None = None,
+        chunk_rows: int = CHUNK_ROWS,
     ) -> int:
         """Move every staged point into the history now (or, once `stop` is set, the chunk
         in hand); return how many moved. `pause` leaves the writer the lock between chunks."""
         self._since_fold = 0
-        rows = chunk_rows or chunk_rows_for(len(self._series_ids))
-        return fold_all(self.db, self._history_newest, rows, stop, pause)
+        return fold_all(self.db, self._history_newest, chunk_rows, stop, pause)
 
     def staged_points(self) -> int:
         return self.db.reader().execute("SELECT count(*) FROM points_recent").fetchone()[0]
