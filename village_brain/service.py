@@ -208,6 +208,9 @@ class Service:
         snap = self.stats.snapshot(
             self.writer.waiting(), self.receiver.connected.is_set(), self._stall_after_s
         )
+        if self.alerts is not None:
+            waiting = self.alerts.evaluating()
+            snap = msgspec.structs.replace(snap, alert_batches_waiting=waiting)
         if self.cluster is not None:
             snap = msgspec.structs.replace(snap, partitions_owned=self.cluster.owned())
         if self.settings.ingest.input == "amqp":

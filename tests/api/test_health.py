@@ -1,5 +1,6 @@
 """/healthz: up or stalled, for probes; how ingest is doing, for those who may read."""
 
+import msgspec
 import pytest
 from fastapi.testclient import TestClient
 
@@ -55,6 +56,15 @@ def test_a_reader_sees_what_is_waiting_and_how_often_the_writer_restarted(serve)
         "pending_messages": 7,
         "writer_restarts": 0,
     }
+
+
+def test_a_reader_sees_how_many_committed_batches_wait_for_alert_evaluation(serve):
+    stats = IngestStats()
+    snap = msgspec.structs.replace(stats.snapshot(0, True), alert_batches_waiting=3)
+    api = serve(lambda: snap, Role.VIEWER)
+    assert api.get("/healthz").json()["alert_batches_waiting"] == 3
+    assert api.get("/api/v1/ingest/stats").json()["alert_batches_waiting"] == 3
+    assert serve(lambda: snap, None).get("/healthz").json() == {"status": "ok"}
 
 
 def test_messages_waiting_on_a_writer_that_keeps_up_are_not_a_stall(serve):

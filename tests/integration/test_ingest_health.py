@@ -101,3 +101,24 @@ def test_a_writer_that_fails_is_restarted_and_ingest_goes_on(own_broker, device,
     stats = running.api.get("/api/v1/ingest/stats").json()
     assert (stats["stalled"], stats["writer_restarts"]) == (False, 1)
     assert body["pending_messages"] == 0 and len(failures) == 1
+
+
+def test_a_batch_waiting_for_alert_evaluation_is_counted_until_it_is_evaluated(
+    own_broker, device, start_service
+):
+    running = start_service(url=own_broker.url)
+    engine = running.service.alerts
+    evaluate, release = engine.on_batch, threading.Event()
+
+    def held(*batch) -> None:
+        release.wait(timeout=30)
+        evaluate(*batch)
+
+    engine.on_batch = held
+    assert health(running)[1]["alert_batches_waiting"] == 0
+    device.publish(TOPIC, reading(1.0))
+    wait_until(lambda: health(running)[1]["alert_batches_waiting"] == 1, what="a batch waiting")
+    stats = running.api.get("/api/v1/ingest/stats").json()
+    assert (stats["readings_stored"], stats["alert_batches_waiting"]) == (1, 1)
+    release.set()
+    wait_until(lambda: health(running)[1]["alert_batches_waiting"] == 0, what="its evaluation")

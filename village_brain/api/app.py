@@ -115,6 +115,7 @@ def _add_healthz(app: FastAPI, ctx: ApiContext) -> None:
             broker_connected=snap.broker_connected,
             pending_messages=snap.pending_messages,
             writer_restarts=snap.writer_restarts,
+            alert_batches_waiting=snap.alert_batches_waiting,
             partitions_receiving=snap.partitions_receiving,
             partitions_owned=snap.partitions_owned,
         )

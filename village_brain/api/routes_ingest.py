@@ -35,6 +35,7 @@ def stats(ctx: Ctx) -> StatsOut:
         throttled_devices=snap.throttled_devices,
         stalled=snap.stalled,
         writer_restarts=snap.writer_restarts,
+        alert_batches_waiting=snap.alert_batches_waiting,
         by_source={
             name: SourceOut(**msgspec.structs.asdict(counts))
             for name, counts in snap.by_source.items()

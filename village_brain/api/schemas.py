@@ -11,6 +11,13 @@ class ErrorBody(BaseModel):
     error: str = Field(description="What went wrong, in words a person can act on.")
 
 
+_ALERT_BATCHES_WAITING = (
+    "Committed batches not yet evaluated for alerts: a few while readings pour in, more when "
+    "evaluation cannot keep up (ingest then slows to its pace; see docs/alerts.md). Absent "
+    "without alerts."
+)
+
+
 class Health(BaseModel):
     status: Literal["ok", "stalled"] = Field(
         description="stalled (with HTTP 503): messages have waited longer than "
@@ -30,6 +37,9 @@ class Health(BaseModel):
         description="With the AMQP input: the partitions that delivered to this worker on its "
         "current connection (RabbitMQ does not tell a consumer it became a partition's "
         "active one, so an owned partition that stayed idle is not listed).",
+    )
+    alert_batches_waiting: int | None = Field(
+        None, description=f"{_ALERT_BATCHES_WAITING} Shown to those who may read."
     )
     partitions_owned: list[int] | None = Field(
         None,
@@ -148,6 +158,7 @@ class StatsOut(BaseModel):
         False, description="Messages wait and nothing was committed for ingest.stall_after."
     )
     writer_restarts: int = Field(0, description="Times the ingest writer failed and restarted.")
+    alert_batches_waiting: int | None = Field(None, description=_ALERT_BATCHES_WAITING)
     by_source: dict[str, SourceOut] = Field(
         default={}, description="Messages per source: native is our own village/... layout."
     )

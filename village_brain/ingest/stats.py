@@ -44,6 +44,7 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
     rejected_repeats: int = 0  # retained messages sent again that were already refused
     partitions_receiving: list[int] | None = None  # AMQP input: partitions delivering to us
     partitions_owned: list[int] | None = None  # several workers: evaluation partitions held
+    alert_batches_waiting: int | None = None  # committed, not yet evaluated; None: no alerts
 
 
 class IngestStats:
