@@ -113,3 +113,37 @@ def test_retention_is_left_to_victoriametrics(shipped, store):
     shipped.flush()
     assert store.delete_before(old + 1000) == 0
     assert store.latest("g1") == [LatestValue("water_level", old, 1.0)]
+
+
+@pytest.fixture(scope="module")
+def lists_five(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaServer]:
+    """A server that lists at most five series, as a stock one lists at most 30,000."""
+    server = start_victoria(
+        tmp_path_factory.mktemp("victoria-five"), extra_flags=("-search.maxSeries=5",)
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def eight_devices(lists_five, open_influx, fresh_name) -> InfluxSeriesStore:
+    store = open_influx(
+        url=lists_five.url, database=fresh_name, query_api="prometheus", retention_by="server"
+    )
+    now = now_ms()
+    store.write([reading(now - 1000, float(i), f"d{i}") for i in range(8)])
+    lists_five.flush()
+    return store
+
+
+def test_more_series_than_the_server_lists_still_gives_every_recent_latest_value(eight_devices):
+    fleet = eight_devices.reader.latest_of_all()
+    assert sorted(fleet) == [f"d{i}" for i in range(8)]
+
+
+def test_more_series_than_the_server_lists_logs_the_flag_to_raise_once(eight_devices, caplog):
+    eight_devices.reader.latest_of_all()
+    eight_devices.reader.latest_of_all()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "-search.maxSeries" in warnings[0]

@@ -14,6 +14,7 @@ than by a range query: those evaluate at step ends over (t - step, t], not [t, t
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -27,6 +28,8 @@ from village_brain.store.bucketing import buckets_of, span, window_lasts
 from village_brain.store.influx_lines import FIELD, MEASUREMENT
 from village_brain.store.influx_write import error_text
 
+log = logging.getLogger(__name__)
+
 METRIC = f"{MEASUREMENT}_{FIELD}"
 DB_LABEL = "db"
 ALL_TIME_MS = 100 * 365 * 86_400_000
@@ -37,6 +40,10 @@ MAX_NAMED_DEVICES = 200
 
 class QueryError(Exception):
     """VictoriaMetrics could not answer a read."""
+
+
+class TooManySeries(QueryError):
+    """VictoriaMetrics refused to list more series than its `-search.maxSeries`."""
 
 
 class _Exported(msgspec.Struct, gc=False):
@@ -92,6 +99,7 @@ class PrometheusReader:
         self.clock = clock
         self._lock = threading.Lock()
         self._old: dict[tuple[str, str], LatestValue] = {}
+        self._warned_unlisted = False
 
     def latest(self, device: str) -> list[LatestValue]:
         return self._latest(self._selector(device=device)).get(device, [])
@@ -155,7 +163,13 @@ class PrometheusReader:
         (which the short look finds) can change its answer.
         """
         found = self._newest(selector, self.latest_within_ms)
-        missing = self._series_keys(selector) - found.keys()
+        try:
+            missing = self._series_keys(selector) - found.keys()
+        except TooManySeries as exc:
+            # The recent points are the answer that matters; a fleet read that failed
+            # outright would hide every device, not just the long-silent ones.
+            self._warn_unlisted(exc)
+            missing = set()
         with self._lock:
             remembered = {key: self._old[key] for key in missing if key in self._old}
         unknown = missing - remembered.keys()
@@ -169,6 +183,16 @@ class PrometheusReader:
         for (device, _sensor), point in sorted(found.items()):
             by_device.setdefault(device, []).append(point)
         return by_device
+
+    def _warn_unlisted(self, exc: TooManySeries) -> None:
+        if not self._warned_unlisted:
+            self._warned_unlisted = True
+            log.warning(
+                "sensors silent for longer than store.influxdb.latest_within are left out of "
+                "the latest values: start VictoriaMetrics with -search.maxSeries above the "
+                "number of series stored (%s)",
+                exc,
+            )
 
     def _narrowed(self, selector: str, keys: set[tuple[str, str]]) -> str:
         """The selector, limited to the devices of `keys` when they are few."""
@@ -221,6 +245,8 @@ class PrometheusReader:
             response = self.client.get(path, params=params)
         except httpx.TransportError as exc:
             raise QueryError(f"VictoriaMetrics unreachable: {exc!r}") from exc
+        if response.status_code == 422 and b"exceeds" in response.content:
+            raise TooManySeries(f"VictoriaMetrics answered 422: {error_text(response)}")
         if response.status_code >= 300:
             raise QueryError(
                 f"VictoriaMetrics answered {response.status_code}: {error_text(response)}"
