@@ -9,7 +9,9 @@ an order that alternates between rounds:
 The figure is each round's (b)/(a) and (c)/(a), and their median over the rounds; the
 machine's load is printed with every round. Loss and duplicates are counted in the store
 itself for the round's timestamps. Then a latency phase publishes at a fixed rate with (c)
-running and reports publish → committed p50/p99.
+running and reports publish → committed p50/p99, and `bench/store.py` measures the fleet
+reads (SQLite, and the run's backend if another) and a 30-day series. The run ends with
+the goals, each met, not met, or not measured by this run's options.
 
 Run:  .venv/bin/python bench/ingest.py --help
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from goals import Throughput, ingest_goals, latency_goal, read_goals, report
 from ingest_backends import (
     BACKENDS,
     SENSORS,
@@ -48,6 +51,8 @@ except ImportError:  # an older checkout, measured for a before/after comparison
     WireClient = mqtt.Client  # type: ignore[misc,assignment]
 
 CONSUMER = Path(__file__).with_name("ingest_consumer.py")
+STORE_BENCH = Path(__file__).with_name("store.py")
+READ_PARTS = {"sqlite": "reads", "influxdb": "reads,influx", "victoriametrics": "reads,victoria"}
 VARIANTS = {"no-alerts": False, "alerts": True}
 CONSUMERS = ("bare", *VARIANTS)
 OUTSTANDING = 50_000  # publishes in flight at most, below the 65,535 MQTT message ids
@@ -253,9 +258,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="sqlite")
     parser.add_argument("--rate", type=float, default=5_000.0, help="latency phase, msg/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="latency phase length")
+    parser.add_argument(
+        "--read-devices", type=int, default=10_000, help="fleet for the read figures (0: none)"
+    )
+    parser.add_argument(
+        "--long-points",
+        type=int,
+        default=40_000_000,
+        help="points stored for the 30-day series figures (0: none)",
+    )
     args = parser.parse_args()
     if args.rounds < 1 or args.messages < 1 or args.devices < 1 or args.prefill < 0:
         parser.error("--rounds, --messages and --devices must be ≥ 1, --prefill ≥ 0")
+    if args.read_devices < 0 or args.long_points < 0:
+        parser.error("--read-devices and --long-points must be ≥ 0 (0 skips them)")
     if args.rate <= 0 or args.seconds < 0:
         parser.error("--rate must be > 0 and --seconds ≥ 0 (0 skips the latency phase)")
     # The backlog's timestamps stay unique per device only while they fit in a round's span.
@@ -274,16 +290,45 @@ def run(bench: Bench) -> None:
         rounds.append(done)
         print(round_line(index, done), flush=True)
     summary(rounds)
+    latency = latency_goal(args.rate, 0.0, None)
     if args.seconds > 0:
         result, offered = bench.latency()
-        print(latency_line(args, result, offered))
+        print(latency_line(args, result, offered), flush=True)
+        latency = latency_goal(args.rate, offered, result.get("p99"))
+    throughput = Throughput(
+        [r.rates["alerts"] / r.rates["bare"] for r in rounds],
+        lost=sum(sum(r.lost.values()) for r in rounds),
+        extra=sum(sum(r.extra.values()) for r in rounds),
+    )
+    goals = [*ingest_goals(args.backend, args.devices, args.prefill, throughput), latency]
+    goals += read_goals(args.backend, read_figures(args))
+    print(f"goals, this run (load now {load_text()}):")
+    print("\n".join(report(goals)))
+
+
+def read_figures(args: argparse.Namespace) -> dict[str, float]:
+    """The fleet reads and the 30-day series, from bench/store.py run beside this one."""
+    parts = [READ_PARTS[args.backend]] if args.read_devices else []
+    parts += ["long"] if args.long_points else []
+    if not parts:
+        return {}
+    with tempfile.TemporaryDirectory() as scratch:
+        figures = Path(scratch) / "figures.json"
+        command = [sys.executable, str(STORE_BENCH), "--parts", ",".join(parts)]
+        command += ["--long-points", str(args.long_points)]
+        command += ["--devices", str(args.read_devices)] if args.read_devices else []
+        done = subprocess.run([*command, "--figures", str(figures)], check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"bench/store.py failed (exit code {done.returncode})")
+        return json.loads(figures.read_text(encoding="utf-8"))
 
 
 def header(args: argparse.Namespace) -> str:
     return (
         f"backlog: {args.messages:,} messages × {len(SENSORS)} readings a round, "
         f"{args.devices:,} devices, {args.rounds} rounds, store {args.backend}, "
-        f"prefill {args.prefill:,} points; load {load_text()}"
+        f"prefill {args.prefill:,} points; reads with {args.read_devices:,} devices, a 30-day "
+        f"series from {args.long_points:,} points; load {load_text()}"
     )
 
 
