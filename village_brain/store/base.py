@@ -39,7 +39,10 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, _SQLITE_CONTENT_ERRORS)
 
 
-class LatestValue(msgspec.Struct, frozen=True):
+class LatestValue(msgspec.Struct, frozen=True, gc=False):
+    """Untracked by the cycle collector (it holds no containers): the store keeps one for
+    every series, and a fleet's answer is tens of thousands of them."""
+
     sensor: str
     ts_ms: int
     value: float

@@ -6,6 +6,7 @@ so these few statements are the one read path for every current InfluxDB.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
@@ -195,7 +196,7 @@ def latest_by_device_answer(content: bytes) -> dict[str, list[LatestValue]]:
         raise QueryError(f"InfluxQL error: {result.error}")
     found: dict[str, list[LatestValue]] = {}
     for row in result.series:
-        sensor = row.tags["sensor"]
+        sensor = sys.intern(row.tags["sensor"])  # one copy for the fleet's index to keep
         for ts, value in row.values:
             if value is not None:
                 _add(found, row.tags["device"], LatestValue(sensor, ts, value))
@@ -217,7 +218,7 @@ def latest_by_device(series: list[Row]) -> dict[str, list[LatestValue]]:
     found: dict[str, list[LatestValue]] = {}
     for row in series:
         tags = row["tags"]
-        sensor = tags["sensor"]
+        sensor = sys.intern(tags["sensor"])
         for ts, value in row["values"]:
             if value is not None:
                 _add(found, tags["device"], LatestValue(sensor, int(ts), float(value)))

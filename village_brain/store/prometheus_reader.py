@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -46,14 +47,22 @@ class TooManySeries(QueryError):
     """VictoriaMetrics refused to list more series than its `-search.maxSeries`."""
 
 
+class _Labels(msgspec.Struct, gc=False):
+    """The labels reads use; the others (village, db) are skipped while decoding, not kept
+    in a dictionary each: a fleet's answer has tens of thousands of them."""
+
+    device: str = ""
+    sensor: str = ""
+
+
 class _Exported(msgspec.Struct, gc=False):
-    metric: dict[str, str]
+    metric: _Labels
     values: list[float]
     timestamps: list[int]
 
 
 class _Sample(msgspec.Struct, gc=False):
-    metric: dict[str, str]
+    metric: _Labels
     value: tuple[float, str]
 
 
@@ -69,7 +78,7 @@ class _Answer(msgspec.Struct, gc=False):
 
 class _SeriesAnswer(msgspec.Struct, gc=False):
     status: str
-    data: list[dict[str, str]] = []
+    data: list[_Labels] = []
     error: str = ""
 
 
@@ -149,7 +158,7 @@ class PrometheusReader:
             if not row.strip():
                 continue
             line = _exported.decode(row)
-            points = found.setdefault(line.metric.get("device", ""), {})
+            points = found.setdefault(line.metric.device, {})
             for ts, value in zip(line.timestamps, line.values, strict=True):
                 if start_ms <= ts < end_ms:
                     points[ts] = value
@@ -209,7 +218,7 @@ class PrometheusReader:
         answer = _series_answer.decode(self._get("/api/v1/series", params))
         if answer.status != "success":
             raise QueryError(f"VictoriaMetrics could not list series: {answer.error}")
-        return {(labels.get("device", ""), labels.get("sensor", "")) for labels in answer.data}
+        return {(labels.device, labels.sensor) for labels in answer.data}
 
     def _ahead_ms(self) -> int:
         # A minute ahead, so that neither clock skew nor the server's latency offset (which
@@ -223,7 +232,7 @@ class PrometheusReader:
         values = self._instant(f"last_over_time({selector}{window})", at_ms)
         times = self._instant(f"tlast_over_time({selector}{window})", at_ms)
         return {
-            key: LatestValue(key[1], round(times[key] * 1000), value)
+            key: LatestValue(sys.intern(key[1]), round(times[key] * 1000), value)
             for key, value in values.items()
             if key in times
         }
@@ -234,9 +243,7 @@ class PrometheusReader:
         if answer.status != "success":
             raise QueryError(f"VictoriaMetrics could not answer {query!r}: {answer.error}")
         return {
-            (sample.metric.get("device", ""), sample.metric.get("sensor", "")): float(
-                sample.value[1]
-            )
+            (sample.metric.device, sample.metric.sensor): float(sample.value[1])
             for sample in answer.data.result
         }
 

@@ -8,6 +8,7 @@ sees one snapshot: a fold committing meanwhile can neither hide a point nor show
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from itertools import groupby
@@ -143,8 +144,10 @@ class SqliteSeriesStore:
             # wrote half again as many bytes as the fold itself.
             conn.execute("PRAGMA temp_store=MEMORY")
             upgrade(conn)
+        # Names shared, not a copy per row: a device's name comes once for each of its
+        # sensors, a sensor's once for each device, and the map lives as long as the store.
         self._series_ids: dict[tuple[str, str], int] = {
-            (device, sensor): sid
+            (sys.intern(device), sys.intern(sensor)): sid
             for sid, device, sensor in self.db.reader().execute(
                 "SELECT id, device, sensor FROM series"
             )
@@ -244,7 +247,10 @@ class SqliteSeriesStore:
         rows = self.db.reader().execute(_LATEST_OF_ALL)
         found: dict[str, list[LatestValue]] = {}
         for device, group in groupby(rows, key=itemgetter(0)):
-            found[device] = [LatestValue(sensor, ts, value) for _, sensor, ts, value in group]
+            # Kept by the latest index for the whole fleet: one copy of each sensor name.
+            found[device] = [
+                LatestValue(sys.intern(sensor), ts, value) for _, sensor, ts, value in group
+            ]
         return found
 
     def series(
