@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from village_brain.core.config import ConfigError, Settings, load_settings
 from village_brain.core.hostport import join_host_port, split_host_port
+from village_brain.core.memory import hold_mmap_threshold
 from village_brain.preflight import check_inputs
 from village_brain.roles import ROLES, check_role, start_live_feed
 
@@ -148,6 +149,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     check_role(settings, args.role)
     check_inputs(settings)
+    hold_mmap_threshold()  # fleet answers of several MB must not stay in the heap
     if args.role == "api":
         return _serve_api(settings)
     with StopSignals() as signals, ExitStack() as stack:
