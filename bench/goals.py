@@ -99,15 +99,16 @@ def read_goals(backend: str, figures: Mapping[str, float]) -> list[Goal]:
                     instead,
                 )
             )
-    rss = figures.get("sqlite.rss_peak_mb")
-    goals.append(
-        Goal(
-            f"RSS < 150 MB with {FLEET:,} devices (peak, the reading process), sqlite",
-            "—" if rss is None else f"{rss:.0f} MB",
-            None if rss is None or not whole else rss < 150,
-            instead,
+    for store in limits:
+        rss = figures.get(f"{store}.rss_peak_mb")
+        goals.append(
+            Goal(
+                f"RSS < 150 MB with {FLEET:,} devices (peak, the reading process), {store}",
+                "—" if rss is None else f"{rss:.0f} MB",
+                None if rss is None or not whole else rss < 150,
+                instead,
+            )
         )
-    )
     return goals + long_goals(figures)
 
 

@@ -23,6 +23,14 @@ from paho.mqtt.properties import Properties
 from village_brain.core.config import load_settings
 from village_brain.service import Service
 
+try:
+    from village_brain.core.memory import hold_mmap_threshold
+except ImportError:  # an older checkout, measured for a before/after comparison
+
+    def hold_mmap_threshold() -> bool:
+        return False
+
+
 BARE_TOPICS = "village/+/+/telemetry"
 NO_PROGRESS_S = 20.0  # give up waiting (and report what arrived) after this long idle
 
@@ -173,8 +181,10 @@ def main() -> None:
     if job["consumer"] == "bare":
         result = run_bare(job)
     elif job["mode"] == "latency":
+        hold_mmap_threshold()  # as `serve` does at its start
         result = run_latency(job)
     else:
+        hold_mmap_threshold()
         result = run_full(job)
     print(json.dumps(result), flush=True)
 

@@ -352,6 +352,10 @@ def server_reads(args: argparse.Namespace, kind: str) -> Part:
                 f"{written:,} points; median of {args.repeat}; {load()}"
             ]
             lines, figures = fleet_reads(series, client, args.repeat)
+            line, figures["rss_peak_mb"] = more_requests_rss(
+                client, args.rss_requests, 5 * (args.repeat + 1)
+            )
+            lines.append(line)
             series.close()
             registry.close()
         finally:
