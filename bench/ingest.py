@@ -327,9 +327,15 @@ def header(args: argparse.Namespace) -> str:
     return (
         f"backlog: {args.messages:,} messages × {len(SENSORS)} readings a round, "
         f"{args.devices:,} devices, {args.rounds} rounds, store {args.backend}, "
-        f"prefill {args.prefill:,} points; reads with {args.read_devices:,} devices, a 30-day "
-        f"series from {args.long_points:,} points; load {load_text()}"
+        f"prefill {args.prefill:,} points; {reads_text(args)}; load {load_text()}"
     )
+
+
+def reads_text(args: argparse.Namespace) -> str:
+    fleet = f"reads with {args.read_devices:,} devices" if args.read_devices else "no fleet reads"
+    if not args.long_points:
+        return f"{fleet}, no 30-day series"
+    return f"{fleet}, a 30-day series from {args.long_points:,} points"
 
 
 def load_text() -> str:
