@@ -205,9 +205,11 @@ def api_client(series: Any, registry_path: Path):
 OVERVIEW = ("/", "/api/v1/devices", "/api/v1/latest")  # what the overview page loads
 
 
-def fleet_reads(series: Any, client: Any, repeat: int) -> tuple[list[str], dict[str, float]]:
-    """The fleet requests through the app beside the store's query alone, then RSS: lines,
-    and the figures the goals are judged on."""
+def fleet_reads(
+    series: Any, client: Any, repeat: int, more_requests: int
+) -> tuple[list[str], dict[str, float]]:
+    """The fleet requests through the app beside the store's query alone, then RSS, and RSS
+    again after `more_requests`: lines, and the figures the goals are judged on."""
     # The store keeps the fleet's newest points in memory once read: the first read is the
     # backend's query, which a request meets only after the service starts.
     started = time.perf_counter()
@@ -230,8 +232,9 @@ def fleet_reads(series: Any, client: Any, repeat: int) -> tuple[list[str], dict[
         f"  RSS {now_mb:.0f} MB now, {peak_mb:.0f} MB peak after {requests} requests "
         "(this process, all of it)"
     )
+    line, peak_mb = more_requests_rss(client, more_requests, requests)
     keys = ("store_ms", "devices_ms", "latest_ms", "overview_ms")
-    return lines, dict(zip(keys, times.values(), strict=True)) | {
+    return [*lines, line], dict(zip(keys, times.values(), strict=True)) | {
         "first_ms": first_ms,
         "rss_peak_mb": peak_mb,
     }
@@ -255,11 +258,8 @@ def reads(args: argparse.Namespace) -> Part:
             f"reads: {args.devices:,} devices × {len(SENSORS)} sensors, {points:,} points "
             f"folded and {series.staged_points():,} staged; median of {args.repeat}; {load()}"
         ]
-        lines, figures = fleet_reads(series, client, args.repeat)
-        line, figures["rss_peak_mb"] = more_requests_rss(
-            client, args.rss_requests, 5 * (args.repeat + 1)
-        )
-        out += [*lines, line]
+        lines, figures = fleet_reads(series, client, args.repeat, args.rss_requests)
+        out += lines
         series.close()
         registry.close()
     return Part(out, {f"sqlite.{k}": v for k, v in figures.items()} | {"devices": args.devices})
@@ -351,11 +351,7 @@ def server_reads(args: argparse.Namespace, kind: str) -> Part:
                 f"{kind} reads: {args.devices:,} devices × {len(SENSORS)} sensors, "
                 f"{written:,} points; median of {args.repeat}; {load()}"
             ]
-            lines, figures = fleet_reads(series, client, args.repeat)
-            line, figures["rss_peak_mb"] = more_requests_rss(
-                client, args.rss_requests, 5 * (args.repeat + 1)
-            )
-            lines.append(line)
+            lines, figures = fleet_reads(series, client, args.repeat, args.rss_requests)
             series.close()
             registry.close()
         finally:
